@@ -1,0 +1,78 @@
+/**
+ * The `Driver` service: every task-driver operation Nomad (or an embedder) calls, as Effect programs
+ * over domain values. Implemented in src/driver; exposed over gRPC by layers/nomad-rpc.
+ */
+import type { Effect, Stream } from "effect"
+import { Context } from "effect"
+import type { DriverState } from "../domain/DriverState.ts"
+import type { DriverFailure, PodmanFailure, TaskNotFound } from "../domain/errors.ts"
+import type { NomadTask } from "../domain/NomadTask.ts"
+import type { DriverNetwork, ExecResult, ExitResult, Fingerprint, TaskEvent, TaskStatsSample, TaskStatus } from "../domain/results.ts"
+
+/** What StartTask returns: the state to persist in Nomad's TaskHandle, and the task's network. */
+export interface StartedTask {
+  readonly state: DriverState
+  readonly network?: DriverNetwork
+}
+
+/** Input of an interactive exec (`nomad alloc exec`). */
+export type ExecInput =
+  | { readonly _tag: "Stdin"; readonly data: Uint8Array }
+  | { readonly _tag: "StdinClose" }
+  | { readonly _tag: "Resize"; readonly height: number; readonly width: number }
+
+/** Output of an interactive exec; the last element is `Exited`. */
+export type ExecOutput =
+  | { readonly _tag: "Stdout"; readonly data: Uint8Array }
+  | { readonly _tag: "Stderr"; readonly data: Uint8Array }
+  | { readonly _tag: "Exited"; readonly exitCode: number }
+
+/** Capabilities the driver declares (derived from the config and the transports in use). */
+export interface DriverCapabilitiesInfo {
+  readonly sendSignals: boolean
+  readonly exec: boolean
+  readonly fsIsolation: "none" | "chroot" | "image"
+  readonly networkIsolationModes: ReadonlyArray<"host" | "group" | "task" | "none">
+  readonly mustCreateNetwork: boolean
+  readonly mountConfigs: "any" | "none"
+  readonly disableLogCollection: boolean
+}
+
+export class Driver extends Context.Service<Driver, {
+  /**
+   * Start a task. `rawConfig` is the task's `config {}` block as decoded from MessagePack or JSON
+   * (HCL names); it is validated here. A start that fails after create leaves nothing behind.
+   */
+  readonly startTask: (task: NomadTask, rawConfig: unknown) => Effect.Effect<StartedTask, DriverFailure>
+  /** Waits for the task to exit. May be called many times, concurrently, and after recovery. */
+  readonly waitTask: (taskId: string) => Effect.Effect<ExitResult, DriverFailure>
+  /** Sends `signal` (default: the task's `kill_signal` or the image's stop signal), then SIGKILL after `timeoutMillis`. */
+  readonly stopTask: (taskId: string, timeoutMillis: number, signal: string) => Effect.Effect<void, DriverFailure>
+  /** Forgets the task and, with `gc.container`, removes its container. `force` kills a running task first. */
+  readonly destroyTask: (taskId: string, force: boolean) => Effect.Effect<void, DriverFailure>
+  readonly inspectTask: (taskId: string) => Effect.Effect<TaskStatus, DriverFailure>
+  /** A sample immediately, then one every `intervalMillis`, until the task is destroyed or the stream is interrupted. */
+  readonly taskStats: (taskId: string, intervalMillis: number) => Stream.Stream<TaskStatsSample, DriverFailure>
+  /** Task events of every task (image pull progress and the like). Never ends. */
+  readonly taskEvents: Stream.Stream<TaskEvent>
+  readonly signalTask: (taskId: string, signal: string) => Effect.Effect<void, DriverFailure>
+  /** Runs a command in the task; stdout/stderr captured. `timeoutMillis` 0 = none. */
+  readonly execTask: (taskId: string, command: ReadonlyArray<string>, timeoutMillis: number) => Effect.Effect<ExecResult, DriverFailure>
+  /** Interactive exec: feeds `input` to the process and streams its output, ending with `Exited`. */
+  readonly execStreaming: (
+    taskId: string,
+    options: { readonly command: ReadonlyArray<string>; readonly tty: boolean },
+    input: Stream.Stream<ExecInput>
+  ) => Stream.Stream<ExecOutput, DriverFailure>
+  /** Re-attaches to a task from its DriverState. Idempotent. */
+  readonly recoverTask: (state: DriverState) => Effect.Effect<void, DriverFailure>
+  /** Health and `driver.podman.*` attributes: one now, then on every change (and at least every period). */
+  readonly fingerprint: Stream.Stream<Fingerprint>
+  readonly capabilities: Effect.Effect<DriverCapabilitiesInfo>
+  /** The ids of the tasks the driver knows. */
+  readonly tasks: Effect.Effect<ReadonlyArray<string>>
+  /** Looks a task up without touching Podman. */
+  readonly hasTask: (taskId: string) => Effect.Effect<boolean>
+}>()("nomad-driver-podman/services/Driver") {}
+
+export type { PodmanFailure, TaskNotFound }

@@ -1,0 +1,258 @@
+/**
+ * The `Podman` service: the driver's only way to talk to Podman. It speaks domain values; the
+ * transports (libpod REST in layers/podman-rest, io.podman varlink in layers/podman-varlink) are
+ * interchangeable implementations of `PodmanClient`.
+ *
+ * One node may run several Podman endpoints (plugin `socket {}` blocks); `Podman.client(name)`
+ * returns the client of one of them.
+ */
+import type { Effect, Scope, Stream } from "effect"
+import { Context } from "effect"
+import type { ContainerSpec } from "../domain/ContainerSpec.ts"
+import type { ImagePullError, InvalidTaskConfig, PodmanFailure } from "../domain/errors.ts"
+import type { TransportCapabilities } from "../domain/results.ts"
+
+/** `GET /_ping` (or varlink GetVersion). */
+export interface PodmanPing {
+  /** Libpod API version, e.g. `4.3.1`. */
+  readonly apiVersion: string
+}
+
+/** The subset of `GET /libpod/info` the driver uses (decoded leniently; every field optional upstream). */
+export interface PodmanInfo {
+  readonly version: string
+  readonly apiVersion: string
+  readonly rootless: boolean
+  /** `v1` or `v2`. */
+  readonly cgroupVersion: string
+  /** `cgroupfs` or `systemd`. */
+  readonly cgroupManager: string
+  readonly ociRuntime: string
+  readonly ociRuntimePath: string
+  readonly appArmorEnabled: boolean
+  readonly selinuxEnabled: boolean
+  readonly seccompEnabled: boolean
+  /** Default capabilities, comma separated. */
+  readonly capabilities: string
+  readonly os: string
+  readonly arch: string
+  readonly hostname: string
+  readonly kernel: string
+  readonly memTotal: number
+  readonly cpus: number
+  /** The remote socket path Podman reports. */
+  readonly socketPath: string
+}
+
+export interface ImageInfo {
+  readonly id: string
+  readonly repoTags: ReadonlyArray<string>
+  readonly repoDigests: ReadonlyArray<string>
+  readonly size: number
+  readonly os: string
+  readonly architecture: string
+  readonly stopSignal?: string
+}
+
+/** Registry credentials for one pull. Never logged. */
+export interface RegistryAuth {
+  readonly username?: string
+  readonly password?: string
+  readonly identityToken?: string
+  readonly serverAddress?: string
+}
+
+export interface PullOptions {
+  readonly auth?: RegistryAuth
+  /** Default true. */
+  readonly tlsVerify: boolean
+  readonly os?: string
+  readonly arch?: string
+  readonly variant?: string
+  /** Whole-pull deadline. */
+  readonly timeoutMillis: number
+}
+
+/** One progress report of a pull. The stream's last element has `imageId`. */
+export interface PullProgress {
+  readonly message: string
+  readonly imageId?: string
+}
+
+/** Where an image archive comes from. */
+export type ArchiveSource =
+  | { readonly _tag: "path"; readonly path: string }
+  | { readonly _tag: "url"; readonly url: string }
+
+export interface ContainerState {
+  /** `created`, `running`, `paused`, `stopped`, `exited`, `configured`... */
+  readonly status: string
+  readonly running: boolean
+  readonly pid: number
+  readonly exitCode: number
+  readonly oomKilled: boolean
+  readonly error: string
+  readonly startedAt: Date | undefined
+  readonly finishedAt: Date | undefined
+}
+
+/** The subset of `GET /containers/{id}/json` the driver uses. */
+export interface ContainerInspect {
+  readonly id: string
+  readonly name: string
+  readonly image: string
+  readonly state: ContainerState
+  readonly labels: Readonly<Record<string, string>>
+  readonly env: ReadonlyArray<string>
+  readonly user: string
+  readonly workingDir: string
+  readonly hostname: string
+  readonly stopSignal: number | undefined
+  /** Container IPv4 (first network that has one), "" when none. */
+  readonly ipAddress: string
+  /** Published ports, `8080/tcp` → host bindings. */
+  readonly ports: Readonly<Record<string, ReadonlyArray<{ readonly hostIp: string; readonly hostPort: number }>>>
+  readonly memoryLimit: number
+  readonly memoryReservation: number
+  readonly memorySwap: number
+  readonly cpuShares: number
+  readonly cpuQuota: number
+  readonly cpuPeriod: number
+  readonly cpusetCpus: string
+  readonly pidsLimit: number
+  readonly mounts: ReadonlyArray<{ readonly type: string; readonly source: string; readonly destination: string; readonly rw: boolean }>
+  /** The raw decoded JSON, for tests and `doctor`. */
+  readonly raw: unknown
+}
+
+export interface ContainerSummary {
+  readonly id: string
+  readonly names: ReadonlyArray<string>
+  readonly state: string
+  readonly labels: Readonly<Record<string, string>>
+}
+
+export type OutputStream = "stdout" | "stderr"
+
+/** One demultiplexed chunk of container output. */
+export interface OutputChunk {
+  readonly stream: OutputStream
+  readonly data: Uint8Array
+}
+
+export interface LogsOptions {
+  readonly follow: boolean
+  /** Only output after this instant. */
+  readonly since?: Date
+  readonly stdout: boolean
+  readonly stderr: boolean
+  readonly tail?: number
+}
+
+/** One stats sample of one container (libpod `/containers/stats`), raw cumulative counters. */
+export interface ContainerStats {
+  readonly containerId: string
+  /** When the sample was read (client clock). */
+  readonly readAt: Date
+  /** Cumulative CPU time in ns. */
+  readonly cpuNano: number
+  readonly cpuSystemNano: number
+  /** Host system CPU time in ns (for percent-of-host). */
+  readonly systemNano: number
+  readonly memUsage: number
+  readonly memLimit: number
+  readonly pids: number
+  readonly netInput: number
+  readonly netOutput: number
+  readonly blockInput: number
+  readonly blockOutput: number
+}
+
+export interface ExecOptions {
+  readonly command: ReadonlyArray<string>
+  readonly tty: boolean
+  readonly stdin: boolean
+  readonly env?: Readonly<Record<string, string>>
+  readonly user?: string
+  readonly workingDir?: string
+}
+
+/**
+ * A running exec session. It lives in the Scope it was created in: closing the Scope closes the
+ * connection (the process inside may keep running until it reads EOF).
+ */
+export interface ExecSession {
+  readonly id: string
+  /** Demultiplexed output (raw stdout when tty). Ends when the process exits. */
+  readonly output: Stream.Stream<OutputChunk, PodmanFailure>
+  /** Write to the process's stdin. */
+  readonly write: (data: Uint8Array) => Effect.Effect<void, PodmanFailure>
+  /** Half-close stdin (the process sees EOF). */
+  readonly closeStdin: Effect.Effect<void, PodmanFailure>
+  readonly resize: (size: { readonly height: number; readonly width: number }) => Effect.Effect<void, PodmanFailure>
+  /** The exit code; waits until the output has ended. */
+  readonly exitCode: Effect.Effect<number, PodmanFailure>
+}
+
+/** A libpod event (`/events`). */
+export interface PodmanEvent {
+  readonly type: string
+  readonly action: string
+  readonly id: string
+  readonly name: string
+  readonly attributes: Readonly<Record<string, string>>
+  readonly time: Date
+}
+
+export interface EventFilters {
+  readonly container?: ReadonlyArray<string>
+  readonly type?: ReadonlyArray<string>
+  readonly event?: ReadonlyArray<string>
+  readonly label?: ReadonlyArray<string>
+}
+
+/** One Podman endpoint. Every call has a timeout and fails with a typed error. */
+export interface PodmanClient {
+  /** Configured socket name (`default` unless the plugin config names it). */
+  readonly socketName: string
+  /** The address as configured, e.g. `unix:///run/podman/podman.sock`. */
+  readonly address: string
+  readonly capabilities: TransportCapabilities
+
+  readonly ping: Effect.Effect<PodmanPing, PodmanFailure>
+  readonly info: Effect.Effect<PodmanInfo, PodmanFailure>
+
+  readonly imageExists: (ref: string) => Effect.Effect<boolean, PodmanFailure>
+  /** Fails with ContainerNotFound-like PodmanApiError(404) when missing; use imageExists to probe. */
+  readonly imageInspect: (ref: string) => Effect.Effect<ImageInfo, PodmanFailure>
+  readonly imagePull: (ref: string, options: PullOptions) => Stream.Stream<PullProgress, ImagePullError | PodmanFailure>
+  /** Loads an oci-archive or docker-archive; returns the loaded image name. */
+  readonly imageLoad: (source: ArchiveSource, options: { readonly timeoutMillis: number }) => Effect.Effect<string, ImagePullError | PodmanFailure>
+
+  readonly containerCreate: (spec: ContainerSpec) => Effect.Effect<{ readonly id: string; readonly warnings: ReadonlyArray<string> }, PodmanFailure>
+  readonly containerStart: (id: string) => Effect.Effect<void, PodmanFailure>
+  /** Blocks until the container is no longer running; returns its exit code. Event driven, no stats polling. */
+  readonly containerWait: (id: string) => Effect.Effect<number, PodmanFailure>
+  readonly containerInspect: (id: string) => Effect.Effect<ContainerInspect, PodmanFailure>
+  readonly containerExists: (id: string) => Effect.Effect<boolean, PodmanFailure>
+  readonly containerList: (filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }) => Effect.Effect<ReadonlyArray<ContainerSummary>, PodmanFailure>
+  /** Podman's stop: the container's stop signal, then SIGKILL after `timeoutSeconds`. Already stopped is success. */
+  readonly containerStop: (id: string, timeoutSeconds: number) => Effect.Effect<void, PodmanFailure>
+  /** Send a signal (name like `SIGTERM` or number). Not running is a PodmanApiError(409-ish). */
+  readonly containerKill: (id: string, signal: string) => Effect.Effect<void, PodmanFailure>
+  readonly containerRemove: (id: string, options: { readonly force: boolean; readonly volumes: boolean; readonly timeoutSeconds?: number }) => Effect.Effect<void, PodmanFailure>
+  /** Demultiplexed logs. With `follow`, re-reads after an early end (PODMAN-SANDBOX.md §6) so no tail is lost. */
+  readonly containerLogs: (id: string, options: LogsOptions) => Stream.Stream<OutputChunk, PodmanFailure>
+  /** One batched stats stream for several containers, one array per interval. */
+  readonly containerStats: (ids: ReadonlyArray<string>, options: { readonly intervalSeconds: number }) => Stream.Stream<ReadonlyArray<ContainerStats>, PodmanFailure>
+  readonly exec: (id: string, options: ExecOptions) => Effect.Effect<ExecSession, PodmanFailure, Scope.Scope>
+  readonly events: (filters: EventFilters) => Stream.Stream<PodmanEvent, PodmanFailure>
+}
+
+/** The Podman endpoints of this node. */
+export class Podman extends Context.Service<Podman, {
+  /** The client for a socket name; `undefined` or `"default"` selects the default socket. Unknown name → InvalidTaskConfig on `socket`. */
+  readonly client: (socketName?: string) => Effect.Effect<PodmanClient, InvalidTaskConfig>
+  /** Every configured client, default first. */
+  readonly clients: Effect.Effect<ReadonlyArray<PodmanClient>>
+}>()("nomad-driver-podman/services/Podman") {}

@@ -1,0 +1,49 @@
+/**
+ * Vitest global setup: starts one private Podman API service, builds the test images and starts a
+ * private registry (htpasswd auth) for the whole run, then tears everything down by PID.
+ *
+ * The environment it exports (PODMAN_SOCKET, SANDBOX_*) is inherited by the test workers.
+ * Set NDP_SANDBOX_ENV=<file> to reuse an already running sandbox (written by `sandbox.sh start`).
+ */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import * as path from "node:path"
+import type { TestProject } from "vitest/node"
+
+const script = path.resolve(import.meta.dirname, "sandbox.sh")
+
+const parseEnv = (text: string): Record<string, string> =>
+  Object.fromEntries(
+    text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
+  )
+
+export default function setup(project: TestProject) {
+  if (process.env.NDP_SANDBOX_ENV) {
+    const env = parseEnv(readFileSync(process.env.NDP_SANDBOX_ENV, "utf8"))
+    Object.assign(process.env, env)
+    project.provide("sandbox", env)
+    return
+  }
+  // Short path: unix socket paths must stay under 108 bytes.
+  const dir = mkdtempSync("/tmp/ndp-")
+  rmSync(dir, { recursive: true })
+  let out: string
+  try {
+    out = execFileSync("bash", [script, "start", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+  } catch (e) {
+    execFileSync("bash", [script, "stop", dir], { stdio: "inherit" })
+    throw new Error(`The test suite needs a real Podman (install it with .ci/run's apt-get line): ${String(e)}`)
+  }
+  const env = parseEnv(out)
+  Object.assign(process.env, env)
+  project.provide("sandbox", env)
+  return () => {
+    execFileSync("bash", [script, "stop", dir], { stdio: "inherit" })
+  }
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    sandbox: Record<string, string>
+  }
+}
