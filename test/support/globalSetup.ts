@@ -6,6 +6,7 @@
  * Set NDP_SANDBOX_ENV=<file> to reuse an already running sandbox (written by `sandbox.sh start`).
  */
 import { execFileSync } from "node:child_process"
+import * as net from "node:net"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as path from "node:path"
 import type { TestProject } from "vitest/node"
@@ -17,7 +18,17 @@ const parseEnv = (text: string): Record<string, string> =>
     text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
   )
 
-export default function setup(project: TestProject) {
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once("error", reject)
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+  })
+
+export default async function setup(project: TestProject) {
   if (process.env.NDP_SANDBOX_ENV) {
     const env = parseEnv(readFileSync(process.env.NDP_SANDBOX_ENV, "utf8"))
     Object.assign(process.env, env)
@@ -29,7 +40,12 @@ export default function setup(project: TestProject) {
   rmSync(dir, { recursive: true })
   let out: string
   try {
-    out = execFileSync("bash", [script, "start", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+    out = execFileSync("bash", [script, "start", dir], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      // a free port per run, so several suites (and developers) can run side by side
+      env: { ...process.env, SANDBOX_REGISTRY_PORT: String(await freePort()) }
+    })
   } catch (e) {
     execFileSync("bash", [script, "stop", dir], { stdio: "inherit" })
     throw new Error(`The test suite needs a real Podman (install it with .ci/run's apt-get line): ${String(e)}`)
