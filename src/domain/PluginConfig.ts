@@ -59,3 +59,10 @@ export const resolveSockets = (config: PluginConfig): ReadonlyArray<SocketConfig
   const i = list.findIndex((s) => s.name === "default")
   return i <= 0 ? list : [list[i]!, ...list.slice(0, i), ...list.slice(i + 1)]
 }
+
+import type { HclSpec } from "./hclspec.ts"
+/** PLACEHOLDER: the hclspec of the plugin config, derived from the option declarations. */
+export const pluginConfigSpec: HclSpec = {
+  _tag: "Object",
+  attributes: { socket_path: { _tag: "Attr", name: "socket_path", type: "string", required: false } }
+}

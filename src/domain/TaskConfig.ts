@@ -72,3 +72,10 @@ export const decodeTaskConfig = (raw: unknown): Effect.Effect<TaskConfig, Invali
     extra_hosts: [], socket: "default", ...r
   } as unknown as TaskConfig)
 }
+
+import type { HclSpec } from "./hclspec.ts"
+/** PLACEHOLDER: the hclspec of the task config, derived from the option declarations. */
+export const taskConfigSpec: HclSpec = {
+  _tag: "Object",
+  attributes: { image: { _tag: "Attr", name: "image", type: "string", required: true } }
+}
