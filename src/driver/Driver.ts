@@ -1,0 +1,543 @@
+/**
+ * The driver core: every task operation as an Effect program over the `Podman`, `LogSink` and
+ * `DriverConfig` services. No protobuf and no HTTP here.
+ *
+ * Scopes (DESIGN.md "Scopes own resources"):
+ * - each task has a `resources` scope, from StartTask (or RecoverTask) to DestroyTask. The container
+ *   is acquired in it; its release removes the container when `gc.container` is true, and always
+ *   when the start failed. DestroyTask closes it. A failed StartTask closes it.
+ * - each task has a `fibers` scope, a child of nothing: the exit watcher and the log forwarder are
+ *   forked into it. DestroyTask closes it; so does the driver layer's shutdown (plugin shutdown),
+ *   which does NOT close `resources`: containers outlive a plugin restart and are recovered.
+ */
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, PubSub, Queue, Schedule, Scope, Stream } from "effect"
+import type { DriverState } from "../domain/DriverState.ts"
+import {
+  ContainerNotFound,
+  type DriverFailure,
+  OperationTimeout,
+  type PodmanFailure,
+  TaskAlreadyExists,
+  TaskNotFound,
+  TaskStateError
+} from "../domain/errors.ts"
+import type { NomadTask } from "../domain/NomadTask.ts"
+import type { PluginConfig } from "../domain/PluginConfig.ts"
+import type { DriverNetwork, ExitResult, TaskEvent, TaskStatsSample, TaskStatus } from "../domain/results.ts"
+import { decodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
+import { containerName, translate } from "../translate/index.ts"
+import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../services/Driver.ts"
+import { DriverConfig } from "../services/DriverConfig.ts"
+import { LogSink } from "../services/LogSink.ts"
+import { Podman, type ContainerInspect, type ContainerStats, type PodmanClient } from "../services/Podman.ts"
+import { fingerprintOnce } from "./fingerprint.ts"
+import { makeImageResolver } from "./images.ts"
+import { emptyAccumulator, toSample } from "./stats.ts"
+import { parseGoDuration, signalName, signalNumber } from "./util.ts"
+
+/** Labels every container of ours carries (recovery and orphan cleanup find them by these). */
+export const LABEL_ALLOC_ID = "com.hashicorp.nomad.alloc_id"
+export const LABEL_TASK_NAME = "com.hashicorp.nomad.task_name"
+
+/** How long the fingerprint waits between two reports. */
+export const FINGERPRINT_PERIOD_MILLIS = 30_000
+
+/** Exec output kept per stream by ExecTask (script checks need only the tail). */
+const EXEC_CAPTURE_LIMIT = 1 << 20
+
+interface TaskEntry {
+  readonly taskId: string
+  readonly task: NomadTask
+  readonly config: TaskConfig
+  readonly client: PodmanClient
+  readonly containerId: string
+  readonly containerName: string
+  readonly startedAt: Date
+  readonly exit: Deferred.Deferred<ExitResult>
+  readonly resources: Scope.Closeable
+  readonly fibers: Scope.Closeable
+  readonly state: DriverState
+}
+
+const notRunning = (e: PodmanFailure): boolean =>
+  e._tag === "ContainerNotFound" ||
+  (e._tag === "PodmanApiError" && (e.status === 304 || e.status === 409 || /not running|state improper|stopped/i.test(e.detail)))
+
+/** Builds the exit result from an inspect of an exited container. */
+const exitResultOf = (inspect: ContainerInspect, fallbackCode: number | undefined): ExitResult => {
+  const code = inspect.state.running ? (fallbackCode ?? 0) : inspect.state.exitCode
+  const signal = code > 128 && code < 128 + 65 ? code - 128 : 0
+  return {
+    exitCode: code,
+    signal,
+    oomKilled: inspect.state.oomKilled,
+    finishedAt: inspect.state.finishedAt ?? new Date(),
+    ...(inspect.state.oomKilled
+      ? { error: "OOM Killed: the container was killed by the kernel OOM killer" }
+      : inspect.state.error
+      ? { error: inspect.state.error }
+      : {})
+  }
+}
+
+export const make = Effect.gen(function*() {
+  const podman = yield* Podman
+  const logSink = yield* LogSink
+  const driverConfig = yield* DriverConfig
+  const tasks = new Map<string, TaskEntry>()
+  /** Task ids whose StartTask/RecoverTask is in progress (guards against duplicate starts). */
+  const pending = new Set<string>()
+  const events = yield* PubSub.unbounded<TaskEvent>()
+  const images = yield* makeImageResolver
+  const runFork = Effect.runForkWith(yield* Effect.context<never>())
+
+  // Plugin shutdown: stop the fibers of every task, keep the containers (they are recovered later).
+  yield* Effect.addFinalizer(() =>
+    Effect.forEach([...tasks.values()], (t) => Scope.close(t.fibers, Exit.void), { discard: true, concurrency: "unbounded" })
+  )
+
+  const lookup = (taskId: string): Effect.Effect<TaskEntry, TaskNotFound> =>
+    Effect.suspend(() => {
+      const t = tasks.get(taskId)
+      return t ? Effect.succeed(t) : Effect.fail(new TaskNotFound({ taskId }))
+    })
+
+  const publish = (task: NomadTask, message: string, annotations: Record<string, string> = {}) =>
+    PubSub.publish(events, {
+      taskId: task.id,
+      allocId: task.allocId,
+      taskName: task.name,
+      timestamp: new Date(),
+      message,
+      annotations
+    }).pipe(Effect.asVoid)
+
+  /** Waits for the container to stop (event driven), then records how it ended. Retries transport failures. */
+  const watchExit = (client: PodmanClient, containerId: string, exit: Deferred.Deferred<ExitResult>) =>
+    Effect.gen(function*() {
+      const code = yield* client.containerWait(containerId).pipe(
+        Effect.retry({
+          while: (e) => e._tag === "PodmanUnavailable" || e._tag === "OperationTimeout" || e._tag === "VarlinkTransportError",
+          schedule: Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")])
+        })
+      )
+      const inspect = yield* client.containerInspect(containerId).pipe(
+        Effect.retry({ times: 5, schedule: Schedule.spaced("200 millis") })
+      )
+      yield* Deferred.succeed(exit, exitResultOf(inspect, code))
+    }).pipe(
+      Effect.catch((e: PodmanFailure) =>
+        Deferred.succeed(exit, {
+          exitCode: -1,
+          signal: 0,
+          oomKilled: false,
+          finishedAt: new Date(),
+          error: e._tag === "ContainerNotFound" ? "the container was removed outside of Nomad" : `waiting for the container failed: ${e.message}`
+        })
+      )
+    )
+
+  /** Forwards the container's stdout/stderr to the task's log sink until the container exits. */
+  const forwardLogs = (entry: { client: PodmanClient; containerId: string; task: NomadTask }, since: Date | undefined) =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const writer = yield* logSink.open({
+          taskId: entry.task.id,
+          stdoutPath: entry.task.stdoutPath,
+          stderrPath: entry.task.stderrPath
+        })
+        yield* entry.client.containerLogs(entry.containerId, {
+          follow: true,
+          stdout: true,
+          stderr: true,
+          ...(since ? { since } : {})
+        }).pipe(Stream.runForEach(writer.write))
+      })
+    ).pipe(
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.logWarning("log forwarding stopped", Cause.pretty(cause))
+      )
+    )
+
+  const logsEnabled = (plugin: PluginConfig, config: TaskConfig) =>
+    !plugin.disable_log_collection && (config.logging?.driver ?? plugin.logging.driver) !== "none"
+
+  /** Registers a task whose container exists, and forks its watchers into a fresh fibers scope. */
+  const register = (fields: Omit<TaskEntry, "fibers" | "exit">, logSince: Date | undefined, plugin: PluginConfig) =>
+    Effect.gen(function*() {
+      const exit = yield* Deferred.make<ExitResult>()
+      const fibers = yield* Scope.make()
+      const entry: TaskEntry = { ...fields, exit, fibers }
+      tasks.set(entry.taskId, entry)
+      yield* Effect.forkIn(watchExit(entry.client, entry.containerId, exit), fibers)
+      if (logsEnabled(plugin, entry.config)) {
+        yield* Effect.forkIn(forwardLogs(entry, logSince), fibers)
+      }
+      return entry
+    })
+
+  const containerNetwork = (config: TaskConfig, task: NomadTask, inspect: ContainerInspect): DriverNetwork => {
+    const portMap: Record<string, number> = {}
+    for (const label of config.ports) {
+      const p = task.resources.ports.find((x) => x.label === label)
+      if (p) portMap[label] = p.to > 0 ? p.to : p.value
+    }
+    for (const [label, port] of Object.entries(config.port_map)) portMap[label] = port
+    // The container IP on Podman's bridge is only reachable from this host: never auto-advertise it.
+    return { portMap, ip: inspect.ipAddress, autoAdvertise: false }
+  }
+
+  const startTask = Effect.fn("Driver.startTask")(function*(task: NomadTask, rawConfig: unknown) {
+    if (tasks.has(task.id) || pending.has(task.id)) return yield* new TaskAlreadyExists({ taskId: task.id })
+    pending.add(task.id)
+    return yield* Effect.gen(function*() {
+      const config = yield* decodeTaskConfig(rawConfig)
+      const plugin = yield* driverConfig.get
+      const client = yield* podman.client(config.socket)
+      const info = yield* client.info
+      const image = yield* images.ensure(client, config, plugin, (m, a) => publish(task, m, a))
+      const spec = yield* translate({
+        config,
+        task,
+        plugin,
+        image,
+        podman: {
+          rootless: info.rootless,
+          cgroupVersion: info.cgroupVersion,
+          cgroupManager: info.cgroupManager,
+          apiVersion: info.apiVersion,
+          hostCpus: info.cpus
+        }
+      })
+      const name = spec.name
+
+      // A container with our name: adopt it only if it is ours (same alloc id label) and running.
+      const existing = yield* client.containerInspect(name).pipe(
+        Effect.map(Option.some),
+        Effect.catchTag("ContainerNotFound", () => Effect.succeed(Option.none<ContainerInspect>()))
+      )
+      if (Option.isSome(existing)) {
+        const ours = existing.value.labels[LABEL_ALLOC_ID] === task.allocId
+        if (!ours) {
+          return yield* new TaskStateError({
+            taskId: task.id,
+            detail: `a container named ${name} exists and was not created for allocation ${task.allocId}; refusing to adopt it`
+          })
+        }
+        if (!existing.value.state.running) {
+          yield* client.containerRemove(existing.value.id, { force: true, volumes: true, timeoutSeconds: 0 })
+        }
+      }
+
+      const resources = yield* Scope.make()
+      const started = yield* Effect.gen(function*() {
+        const adopt = Option.isSome(existing) && existing.value.state.running ? existing.value : undefined
+        const containerId = adopt
+          ? adopt.id
+          : yield* Scope.provide(
+            Effect.acquireRelease(
+              client.containerCreate(spec).pipe(
+                Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`podman create: ${w}`))),
+                Effect.map((r) => r.id)
+              ),
+              (id, exit) =>
+                Effect.gen(function*() {
+                  const gc = (yield* driverConfig.get).gc.container
+                  if (Exit.isSuccess(exit) && !gc) return
+                  yield* client.containerRemove(id, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(
+                    Effect.catch((e) => Effect.logWarning(`removing container ${id} failed: ${e.message}`))
+                  )
+                })
+            ),
+            resources
+          )
+        if (!adopt) {
+          yield* client.containerStart(containerId)
+        } else {
+          yield* Scope.addFinalizerExit(resources, (exit) =>
+            Effect.gen(function*() {
+              const gc = (yield* driverConfig.get).gc.container
+              if (Exit.isSuccess(exit) && !gc) return
+              yield* client.containerRemove(containerId, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(Effect.ignore)
+            })
+          )
+        }
+        const inspect = yield* client.containerInspect(containerId)
+        const startedAt = inspect.state.startedAt ?? new Date()
+        const state: DriverState = {
+          version: 1,
+          taskId: task.id,
+          containerId,
+          containerName: name,
+          socketName: client.socketName,
+          startedAt: startedAt.toISOString(),
+          logSince: startedAt.toISOString(),
+          taskConfig: config,
+          nomadTask: task
+        }
+        yield* register(
+          { taskId: task.id, task, config, client, containerId, containerName: name, startedAt, resources, state },
+          undefined,
+          plugin
+        )
+        const network = containerNetwork(config, task, inspect)
+        return { state, network } satisfies StartedTask
+      }).pipe(Effect.onError((cause) => Scope.close(resources, Exit.failCause(cause))))
+      yield* Effect.logInfo(`started task ${task.id} in container ${started.state.containerId.slice(0, 12)} (${name})`)
+      return started
+    }).pipe(Effect.ensuring(Effect.sync(() => pending.delete(task.id))))
+  })
+
+  const waitTask = Effect.fn("Driver.waitTask")(function*(taskId: string) {
+    const t = yield* lookup(taskId)
+    return yield* Deferred.await(t.exit)
+  })
+
+  const isExited = (t: TaskEntry) => Deferred.isDone(t.exit)
+
+  /** Signal, wait up to the timeout, then SIGKILL. Already stopped is success. */
+  const stopEntry = (t: TaskEntry, timeoutMillis: number, requested: string) =>
+    Effect.gen(function*() {
+      if (yield* isExited(t)) return
+      const fromConfig = requested || t.config.kill_signal || ""
+      let signal = fromConfig
+      if (signal === "") {
+        const inspect = yield* t.client.containerInspect(t.containerId).pipe(Effect.option)
+        const n = Option.isSome(inspect) ? inspect.value.stopSignal : undefined
+        signal = (n !== undefined && signalName(n)) || "SIGTERM"
+      }
+      const name = signalName(signal)
+      if (name === undefined) {
+        return yield* new TaskStateError({ taskId: t.taskId, detail: `unknown stop signal ${JSON.stringify(signal)}` })
+      }
+      yield* t.client.containerKill(t.containerId, name).pipe(Effect.catchIf(notRunning, () => Effect.void))
+      const exited = yield* Deferred.await(t.exit).pipe(Effect.timeoutOption(Math.max(0, timeoutMillis)))
+      if (Option.isNone(exited)) {
+        yield* Effect.logInfo(`task ${t.taskId} did not stop within ${timeoutMillis} ms after ${name}; sending SIGKILL`)
+        yield* t.client.containerKill(t.containerId, "SIGKILL").pipe(Effect.catchIf(notRunning, () => Effect.void))
+        yield* Deferred.await(t.exit).pipe(Effect.timeout(30_000), Effect.ignore)
+      }
+    })
+
+  const stopTask = Effect.fn("Driver.stopTask")(function*(taskId: string, timeoutMillis: number, signal: string) {
+    const t = yield* lookup(taskId)
+    yield* stopEntry(t, timeoutMillis, signal)
+  })
+
+  const destroyTask = Effect.fn("Driver.destroyTask")(function*(taskId: string, force: boolean) {
+    const t = tasks.get(taskId)
+    if (!t) return yield* new TaskNotFound({ taskId })
+    if (!(yield* isExited(t))) {
+      if (!force) return yield* new TaskStateError({ taskId, detail: "cannot destroy a running task without force" })
+      const stopTimeout = (t.config as { readonly stop_timeout?: string }).stop_timeout
+      const grace = (stopTimeout !== undefined ? parseGoDuration(stopTimeout) : undefined) ?? 5_000
+      yield* stopEntry(t, grace, "").pipe(Effect.catch((e) => Effect.logWarning(`stop before destroy failed: ${e.message}`)))
+    }
+    tasks.delete(taskId)
+    yield* Scope.close(t.fibers, Exit.void)
+    yield* Scope.close(t.resources, Exit.void)
+  })
+
+  const inspectTask = Effect.fn("Driver.inspectTask")(function*(taskId: string) {
+    const t = yield* lookup(taskId)
+    const exit = yield* Deferred.poll(t.exit)
+    const result = Option.isSome(exit) ? Option.some(yield* exit.value) : Option.none<ExitResult>()
+    const status: TaskStatus = {
+      id: t.taskId,
+      name: t.task.name,
+      state: Option.isSome(result) ? "exited" : "running",
+      startedAt: t.startedAt,
+      containerId: t.containerId,
+      driverAttributes: { container_id: t.containerId, container_name: t.containerName, socket: t.client.socketName },
+      ...(Option.isSome(result) ? { completedAt: result.value.finishedAt, exitResult: result.value } : {})
+    }
+    return status
+  })
+
+  const taskStats = (taskId: string, intervalMillis: number): Stream.Stream<TaskStatsSample, DriverFailure> =>
+    Stream.unwrap(
+      Effect.gen(function*() {
+        const t = yield* lookup(taskId)
+        const info = yield* t.client.info.pipe(Effect.option)
+        const mhzPerCore = 0 * (Option.isSome(info) ? 1 : 0)
+        const intervalSeconds = Math.max(1, Math.round(intervalMillis / 1000))
+        return t.client.containerStats([t.containerId], { intervalSeconds }).pipe(
+          Stream.map((batch) => batch.find((x) => x.containerId === t.containerId || t.containerId.startsWith(x.containerId))),
+          Stream.filter((s): s is ContainerStats => s !== undefined),
+          Stream.mapAccum(() => emptyAccumulator, (acc, s) => {
+            const [next, sample] = toSample(taskId, acc, s, mhzPerCore)
+            return [next, [sample]] as const
+          }),
+          Stream.interruptWhen(Deferred.await(t.exit))
+        )
+      })
+    )
+
+  const signalTask = Effect.fn("Driver.signalTask")(function*(taskId: string, signal: string) {
+    const t = yield* lookup(taskId)
+    const name = signalNumber(signal) !== undefined ? signalName(signal)! : undefined
+    if (name === undefined) return yield* new TaskStateError({ taskId, detail: `unknown signal ${JSON.stringify(signal)}` })
+    yield* t.client.containerKill(t.containerId, name)
+  })
+
+  const execTask = Effect.fn("Driver.execTask")(function*(taskId: string, command: ReadonlyArray<string>, timeoutMillis: number) {
+    const t = yield* lookup(taskId)
+    const run = Effect.scoped(
+      Effect.gen(function*() {
+        const session = yield* t.client.exec(t.containerId, { command, tty: false, stdin: false })
+        const out: Array<Uint8Array> = []
+        const err: Array<Uint8Array> = []
+        let outSize = 0
+        let errSize = 0
+        yield* session.output.pipe(
+          Stream.runForEach((chunk) =>
+            Effect.sync(() => {
+              if (chunk.stream === "stdout" && outSize < EXEC_CAPTURE_LIMIT) {
+                out.push(chunk.data)
+                outSize += chunk.data.length
+              } else if (chunk.stream === "stderr" && errSize < EXEC_CAPTURE_LIMIT) {
+                err.push(chunk.data)
+                errSize += chunk.data.length
+              }
+            })
+          )
+        )
+        const exitCode = yield* session.exitCode
+        return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), exitCode }
+      })
+    )
+    if (timeoutMillis <= 0) return yield* run
+    return yield* run.pipe(
+      Effect.timeoutOrElse({
+        duration: timeoutMillis,
+        orElse: () => Effect.fail(new OperationTimeout({ operation: `exec in task ${taskId}`, timeoutMillis }))
+      })
+    )
+  })
+
+  const execStreaming = (
+    taskId: string,
+    options: { readonly command: ReadonlyArray<string>; readonly tty: boolean },
+    input: Stream.Stream<ExecInput>
+  ): Stream.Stream<ExecOutput, DriverFailure> =>
+    Stream.unwrap(
+      Effect.gen(function*() {
+        const t = yield* lookup(taskId)
+        const session = yield* t.client.exec(t.containerId, { command: options.command, tty: options.tty, stdin: true })
+        yield* input.pipe(
+          Stream.runForEach((msg) =>
+            msg._tag === "Stdin"
+              ? session.write(msg.data)
+              : msg._tag === "StdinClose"
+              ? session.closeStdin
+              : session.resize({ height: msg.height, width: msg.width })
+          ),
+          Effect.catch((e) => Effect.logDebug(`exec input ended: ${e.message}`)),
+          Effect.forkScoped
+        )
+        const output: Stream.Stream<ExecOutput, DriverFailure> = session.output.pipe(
+          Stream.map((c): ExecOutput => (c.stream === "stdout" ? { _tag: "Stdout", data: c.data } : { _tag: "Stderr", data: c.data }))
+        )
+        return Stream.concat(output, Stream.fromEffect(session.exitCode.pipe(Effect.map((exitCode): ExecOutput => ({ _tag: "Exited", exitCode })))))
+      })
+    )
+
+  const recoverTask = Effect.fn("Driver.recoverTask")(function*(state: DriverState) {
+    if (tasks.has(state.taskId) || pending.has(state.taskId)) return
+    pending.add(state.taskId)
+    yield* Effect.gen(function*() {
+      const config = yield* decodeTaskConfig(state.taskConfig)
+      const plugin = yield* driverConfig.get
+      const client = yield* podman.client(state.socketName)
+      const inspect = yield* client.containerInspect(state.containerId).pipe(
+        Effect.catchTag("ContainerNotFound", () => Effect.fail(new TaskNotFound({ taskId: state.taskId })))
+      )
+      let running = inspect.state.running
+      if (!running && plugin.recover_stopped) {
+        const restarted = yield* client.containerStart(state.containerId).pipe(
+          Effect.timeout(30_000),
+          Effect.as(true),
+          Effect.catch((e) => Effect.logWarning(`recover_stopped: restarting ${state.containerId} failed: ${e.message}`).pipe(Effect.as(false)))
+        )
+        running = restarted
+      }
+      const resources = yield* Scope.make()
+      yield* Scope.addFinalizerExit(resources, () =>
+        Effect.gen(function*() {
+          if (!(yield* driverConfig.get).gc.container) return
+          yield* client.containerRemove(state.containerId, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(Effect.ignore)
+        })
+      )
+      const entry = yield* register(
+        {
+          taskId: state.taskId,
+          task: state.nomadTask,
+          config,
+          client,
+          containerId: state.containerId,
+          containerName: state.containerName,
+          startedAt: new Date(state.startedAt),
+          resources,
+          state
+        },
+        // lines written while no plugin was running are lost with podman's log API; do not replay old ones
+        new Date(),
+        plugin
+      )
+      if (!running) yield* Deferred.succeed(entry.exit, exitResultOf(inspect, undefined))
+      yield* Effect.logInfo(`recovered task ${state.taskId} (container ${state.containerId.slice(0, 12)}, ${running ? "running" : "exited"})`)
+    }).pipe(Effect.ensuring(Effect.sync(() => pending.delete(state.taskId))))
+  })
+
+  const fingerprint: Stream.Stream<import("../domain/results.ts").Fingerprint> = Stream.fromEffect(podman.clients).pipe(
+    Stream.flatMap((clients) =>
+      Stream.fromEffect(fingerprintOnce(clients)).pipe(
+        Stream.repeat(Schedule.spaced(FINGERPRINT_PERIOD_MILLIS))
+      )
+    ),
+    Stream.forever
+  )
+
+  const capabilities = Effect.gen(function*() {
+    const plugin = yield* driverConfig.get
+    const clients = yield* podman.clients
+    return {
+      sendSignals: true,
+      exec: clients.every((c) => c.capabilities.exec),
+      fsIsolation: "image" as const,
+      networkIsolationModes: ["host", "group", "task"] as const,
+      mustCreateNetwork: false,
+      mountConfigs: "any" as const,
+      disableLogCollection: plugin.disable_log_collection
+    }
+  })
+
+  const taskEvents: Stream.Stream<TaskEvent> = Stream.fromPubSub(events)
+
+  void runFork
+  void Queue
+  void Fiber
+  void ContainerNotFound
+  void containerName
+
+  return Driver.of({
+    startTask,
+    waitTask,
+    stopTask,
+    destroyTask,
+    inspectTask,
+    taskStats,
+    taskEvents,
+    signalTask,
+    execTask,
+    execStreaming,
+    recoverTask,
+    fingerprint,
+    capabilities,
+    tasks: Effect.sync(() => [...tasks.keys()]),
+    hasTask: (taskId) => Effect.sync(() => tasks.has(taskId))
+  })
+})
+
+/** The driver core; needs `Podman`, `LogSink` and `DriverConfig`. */
+export const layer: Layer.Layer<Driver, never, Podman | LogSink | DriverConfig> = Layer.effect(Driver, make)

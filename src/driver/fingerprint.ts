@@ -1,0 +1,57 @@
+/**
+ * Fingerprinting: health and `driver.podman.*` node attributes for every configured socket.
+ * The default socket's attributes go under `driver.podman.`, the others under
+ * `driver.podman.<sanitised name>.` (the Go driver's naming, so constraints keep working).
+ */
+import { Effect } from "effect"
+import type { Fingerprint } from "../domain/results.ts"
+import type { PodmanClient } from "../services/Podman.ts"
+
+const sanitise = (name: string) => name.replace(/[^A-Za-z0-9]/g, "_")
+
+/** One fingerprint of all clients (the first is the default). Never fails: errors become health. */
+export const fingerprintOnce = (clients: ReadonlyArray<PodmanClient>): Effect.Effect<Fingerprint> =>
+  Effect.gen(function*() {
+    const attributes: Record<string, string | number | boolean> = {}
+    const failed: Array<string> = []
+    let ok = 0
+    for (const [i, client] of clients.entries()) {
+      const prefix = i === 0 ? "driver.podman." : `driver.podman.${sanitise(client.socketName)}.`
+      const result = yield* Effect.all([client.ping, client.info]).pipe(Effect.timeout(10_000), Effect.result)
+      attributes[`${prefix}socketName`] = client.socketName
+      attributes[`${prefix}defaultPodman`] = i === 0
+      attributes[`${prefix}transport`] = client.capabilities.transport
+      if (result._tag === "Failure") {
+        failed.push(client.socketName)
+        attributes[`${prefix}health`] = "unhealthy"
+        yield* Effect.logWarning(`podman socket ${client.socketName} (${client.address}) is not responding`)
+        continue
+      }
+      ok++
+      const [, info] = result.success
+      attributes[`${prefix}health`] = "healthy"
+      attributes[`${prefix}version`] = info.version
+      attributes[`${prefix}apiVersion`] = info.apiVersion
+      attributes[`${prefix}rootless`] = info.rootless
+      attributes[`${prefix}cgroupVersion`] = info.cgroupVersion
+      attributes[`${prefix}cgroupManager`] = info.cgroupManager
+      attributes[`${prefix}appArmor`] = info.appArmorEnabled
+      attributes[`${prefix}selinuxEnabled`] = info.selinuxEnabled
+      attributes[`${prefix}seccompEnabled`] = info.seccompEnabled
+      attributes[`${prefix}capabilities`] = info.capabilities
+      attributes[`${prefix}ociRuntime`] = info.ociRuntimePath || info.ociRuntime
+      attributes[`${prefix}socket`] = info.socketPath || client.address
+    }
+    if (ok > 0) attributes["driver.podman"] = true
+    if (clients.length > 0 && ok === clients.length) {
+      return { health: "healthy", healthDescription: "All Podman sockets are responding.", attributes }
+    }
+    if (ok === 0) {
+      return { health: "undetected", healthDescription: "Cannot connect to any Podman socket.", attributes }
+    }
+    return {
+      health: "unhealthy",
+      healthDescription: `Podman sockets not responding: ${failed.sort().join(", ")}`,
+      attributes
+    }
+  })

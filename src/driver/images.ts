@@ -1,0 +1,115 @@
+/**
+ * Making sure a task's image is present: archives are loaded, registry images are looked up locally
+ * and pulled when missing (or when `force_pull` / a platform override asks for it). Concurrent
+ * pulls of the same reference share one pull. Progress is published as task events.
+ */
+import { Deferred, Effect, Exit, Stream } from "effect"
+import { ImagePullError, type PodmanFailure } from "../domain/errors.ts"
+import type { PluginConfig } from "../domain/PluginConfig.ts"
+import type { TaskConfig } from "../domain/TaskConfig.ts"
+import type { PodmanClient } from "../services/Podman.ts"
+import { resolveAuth } from "./auth.ts"
+import { parseGoDuration } from "./util.ts"
+
+/** Where a task's image comes from. */
+export type ImageSource =
+  | { readonly _tag: "registry"; readonly ref: string }
+  | { readonly _tag: "archive"; readonly format: "oci-archive" | "docker-archive"; readonly location: string }
+
+/** `oci-archive:/p`, `docker-archive:https://…`, `docker://ref`, or a plain reference (passed to Podman untouched). */
+export const imageSource = (image: string): ImageSource => {
+  const m = /^(oci-archive|docker-archive):(.*)$/.exec(image)
+  if (m) {
+    // a local path may carry a `:ref` suffix (`docker-archive:/p.tar:name`); URLs keep their colons
+    const rest = m[2]!
+    const location = /^https?:\/\//.test(rest) ? rest : rest.split(":")[0]!
+    return { _tag: "archive", format: m[1] as "oci-archive" | "docker-archive", location }
+  }
+  return { _tag: "registry", ref: image.replace(/^docker:\/\//, "") }
+}
+
+export type ImageEvent = (message: string, annotations?: Record<string, string>) => Effect.Effect<void>
+
+/** A de-duplicating image resolver for one driver instance. */
+export const makeImageResolver = Effect.sync(() => {
+  const inflight = new Map<string, Deferred.Deferred<string, ImagePullError | PodmanFailure>>()
+
+  const pullOnce = (
+    client: PodmanClient,
+    key: string,
+    pull: Effect.Effect<string, ImagePullError | PodmanFailure>
+  ): Effect.Effect<string, ImagePullError | PodmanFailure> =>
+    Effect.suspend(() => {
+      const existing = inflight.get(key)
+      if (existing) return Deferred.await(existing)
+      return Effect.gen(function*() {
+        const d = yield* Deferred.make<string, ImagePullError | PodmanFailure>()
+        inflight.set(key, d)
+        const exit = yield* Effect.exit(pull)
+        inflight.delete(key)
+        yield* Deferred.done(d, exit)
+        return yield* exit
+      }).pipe(Effect.uninterruptible)
+    }).pipe(Effect.annotateLogs({ socket: client.socketName }))
+
+  /** Returns the image name/id to create the container from. */
+  const ensure = (
+    client: PodmanClient,
+    config: TaskConfig,
+    plugin: PluginConfig,
+    event: ImageEvent
+  ): Effect.Effect<string, ImagePullError | PodmanFailure> =>
+    Effect.gen(function*() {
+      const timeoutMillis = parseGoDuration(config.image_pull_timeout) ?? 300_000
+      const source = imageSource(config.image)
+      if (source._tag === "archive") {
+        yield* event(`Loading image ${source.location}`)
+        return yield* pullOnce(
+          client,
+          `load|${config.image}`,
+          client.imageLoad(
+            /^https?:\/\//.test(source.location)
+              ? { _tag: "url", url: source.location }
+              : { _tag: "path", path: source.location },
+            { timeoutMillis }
+          )
+        )
+      }
+      const platformOverride = config.os !== undefined || config.arch !== undefined || config.variant !== undefined
+      if (!config.force_pull && !platformOverride) {
+        const present = yield* client.imageExists(source.ref).pipe(
+          Effect.catch((e) => Effect.logWarning(`image lookup failed, pulling: ${e.message}`).pipe(Effect.as(false)))
+        )
+        if (present) return source.ref
+      }
+      const auth = yield* resolveAuth(source.ref, config, plugin)
+      yield* event(`Pulling image ${source.ref}`)
+      const key = [source.ref, config.os ?? "", config.arch ?? "", config.variant ?? ""].join("|")
+      const pull = client.imagePull(source.ref, {
+        tlsVerify: config.auth?.tls_verify ?? true,
+        timeoutMillis,
+        ...(auth ? { auth } : {}),
+        ...(config.os !== undefined ? { os: config.os } : {}),
+        ...(config.arch !== undefined ? { arch: config.arch } : {}),
+        ...(config.variant !== undefined ? { variant: config.variant } : {})
+      }).pipe(
+        Stream.tap((p) => (p.message ? event(p.message.trim(), { image: source.ref }) : Effect.void)),
+        Stream.runFold(() => "" as string, (id, p) => p.imageId ?? id),
+        Effect.flatMap((id) =>
+          id === ""
+            ? Effect.fail(new ImagePullError({ image: source.ref, reason: "other", detail: "pull ended without an image id" }))
+            : Effect.succeed(id)
+        ),
+        Effect.timeoutOrElse({
+          duration: timeoutMillis,
+          orElse: () =>
+            Effect.fail(new ImagePullError({ image: source.ref, reason: "timeout", detail: `no image after ${timeoutMillis} ms (image_pull_timeout)` }))
+        })
+      )
+      return yield* pullOnce(client, key, pull)
+    })
+
+  return { ensure }
+})
+
+export const isExitSuccess = Exit.isSuccess

@@ -1,0 +1,64 @@
+/**
+ * Turning Podman's raw cumulative counters into Nomad's resource usage: CPU percent and user/system
+ * split come from sample-to-sample deltas of cumulative nanoseconds over the wall time between the
+ * two samples (not Podman's own first-sample percent, which is wrong, PODMAN-SANDBOX.md §7).
+ */
+import type { TaskStatsSample } from "../domain/results.ts"
+import type { ContainerStats } from "../services/Podman.ts"
+
+/** Running state of one stats stream. */
+export interface StatsAccumulator {
+  readonly previous: ContainerStats | undefined
+  readonly maxUsage: number
+}
+
+export const emptyAccumulator: StatsAccumulator = { previous: undefined, maxUsage: 0 }
+
+/**
+ * One Nomad sample from the previous and the current raw sample.
+ * `mhzPerCore` converts percent-of-a-core into Nomad's MHz ticks (0 when unknown).
+ */
+export const toSample = (
+  taskId: string,
+  acc: StatsAccumulator,
+  current: ContainerStats,
+  mhzPerCore: number
+): readonly [StatsAccumulator, TaskStatsSample] => {
+  const prev = acc.previous
+  let percent = 0
+  let systemMode = 0
+  let userMode = 0
+  if (prev !== undefined) {
+    const wallNs = (current.readAt.getTime() - prev.readAt.getTime()) * 1e6
+    if (wallNs > 0) {
+      const cpu = Math.max(0, current.cpuNano - prev.cpuNano)
+      const sys = Math.max(0, current.cpuSystemNano - prev.cpuSystemNano)
+      percent = (cpu / wallNs) * 100
+      systemMode = (sys / wallNs) * 100
+      userMode = Math.max(0, percent - systemMode)
+    }
+  }
+  const maxUsage = Math.max(acc.maxUsage, current.memUsage)
+  const sample: TaskStatsSample = {
+    taskId,
+    timestamp: current.readAt,
+    cpu: {
+      percent,
+      systemMode,
+      userMode,
+      totalTicks: (percent / 100) * mhzPerCore,
+      throttledPeriods: 0,
+      throttledTime: 0,
+      measured: mhzPerCore > 0 ? ["Percent", "System Mode", "User Mode", "Total Ticks"] : ["Percent", "System Mode", "User Mode"]
+    },
+    memory: {
+      usage: current.memUsage,
+      rss: 0,
+      cache: 0,
+      swap: 0,
+      maxUsage,
+      measured: ["Usage", "Max Usage"]
+    }
+  }
+  return [{ previous: current, maxUsage }, sample]
+}
