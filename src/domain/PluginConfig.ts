@@ -1,11 +1,17 @@
 /**
- * PLACEHOLDER contract (to be replaced by the Schema-derived implementation): the decoded plugin
- * `config {}` block, with HCL names and defaults applied.
+ * The decoded plugin `config {}` block, with HCL names and defaults applied. The options are
+ * declared once in ./options.ts; this module is the plugin-facing view of them plus the socket
+ * resolution.
  */
-import { Effect } from "effect"
-import { InvalidPluginConfig } from "./errors.ts"
+import type { PluginConfig as Derived } from "./options.ts"
 
-export interface PluginConfig {
+export { decodePluginConfig, defaultPluginConfig, pluginConfigSpec, pluginOptions, renderPluginOptionsTable } from "./options.ts"
+
+/** The decoded plugin `config {}` block (derived from the option declarations). */
+export type PluginConfig = Derived
+
+/** The shape other modules were written against; `PluginConfig` must stay assignable to it. */
+export interface PluginConfigContract {
   readonly socket_path?: string
   readonly socket: ReadonlyArray<{ readonly name: string; readonly socket_path: string }>
   readonly volumes: { readonly enabled: boolean; readonly selinuxlabel?: string }
@@ -21,21 +27,9 @@ export interface PluginConfig {
   readonly auth?: { readonly config?: string; readonly helper?: string }
 }
 
-export const defaultPluginConfig: PluginConfig = {
-  socket: [],
-  volumes: { enabled: true },
-  gc: { container: true },
-  recover_stopped: false,
-  disable_log_collection: false,
-  logging: { driver: "nomad", options: {} },
-  extra_labels: [],
-  client_http_timeout: "60s",
-  dns_servers: [],
-  networking: { default_rootless_mode: "" }
-}
-
-export const decodePluginConfig = (raw: unknown): Effect.Effect<PluginConfig, InvalidPluginConfig> =>
-  Effect.succeed({ ...defaultPluginConfig, ...((raw ?? {}) as object) } as PluginConfig)
+type Assert<T extends true> = T
+/** Compile-time check: the derived type is assignable to the contract. */
+export type _PluginConfigMatchesContract = Assert<[PluginConfig] extends [PluginConfigContract] ? true : false>
 
 /** A configured Podman endpoint. `address` is as written (`unix:///…`, `http://…`, `varlink:unix:…`). */
 export interface SocketConfig {
@@ -43,7 +37,11 @@ export interface SocketConfig {
   readonly address: string
 }
 
-/** The configured sockets, default first (the first named `default`, else the first). */
+/**
+ * The configured sockets, default first (the first named `default`, else the first). Without
+ * `socket` blocks: one socket named `default` at `socket_path`, or the rootful/rootless default
+ * for this process's uid. Duplicate names: the first wins. Addresses pass through untouched.
+ */
 export const resolveSockets = (config: PluginConfig): ReadonlyArray<SocketConfig> => {
   const uid = typeof process.getuid === "function" ? process.getuid() : 0
   const fallback = uid === 0 ? "unix:///run/podman/podman.sock" : `unix:///run/user/${uid}/podman/podman.sock`
@@ -58,11 +56,4 @@ export const resolveSockets = (config: PluginConfig): ReadonlyArray<SocketConfig
   }
   const i = list.findIndex((s) => s.name === "default")
   return i <= 0 ? list : [list[i]!, ...list.slice(0, i), ...list.slice(i + 1)]
-}
-
-import type { HclSpec } from "./hclspec.ts"
-/** PLACEHOLDER: the hclspec of the plugin config, derived from the option declarations. */
-export const pluginConfigSpec: HclSpec = {
-  _tag: "Object",
-  attributes: { socket_path: { _tag: "Attr", name: "socket_path", type: "string", required: false } }
 }

@@ -1,11 +1,20 @@
 /**
- * PLACEHOLDER contract (to be replaced by the Schema-derived implementation): the decoded task
- * `config {}` block, with HCL names and defaults applied.
+ * The decoded task `config {}` block, with HCL names and defaults applied. The options are
+ * declared once in ./options.ts; this module is the task-facing view of them (type, hclspec,
+ * decoder, README table).
  */
-import { Effect } from "effect"
-import { InvalidTaskConfig } from "./errors.ts"
+import type { TaskConfig as Derived } from "./options.ts"
 
-export interface TaskConfig {
+export { decodeTaskConfig, renderTaskOptionsTable, taskConfigSpec, taskOptions } from "./options.ts"
+
+/** The decoded task `config {}` block (derived from the option declarations). */
+export type TaskConfig = Derived
+
+/**
+ * The shape other modules were written against (the original contract). `TaskConfig` must stay
+ * assignable to it: the assertion below fails to compile otherwise.
+ */
+export interface TaskConfigContract {
   readonly image: string
   readonly command?: string
   readonly args: ReadonlyArray<string>
@@ -16,7 +25,6 @@ export interface TaskConfig {
   readonly auth?: { readonly username?: string; readonly password?: string; readonly tls_verify: boolean }
   readonly auth_soft_fail: boolean
   readonly force_pull: boolean
-  /** Duration string, default "5m". */
   readonly image_pull_timeout: string
   readonly arch?: string
   readonly os?: string
@@ -56,26 +64,12 @@ export interface TaskConfig {
   readonly extra_hosts: ReadonlyArray<string>
   readonly logging?: { readonly driver?: string; readonly options: Readonly<Record<string, string>> }
   readonly socket: string
-  /** Our addition: signal sent by StopTask when Nomad sends none (Nomad's kill_signal usually arrives in StopTask). */
+  /** Extension: the container's stop signal. */
   readonly kill_signal?: string
+  /** Extension: the container's stop timeout (Go duration). */
+  readonly stop_timeout?: string
 }
 
-export const decodeTaskConfig = (raw: unknown): Effect.Effect<TaskConfig, InvalidTaskConfig> => {
-  const r = (raw ?? {}) as Record<string, unknown>
-  if (typeof r.image !== "string" || r.image === "") {
-    return Effect.fail(new InvalidTaskConfig({ issues: [{ field: "image", reason: "is required" }] }))
-  }
-  return Effect.succeed({
-    args: [], labels: {}, auth_soft_fail: false, force_pull: false, image_pull_timeout: "5m", init: false, tty: false,
-    privileged: false, readonly_rootfs: false, cap_add: [], cap_drop: [], selinux_opts: [], security_opt: [], sysctl: {},
-    ulimit: {}, cpu_hard_limit: false, devices: [], volumes: [], tmpfs: [], ports: [], port_map: {}, static_ips: [],
-    extra_hosts: [], socket: "default", ...r
-  } as unknown as TaskConfig)
-}
-
-import type { HclSpec } from "./hclspec.ts"
-/** PLACEHOLDER: the hclspec of the task config, derived from the option declarations. */
-export const taskConfigSpec: HclSpec = {
-  _tag: "Object",
-  attributes: { image: { _tag: "Attr", name: "image", type: "string", required: true } }
-}
+type Assert<T extends true> = T
+/** Compile-time check: the derived type is assignable to the contract. */
+export type _TaskConfigMatchesContract = Assert<[TaskConfig] extends [TaskConfigContract] ? true : false>
