@@ -1,0 +1,265 @@
+/**
+ * The human CLI's commands: validate, plan, run, doctor, version, help. Each returns the process
+ * exit code; output goes through `CliIO` so tests can run the commands in-process.
+ *
+ * Exit codes: 0 success, 1 invalid config / failure / unhealthy, 2 usage error; `run` exits with
+ * the container's exit code (128 + signal when a signal ended it, 130 when Ctrl-C aborted the start).
+ */
+import { Cause, Effect, Exit, Fiber, Option, Stream } from "effect"
+import * as http from "node:http"
+import { decodeTaskConfig } from "../domain/TaskConfig.ts"
+import { InvalidTaskConfig } from "../domain/errors.ts"
+import { defaultPluginConfig, resolveSockets } from "../domain/PluginConfig.ts"
+import type { ExitResult } from "../domain/results.ts"
+import { Driver } from "../services/Driver.ts"
+import { translate } from "../translate/index.ts"
+import { commandUsage, parseArgs, type ParsedArgs, usage, UsageError } from "./args.ts"
+import { interpolate, loadTask, TaskFileError, type TaskSource } from "./jobfile.ts"
+import { allocatePorts, imageForPlan, localFacts, toNomadTask } from "./task.ts"
+import { pluginVersion } from "./version.ts"
+
+/** Where the CLI writes, and what it reads from the environment. */
+export interface CliIO {
+  /** Writes a line (newline added) to stdout. */
+  readonly out: (line: string) => void
+  /** Writes a line (newline added) to stderr. */
+  readonly err: (line: string) => void
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** The program name shown in help. */
+  readonly program: string
+  /**
+   * Registers a handler for Ctrl-C / SIGTERM during `run`; returns the unregister function.
+   * Defaults to process signals.
+   */
+  readonly onInterrupt?: (handler: () => void) => () => void
+}
+
+/** Loads the driver's layers (src/driver/layers.ts) only for `run` and `doctor`, so the other commands start fast. */
+const loadDriverLayers = () => import("../driver/layers.ts")
+
+/** The Podman address: `--socket-path`, else $PODMAN_SOCKET, else the plugin's default. */
+export const socketAddress = (args: ParsedArgs, env: CliIO["env"]): string =>
+  args.socketPath ?? (env["PODMAN_SOCKET"] || undefined) ?? resolveSockets(defaultPluginConfig)[0]!.address
+
+/** Renders a failure: config issues one per line, anything else as its message. */
+const reportFailure = (io: CliIO, cause: Cause.Cause<unknown>): void => {
+  const error = Cause.findErrorOption(cause)
+  if (Option.isSome(error)) {
+    const e = error.value
+    if (e instanceof InvalidTaskConfig) {
+      for (const issue of e.issues) io.out(`${issue.field}: ${issue.reason}`)
+      return
+    }
+    io.err(`error: ${e instanceof Error ? e.message : String(e)}`)
+    return
+  }
+  if (Cause.hasInterruptsOnly(cause)) {
+    io.err("interrupted")
+    return
+  }
+  io.err(`error: ${Cause.pretty(cause)}`)
+}
+
+/** Loads the task and checks it is a podman task. */
+const loadPodmanTask = (file: string, task: string | undefined) =>
+  Effect.flatMap(loadTask(file, task), (src) =>
+    src.driver !== undefined && src.driver !== "podman"
+      ? Effect.fail(new TaskFileError({ file, detail: `task "${src.taskName}" uses driver "${src.driver}", not "podman"` }))
+      : Effect.succeed(src))
+
+/** The task, its host ports and its config with `${VAR}` references resolved, as Nomad prepares them. */
+const prepare = (src: TaskSource) =>
+  Effect.promise(() => allocatePorts(src.ports)).pipe(
+    Effect.map((ports) => {
+      const task = toNomadTask(src, ports)
+      return { task, rawConfig: interpolate(src.rawConfig, task.env) }
+    })
+  )
+
+const validate = (args: ParsedArgs, io: CliIO) =>
+  Effect.gen(function*() {
+    const src = yield* loadPodmanTask(args.file!, args.task)
+    yield* decodeTaskConfig(src.rawConfig)
+    io.out("valid")
+  })
+
+const plan = (args: ParsedArgs, io: CliIO) =>
+  Effect.gen(function*() {
+    const src = yield* loadPodmanTask(args.file!, args.task)
+    const { rawConfig, task } = yield* prepare(src)
+    const config = yield* decodeTaskConfig(rawConfig)
+    const spec = yield* translate({
+      config,
+      task,
+      plugin: defaultPluginConfig,
+      podman: localFacts(),
+      image: imageForPlan(config.image)
+    })
+    io.out(JSON.stringify(spec, null, 2))
+  })
+
+/** The process exit code for a task's exit: its code, or 128 + signal when a signal ended it. */
+export const exitCodeOf = (result: ExitResult): number =>
+  result.exitCode !== 0 ? result.exitCode : result.signal > 0 ? 128 + result.signal : 0
+
+const processSignals = (handler: () => void): (() => void) => {
+  process.on("SIGINT", handler)
+  process.on("SIGTERM", handler)
+  return () => {
+    process.off("SIGINT", handler)
+    process.off("SIGTERM", handler)
+  }
+}
+
+/** How long a Ctrl-C'd task gets between its kill signal and SIGKILL. */
+const STOP_TIMEOUT_MILLIS = 5_000
+
+const run = (args: ParsedArgs, io: CliIO) =>
+  Effect.gen(function*() {
+    const src = yield* loadPodmanTask(args.file!, args.task)
+    const { rawConfig, task } = yield* prepare(src)
+    // Validate before touching Podman, so a bad config fails fast with the same report as `validate`.
+    yield* decodeTaskConfig(rawConfig)
+    const socketPath = socketAddress(args, io.env)
+    const layers = yield* Effect.promise(loadDriverLayers)
+    const body = Effect.gen(function*() {
+      const driver = yield* Driver
+      let phase: "starting" | "running" | "stopping" | "destroying" = "starting"
+      const self = yield* Effect.fiber
+      const onInterrupt = io.onInterrupt ?? processSignals
+      const unregister = onInterrupt(() => {
+        if (phase === "starting") {
+          io.err("interrupted: aborting the start")
+          Effect.runFork(Fiber.interrupt(self))
+        } else if (phase === "running") {
+          phase = "stopping"
+          io.err(`stopping ${task.name} (Ctrl-C again to remove it at once)`)
+          Effect.runFork(Effect.ignore(driver.stopTask(task.id, STOP_TIMEOUT_MILLIS, "")))
+        } else if (phase === "stopping") {
+          phase = "destroying"
+          io.err(`removing ${task.name}`)
+          Effect.runFork(Effect.ignore(driver.destroyTask(task.id, true)))
+        }
+      })
+      let started = false
+      return yield* Effect.gen(function*() {
+        io.err(`starting task ${task.name} (image ${String((rawConfig as Record<string, unknown>)["image"])}) on ${socketPath}`)
+        // onExit runs even if an interrupt lands right after the start succeeded, so the
+        // container is never left behind.
+        yield* driver.startTask(task, rawConfig).pipe(Effect.onExit((exit) => Effect.sync(() => {
+          started = Exit.isSuccess(exit)
+        })))
+        if (phase === "starting") phase = "running"
+        const result = yield* driver.waitTask(task.id)
+        if (result.oomKilled) io.err(`task ${task.name} was killed by the OOM killer`)
+        if (result.error) io.err(`task ${task.name}: ${result.error}`)
+        io.err(`task ${task.name} exited with code ${result.exitCode}${result.signal > 0 ? ` (signal ${result.signal})` : ""}`)
+        return exitCodeOf(result)
+      }).pipe(
+        Effect.ensuring(Effect.suspend(() => started ? Effect.ignore(driver.destroyTask(task.id, true)) : Effect.void)),
+        Effect.ensuring(Effect.sync(unregister))
+      )
+    })
+    return yield* body.pipe(Effect.provide(layers.cliLayer({ socketPath })))
+  })
+
+/** GET `path` on the Podman API; resolves with status and body, rejects on transport errors. */
+const podmanGet = (address: string, path: string, timeoutMillis: number): Promise<{ status: number; body: string }> =>
+  new Promise((resolve, reject) => {
+    const target: http.RequestOptions = address.startsWith("unix://")
+      ? { socketPath: address.slice("unix://".length), path, host: "d" }
+      : (() => {
+        const url = new URL(path, address.replace(/^tcp:\/\//, "http://"))
+        return { host: url.hostname, port: url.port, path: url.pathname + url.search }
+      })()
+    const req = http.get({ ...target, timeout: timeoutMillis }, (res) => {
+      let body = ""
+      res.setEncoding("utf8")
+      res.on("data", (d: string) => (body += d))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on("error", reject)
+    })
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMillis} ms`)))
+    req.on("error", reject)
+  })
+
+const doctor = (args: ParsedArgs, io: CliIO) =>
+  Effect.gen(function*() {
+    const address = socketAddress(args, io.env)
+    io.out(`socket: ${address}`)
+    let ok = true
+    const ping = yield* Effect.promise(() => podmanGet(address, "/_ping", 5_000).then((r) => r, (e: Error) => e))
+    if (ping instanceof Error) {
+      ok = false
+      io.out(`ping: FAILED (${ping.message})`)
+    } else {
+      io.out(`ping: ${ping.status === 200 ? "ok" : `FAILED (HTTP ${ping.status})`}`)
+      if (ping.status !== 200) ok = false
+      const info = yield* Effect.promise(() => podmanGet(address, "/v4.0.0/libpod/info", 10_000).then((r) => r, (e: Error) => e))
+      if (!(info instanceof Error) && info.status === 200) {
+        try {
+          const v = JSON.parse(info.body) as { version?: { Version?: string; APIVersion?: string }; host?: { security?: { rootless?: boolean }; cgroupVersion?: string } }
+          io.out(`podman: ${v.version?.Version ?? "?"} (API ${v.version?.APIVersion ?? "?"}, rootless ${String(v.host?.security?.rootless ?? "?")}, cgroup ${v.host?.cgroupVersion ?? "?"})`)
+        } catch {
+          io.out("podman: info is not JSON")
+        }
+      } else {
+        io.out(`podman: info FAILED (${info instanceof Error ? info.message : `HTTP ${info.status}`})`)
+      }
+    }
+    const layers = yield* Effect.promise(loadDriverLayers)
+    const first = yield* Effect.gen(function*() {
+      const driver = yield* Driver
+      return yield* Stream.runHead(driver.fingerprint).pipe(Effect.timeoutOption("30 seconds"))
+    }).pipe(Effect.provide(layers.cliLayer({ socketPath: address })))
+    const fp = Option.flatten(first)
+    if (Option.isNone(fp)) {
+      io.out("fingerprint: none within 30 s")
+      return 1
+    }
+    const { attributes, health, healthDescription } = fp.value
+    io.out("attributes:")
+    for (const key of Object.keys(attributes).sort()) io.out(`  ${key} = ${String(attributes[key])}`)
+    io.out(`health: ${health}${healthDescription ? ` (${healthDescription})` : ""}`)
+    return ok && health === "healthy" ? 0 : 1
+  })
+
+/** Runs one command to its exit code. */
+const runEffect = async <E>(io: CliIO, effect: Effect.Effect<number | void, E>): Promise<number> => {
+  const exit = await Effect.runPromiseExit(effect)
+  if (Exit.isSuccess(exit)) return typeof exit.value === "number" ? exit.value : 0
+  reportFailure(io, exit.cause)
+  return Cause.hasInterruptsOnly(exit.cause) ? 130 : 1
+}
+
+/** The CLI: parses `argv` (without the executable) and runs the command. Never throws. */
+export const runCli = async (argv: ReadonlyArray<string>, io: CliIO): Promise<number> => {
+  let args: ParsedArgs
+  try {
+    args = parseArgs(argv)
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`error: ${e.message}`)
+      io.err(`Run '${io.program} --help' for usage.`)
+      return 2
+    }
+    throw e
+  }
+  switch (args.command) {
+    case "help":
+      io.out((args.helpFor ? commandUsage(io.program, args.helpFor) : usage(io.program)).trimEnd())
+      return 0
+    case "version":
+      io.out(`${io.program} ${pluginVersion}`)
+      io.out(`node ${process.version}`)
+      return 0
+    case "validate":
+      return runEffect(io, validate(args, io))
+    case "plan":
+      return runEffect(io, plan(args, io))
+    case "run":
+      return runEffect(io, run(args, io))
+    case "doctor":
+      return runEffect(io, doctor(args, io))
+  }
+}
