@@ -74,14 +74,24 @@ const labelled = (v: unknown): ReadonlyArray<readonly [string, JsonObject]> => {
  */
 export const nomadShapeConfig = (body: JsonObject): Record<string, unknown> => {
   const attr = (v: Json): unknown =>
-    Array.isArray(v) ? v.map(element) : isObject(v) ? [nomadShapeConfig(v)] : v
+    Array.isArray(v) ? v.map(element) : isObject(v) ? [nomadShapeConfig(v)] : unescapeTemplate(v)
   const element = (v: Json): unknown =>
-    Array.isArray(v) ? v.map(element) : isObject(v) ? nomadShapeConfig(v) : v
+    Array.isArray(v) ? v.map(element) : isObject(v) ? nomadShapeConfig(v) : unescapeTemplate(v)
   return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, attr(v)]))
 }
 
+/**
+ * hcl2json returns template strings as written; HCL itself turns the escapes `$${` and `%%{` into
+ * literal `${` and `%{` (which Nomad's client then interpolates with the task environment).
+ */
+const unescapeTemplate = <A>(v: A): A =>
+  (typeof v === "string" ? v.replaceAll("$${", "${").replaceAll("%%{", "%{") : v) as A
+
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined)
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+
+const mapValues = (o: Record<string, string>, f: (s: string) => string): Record<string, string> =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]))
 
 const stringMap = (o: JsonObject): Record<string, string> =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]))
@@ -113,7 +123,11 @@ const pickTask = <T extends { readonly taskName: string; readonly driver?: strin
 }
 
 /** Tasks of an HCL job (hcl2json output) or an HCL-JSON job (`{"job": {"name": {...}}}`). */
-const hclJobTasks = (top: JsonObject, shape: (b: JsonObject) => Record<string, unknown>): ReadonlyArray<TaskSource> =>
+const hclJobTasks = (
+  top: JsonObject,
+  format: "hcl" | "json",
+  shape: (b: JsonObject) => Record<string, unknown>
+): ReadonlyArray<TaskSource> =>
   labelled(top["job"]).flatMap(([jobName, job]) =>
     labelled(job["group"]).flatMap(([groupName, group]) => {
       const ports: Array<PortRequest> = blockItems(group["network"]).flatMap((net) =>
@@ -136,7 +150,7 @@ const hclJobTasks = (top: JsonObject, shape: (b: JsonObject) => Record<string, u
           groupName,
           ...(driver !== undefined ? { driver } : {}),
           rawConfig: shape(mergeBlock(task["config"])),
-          env: stringMap(mergeBlock(task["env"])),
+          env: format === "hcl" ? mapValues(stringMap(mergeBlock(task["env"])), unescapeTemplate) : stringMap(mergeBlock(task["env"])),
           ...(cpu !== undefined ? { cpu } : {}),
           ...(memory !== undefined ? { memory } : {}),
           ...(memoryMax !== undefined ? { memoryMax } : {}),
@@ -213,7 +227,7 @@ export const extractTask = (
   if ("job" in parsed) {
     const jobs = labelled(parsed["job"])
     if (jobs.length !== 1) return Effect.fail(new TaskFileError({ file, detail: `expected one job, found ${jobs.length}` }))
-    return pickTask(file, hclJobTasks(parsed, shape), wanted)
+    return pickTask(file, hclJobTasks(parsed, format, shape), wanted)
   }
   if (keys.length === 1 && keys[0] === "config") {
     const blocks = blockItems(parsed["config"])

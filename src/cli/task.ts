@@ -7,7 +7,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import { makeNomadTask, type NomadTask, type PortMapping } from "../domain/NomadTask.ts"
 import type { PodmanFacts } from "../translate/index.ts"
-import type { PortRequest, TaskSource } from "./jobfile.ts"
+import { interpolate, type PortRequest, type TaskSource } from "./jobfile.ts"
 
 /** Nomad's defaults when a task has no `resources` block. */
 export const DEFAULT_CPU_MHZ = 100
@@ -74,6 +74,13 @@ const nomadEnv = (
   return env
 }
 
+/** The task's env block over Nomad's variables; `${NOMAD_*}` references in the block are resolved. */
+const taskEnv = (nomad: Record<string, string>, user: Readonly<Record<string, string>>): Record<string, string> => {
+  const out = { ...nomad }
+  for (const [k, v] of Object.entries(user)) out[k] = interpolate(v, nomad) as string
+  return out
+}
+
 /** The NomadTask Nomad would send for this task on a one-node cluster. */
 export const toNomadTask = (src: TaskSource, ports: ReadonlyArray<PortMapping>): NomadTask => {
   const allocId = globalThis.crypto.randomUUID()
@@ -84,7 +91,7 @@ export const toNomadTask = (src: TaskSource, ports: ReadonlyArray<PortMapping>):
     allocId,
     ...(src.jobName !== undefined ? { jobName: src.jobName, jobId: src.jobName } : {}),
     ...(src.groupName !== undefined ? { taskGroupName: src.groupName } : {}),
-    env: { ...nomadEnv(src, allocId, cpu, memory, ports), ...src.env },
+    env: taskEnv(nomadEnv(src, allocId, cpu, memory, ports), src.env),
     ...(src.user !== undefined ? { user: src.user } : {}),
     nodeName: os.hostname(),
     resources: {
