@@ -129,31 +129,32 @@ const run = (args: ParsedArgs, io: CliIO) =>
       const onInterrupt = io.onInterrupt ?? processSignals
       const unregister = onInterrupt(() => {
         if (phase === "starting") {
-          io.err("interrupted: aborting the start")
+          io.err("==> interrupted: aborting the start")
           Effect.runFork(Fiber.interrupt(self))
         } else if (phase === "running") {
           phase = "stopping"
-          io.err(`stopping ${task.name} (Ctrl-C again to remove it at once)`)
+          io.err(`==> stopping ${task.name} (Ctrl-C again to remove it at once)`)
           Effect.runFork(Effect.ignore(driver.stopTask(task.id, STOP_TIMEOUT_MILLIS, "")))
         } else if (phase === "stopping") {
           phase = "destroying"
-          io.err(`removing ${task.name}`)
+          io.err(`==> removing ${task.name}`)
           Effect.runFork(Effect.ignore(driver.destroyTask(task.id, true)))
         }
       })
       let started = false
       return yield* Effect.gen(function*() {
-        io.err(`starting task ${task.name} (image ${String((rawConfig as Record<string, unknown>)["image"])}) on ${socketPath}`)
+        io.err(`==> starting task ${task.name} (image ${String((rawConfig as Record<string, unknown>)["image"])}) on ${socketPath}`)
         // onExit runs even if an interrupt lands right after the start succeeded, so the
         // container is never left behind.
-        yield* driver.startTask(task, rawConfig).pipe(Effect.onExit((exit) => Effect.sync(() => {
+        const { state } = yield* driver.startTask(task, rawConfig).pipe(Effect.onExit((exit) => Effect.sync(() => {
           started = Exit.isSuccess(exit)
         })))
         if (phase === "starting") phase = "running"
+        io.err(`==> task ${task.name} started: container ${state.containerId.slice(0, 12)} (Ctrl-C stops it)`)
         const result = yield* driver.waitTask(task.id)
-        if (result.oomKilled) io.err(`task ${task.name} was killed by the OOM killer`)
-        if (result.error) io.err(`task ${task.name}: ${result.error}`)
-        io.err(`task ${task.name} exited with code ${result.exitCode}${result.signal > 0 ? ` (signal ${result.signal})` : ""}`)
+        if (result.oomKilled) io.err(`==> task ${task.name} was killed by the OOM killer`)
+        if (result.error) io.err(`==> task ${task.name}: ${result.error}`)
+        io.err(`==> task ${task.name} exited with code ${result.exitCode}${result.signal > 0 ? ` (signal ${result.signal})` : ""}`)
         return exitCodeOf(result)
       }).pipe(
         Effect.ensuring(Effect.suspend(() => started ? Effect.ignore(driver.destroyTask(task.id, true)) : Effect.void)),

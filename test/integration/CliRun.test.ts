@@ -1,0 +1,161 @@
+/**
+ * `run` and `doctor` against the real (sandbox) Podman, as a user runs them: the CLI as a
+ * subprocess (tsx src/cli/main.ts), container output in the terminal, the container's exit code as
+ * the process's, Ctrl-C stops and removes the container.
+ */
+import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import * as http from "node:http"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+
+const root = path.resolve(import.meta.dirname, "../..")
+const tsx = path.join(root, "node_modules/.bin/tsx")
+const socket = process.env["PODMAN_SOCKET"]!
+const dir = mkdtempSync(path.join(tmpdir(), "ndp-clirun-"))
+const suffix = Math.random().toString(36).slice(2, 8)
+
+interface Proc {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the CLI; `onStderr` sees stderr as it arrives (to send Ctrl-C at the right moment). */
+const runCli = (args: ReadonlyArray<string>, onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Proc> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(tsx, [path.join(root, "src/cli/main.ts"), ...args], {
+      cwd: root,
+      env: { ...process.env, PODMAN_SOCKET: socket },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString()
+      onStderr?.(stderr, (s) => child.kill(s))
+    })
+    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000)
+    child.on("error", reject)
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+
+/** GET on the sandbox Podman API. */
+const podmanGet = (p: string): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    http.get({ socketPath: socket.replace(/^unix:\/\//, ""), path: p, host: "d" }, (res) => {
+      let body = ""
+      res.on("data", (d: Buffer) => (body += d.toString()))
+      res.on("end", () => resolve(JSON.parse(body)))
+    }).on("error", reject)
+  })
+
+const containersNamed = async (prefix: string): Promise<ReadonlyArray<string>> => {
+  const list = (await podmanGet("/v4.0.0/libpod/containers/json?all=true")) as ReadonlyArray<{ Names: ReadonlyArray<string> }>
+  return list.flatMap((c) => c.Names).filter((n) => n.startsWith(prefix))
+}
+
+const removeContainersNamed = async (prefix: string): Promise<void> => {
+  for (const name of await containersNamed(prefix)) {
+    await new Promise<void>((resolve) => {
+      const req = http.request({ socketPath: socket.replace(/^unix:\/\//, ""), method: "DELETE", path: `/v4.0.0/libpod/containers/${name}?force=true&timeout=0`, host: "d" }, (res) => {
+        res.resume()
+        res.on("end", () => resolve())
+      })
+      req.on("error", () => resolve())
+      req.end()
+    })
+  }
+}
+
+const jobFile = (task: string, args: string): string => {
+  const file = path.join(dir, `${task}.nomad.hcl`)
+  writeFileSync(file, `job "clirun" {
+  group "g" {
+    task "${task}" {
+      driver = "podman"
+      config {
+        image   = "localhost/busybox:latest"
+        command = "/bin/sh"
+        args    = ${args}
+      }
+    }
+  }
+}
+`)
+  return file
+}
+
+afterAll(async () => {
+  for (const prefix of [`exit3${suffix}`, `sleeper${suffix}`, "hello-"]) await removeContainersNamed(prefix)
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe("run", () => {
+  it("runs examples/hello.nomad.hcl: output in the terminal, exit 0, container removed", async () => {
+    const r = await runCli(["run", path.join(root, "examples/hello.nomad.hcl"), "--socket-path", socket])
+    expect(r.stderr).toContain("task hello says bye")
+    expect(r.stdout).toContain("hello from nomad-driver-podman")
+    expect(r.stderr).toMatch(/task hello exited with code 0/)
+    expect(r.code).toBe(0)
+    expect(await containersNamed("hello-")).toEqual([])
+  })
+
+  it("exits with the container's exit code", async () => {
+    const task = `exit3${suffix}`
+    const r = await runCli(["run", jobFile(task, `["-c", "echo failing; exit 3"]`)])
+    expect(r.stdout).toContain("failing")
+    expect(r.code).toBe(3)
+    expect(await containersNamed(task)).toEqual([])
+  })
+
+  it("Ctrl-C stops the task and removes its container", async () => {
+    const task = `sleeper${suffix}`
+    let sent = false
+    const started = Date.now()
+    const r = await runCli(["run", jobFile(task, `["-c", "echo sleeping; sleep 300"]`)], (stderr, kill) => {
+      if (!sent && stderr.includes("started: container")) {
+        sent = true
+        kill("SIGINT")
+      }
+    })
+    expect(sent).toBe(true)
+    expect(r.stderr).toMatch(/stopping/)
+    expect(Date.now() - started).toBeLessThan(30_000)
+    // killed by a signal: 128 + SIGTERM or SIGKILL, as the shell reports it
+    expect([143, 137]).toContain(r.code)
+    expect(await containersNamed(task)).toEqual([])
+  })
+
+  it("an invalid config fails before touching Podman", async () => {
+    const file = path.join(dir, "bad.hcl")
+    writeFileSync(file, `image = "localhost/busybox:latest"\nports = 5\n`)
+    const r = await runCli(["run", file, "--socket-path", "unix:///nonexistent.sock"])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/^ports: /m)
+  })
+})
+
+describe("doctor", () => {
+  it("reports a healthy driver on the sandbox socket", async () => {
+    const r = await runCli(["doctor", "--socket-path", socket])
+    expect(r.stdout).toContain(`socket: ${socket}`)
+    expect(r.stdout).toContain("ping: ok")
+    expect(r.stdout).toMatch(/^podman: 4\./m)
+    expect(r.stdout).toMatch(/^health: healthy/m)
+    expect(r.code).toBe(0)
+  })
+
+  it("exits 1 when the socket is not there", async () => {
+    const r = await runCli(["doctor", "--socket-path", `unix://${dir}/missing.sock`])
+    expect(r.stdout).toContain("ping: FAILED")
+    expect(r.stdout).not.toMatch(/^health: healthy/m)
+    expect(r.code).toBe(1)
+  })
+})
