@@ -104,14 +104,18 @@ When Nomad starts this file (NOMAD_PLUGIN_MAGIC_COOKIE set) it serves the plugin
 Run by hand, it is a CLI for task configs:
 
 Usage:
-  ${program} validate <file> [--task NAME]    check a task config; prints "valid" or each issue
-  ${program} plan <file> [--task NAME]        print the libpod container spec the config becomes
+  ${program} validate <file> [--task NAME]
+      Check a task config as the plugin decodes it; prints "valid" or one "field: reason" per issue.
+  ${program} plan <file> [--task NAME]
+      Print the libpod container spec (JSON) the task becomes.
   ${program} run <file> [--task NAME] [--socket-path URI]
-                                              run the task once on local Podman, logs in the terminal;
-                                              exits with the container's exit code (Ctrl-C stops it)
-  ${program} doctor [--socket-path URI]       check the Podman socket, print fingerprint and health
-  ${program} version                          print the plugin and Node.js versions
-  ${program} help [COMMAND]                   this text
+      Run the task once on local Podman with its output here; exits with the container's exit
+      code. Ctrl-C stops the task and removes the container.
+  ${program} doctor [--socket-path URI]
+      Check the Podman socket; print the driver's fingerprint attributes and health.
+  ${program} version
+      Print the plugin and Node.js versions.
+  ${program} help [COMMAND]
 
 <file> is a Nomad job file (HCL or JSON) with one podman task (or pick one with --task), a bare
 \`config { ... }\` block, or just the config attributes (HCL or a JSON object).

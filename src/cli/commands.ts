@@ -142,6 +142,11 @@ const run = (args: ParsedArgs, io: CliIO) =>
         }
       })
       let started = false
+      // Task events (image pull progress and the like), as Nomad would show them in `alloc status`.
+      const events = yield* Effect.forkChild(Stream.runForEach(driver.taskEvents, (e) =>
+        Effect.sync(() => {
+          if (e.taskId === task.id) io.err(`==> ${e.message}`)
+        })))
       return yield* Effect.gen(function*() {
         io.err(`==> starting task ${task.name} (image ${String((rawConfig as Record<string, unknown>)["image"])}) on ${socketPath}`)
         // onExit runs even if an interrupt lands right after the start succeeded, so the
@@ -158,7 +163,8 @@ const run = (args: ParsedArgs, io: CliIO) =>
         return exitCodeOf(result)
       }).pipe(
         Effect.ensuring(Effect.suspend(() => started ? Effect.ignore(driver.destroyTask(task.id, true)) : Effect.void)),
-        Effect.ensuring(Effect.sync(unregister))
+        Effect.ensuring(Effect.sync(unregister)),
+        Effect.ensuring(Fiber.interrupt(events))
       )
     })
     return yield* body.pipe(Effect.provide(layers.cliLayer({ socketPath })))
