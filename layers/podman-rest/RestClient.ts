@@ -14,7 +14,7 @@
  */
 import * as fs from "node:fs"
 import { Effect, Stream } from "effect"
-import { HttpBody } from "effect/http"
+import { Headers, HttpBody } from "effect/http"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import type { Scope } from "effect"
@@ -67,6 +67,9 @@ export const restCapabilities: TransportCapabilities = {
 }
 
 const enc = encodeURIComponent
+
+/** effect's default redacted header names plus Podman's registry credentials header. */
+const REDACTED_HEADERS: ReadonlyArray<string> = ["authorization", "cookie", "set-cookie", "x-api-key", "x-registry-auth"]
 
 /** Builds a REST `PodmanClient`. Its HTTP agents (and so its open connections) live in the Scope. */
 export const makeRestClient = Effect.fnUntraced(function*(
@@ -142,6 +145,8 @@ export const makeRestClient = Effect.fnUntraced(function*(
     if (hasAuth(opts.auth)) headers["X-Registry-Auth"] = encodeRegistryAuth(opts.auth)
 
     const opened = http.open("imagePull", { method: "POST", path: "/images/pull", query, headers }, { headerTimeout: false }).pipe(
+      // The auth header must read as <redacted> wherever the request is inspected (spans, logs).
+      Effect.provideService(Headers.CurrentRedactedNames, REDACTED_HEADERS),
       // A pull refused with an error status (newer Podman, or a malformed request) is still a pull failure.
       Effect.catchTag("PodmanApiError", (e) => Effect.fail(classifyPullError(ref, e.detail)))
     )
