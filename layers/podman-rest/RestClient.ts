@@ -7,10 +7,14 @@
  * uses node:http directly (exec.ts).
  *
  * Timeouts: every non-streaming call is bounded by `timeoutMillis` and fails with
- * `OperationTimeout` (a stop/remove adds its grace period). Streams (logs, stats, events) bound only
- * the wait for the response headers; `containerWait` has no timeout at all (it blocks while the
- * container runs) but still fails typed on a transport error; `imagePull`/`imageLoad` have their
- * own whole-operation deadline that fails with `ImagePullError` reason `timeout`.
+ * `OperationTimeout` (a stop/remove adds its grace period). Long-lived streams (followed logs,
+ * stats, events) and `containerWait` have NO timeout: Podman (Go's net/http) sends the response
+ * headers only with the first body write, so a quiet container's followed logs, or an events
+ * subscription nothing matches yet, has no status line for as long as nothing happens (measured on
+ * 4.3.1: the headers of `logs?follow=true` on a silent container came when it exited). They still
+ * fail typed (PodmanUnavailable) when the connection fails. A non-follow log read is bounded like a
+ * call. `imagePull`/`imageLoad` have their own whole-operation deadline that fails with
+ * `ImagePullError` reason `timeout`.
  */
 import * as fs from "node:fs"
 import { Effect, Stream } from "effect"
@@ -362,7 +366,8 @@ export const makeRestClient = Effect.fnUntraced(function*(
     return Stream.unwrap(Effect.map(
       guard("containerLogs", http.open("containerLogs", { method: "GET", path: `/containers/${enc(id)}/logs`, query }, {
         container: id,
-        headerTimeout: true
+        // Follow: the headers come with the first log line, which may be never (see the header).
+        headerTimeout: !follow
       })),
       (res) => demuxStream(http.body("containerLogs", res), { wholeFrames: true })
     ))
@@ -407,7 +412,8 @@ export const makeRestClient = Effect.fnUntraced(function*(
     const query: Array<readonly [string, string]> = ids.map((id) => ["containers", id] as const)
     query.push(["stream", "true"], ["interval", String(Math.max(1, Math.round(opts.intervalSeconds)))])
     return Stream.unwrap(Effect.map(
-      guard("containerStats", http.open("containerStats", { method: "GET", path: "/containers/stats", query }, { headerTimeout: true })),
+      // No header timeout: the headers come with the first sample, one interval later.
+      guard("containerStats", http.open("containerStats", { method: "GET", path: "/containers/stats", query }, { headerTimeout: false })),
       (res) =>
         http.jsonLines("containerStats", res).pipe(
           Stream.mapEffect((j) => {
@@ -443,7 +449,8 @@ export const makeRestClient = Effect.fnUntraced(function*(
     const query: Array<readonly [string, string]> = [["stream", "true"]]
     if (Object.keys(f).length > 0) query.push(["filters", JSON.stringify(f)])
     return Stream.unwrap(Effect.map(
-      guard("events", http.open("events", { method: "GET", path: "/events", query }, { headerTimeout: true })),
+      // No header timeout: the headers come with the first matching event.
+      guard("events", http.open("events", { method: "GET", path: "/events", query }, { headerTimeout: false })),
       (res) => http.jsonLines("events", res).pipe(Stream.map(toEvent))
     )).pipe(Stream.withSpan("PodmanRest.events"))
   }

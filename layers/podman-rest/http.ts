@@ -129,9 +129,10 @@ export class Http {
   }
 
   /**
-   * Opens a streaming response. `headerTimeout` bounds the wait for the status line (streams
-   * whose headers come at once: logs, stats, events); a non-2xx answer is read and turned into
-   * an error.
+   * Opens a streaming response. `headerTimeout` bounds the wait for the status line; only use it
+   * where Podman writes the body at once (a non-follow log read): Go's net/http sends the headers
+   * with the first body write, so a followed stream may have no status line for a long time. A
+   * non-2xx answer is read and turned into an error.
    */
   open(
     operation: string,

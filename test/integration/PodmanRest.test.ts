@@ -322,6 +322,21 @@ describe("PodmanRest", () => {
       }))
   })
 
+  it.live("silent streams are not cut by the call timeout (Podman sends headers with the first write)", () =>
+    Effect.gen(function*() {
+      const c = yield* makeRestClient({ socketName: "default", address: SOCKET, timeoutMillis: 700 })
+      const name = uniqueName("quiet")
+      const events = yield* Effect.forkChild(
+        c.events({ container: [name], event: ["died"] }).pipe(Stream.take(1), Stream.runCollect)
+      )
+      const id = yield* create(c, spec(name, ["/bin/sh", "-c", "sleep 1.5; echo finally; exit 2"]))
+      yield* c.containerStart(id)
+      const logs = yield* c.containerLogs(id, { follow: true, stdout: true, stderr: true }).pipe(Stream.runCollect)
+      expect(text(logs)).toBe("finally\n")
+      const died = yield* Fiber.join(events)
+      expect(died[0]?.attributes["containerExitCode"]).toBe("2")
+    }))
+
   it.live("stats: one batched stream for two containers", () =>
     Effect.gen(function*() {
       const c = yield* client
