@@ -212,16 +212,18 @@ export class VarlinkConnection {
       start = nul + 1
       const message = this.decode(whole)
       if (message === undefined) return
-      this.messages.push(message)
+      // Switch modes BEFORE handing the reply out: the waiting fiber may resume synchronously.
       if (this.upgradeArmed && message.error === undefined) {
         // The rest of the stream is no longer varlink.
         this.upgradeArmed = false
         this.mode = "raw"
         this.upgraded = true
-        this.messages.finish(this.transportError("protocol", "connection was upgraded"))
         if (start < chunk.length) this.raw.push(new Uint8Array(chunk.subarray(start)))
+        this.messages.push(message)
+        this.messages.finish(this.transportError("protocol", "connection was upgraded"))
         return
       }
+      this.messages.push(message)
     }
   }
 
