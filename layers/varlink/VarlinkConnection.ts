@@ -297,8 +297,8 @@ export class VarlinkConnection {
   private begin(method: string): Effect.Effect<void, VarlinkTransportError> {
     return Effect.suspend(() => {
       if (this.upgraded) return Effect.fail(this.transportError("protocol", `cannot call ${method}: connection was upgraded`))
-      if (this.inFlight) return Effect.fail(this.transportError("protocol", `cannot call ${method}: a call is already in progress (varlink serves one call at a time per connection)`))
       if (this.broken || this.socket.destroyed) return Effect.fail(this.transportError("closed", `cannot call ${method}: connection is closed`))
+      if (this.inFlight) return Effect.fail(this.transportError("protocol", `cannot call ${method}: a call is already in progress (varlink serves one call at a time per connection)`))
       this.inFlight = true
       return Effect.void
     })
