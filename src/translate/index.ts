@@ -1,43 +1,74 @@
 /**
- * PLACEHOLDER contract (the translation engineer replaces the body): the pure translation of a task
- * into the libpod container spec.
+ * The pure translation of a task into the libpod container spec (`POST /libpod/containers/create`).
+ *
+ * `translate` is total: every problem becomes a `ConfigIssue` (field path + reason) and all of them
+ * are reported together in one `InvalidTaskConfig`; it never throws and does no I/O. The parts
+ * live in small modules: metadata (name, env, labels, command, logging, stop signal), resources
+ * (memory, cpu, pids, rlimits), security (caps, SELinux, security_opt, userns, ipc), mounts
+ * (alloc dirs, volumes, Nomad mounts, tmpfs, devices), network (netns, networks, DNS, hosts) and
+ * ports.
  */
 import { Effect } from "effect"
 import type { ContainerSpec } from "../domain/ContainerSpec.ts"
-import type { InvalidTaskConfig } from "../domain/errors.ts"
-import type { NomadTask } from "../domain/NomadTask.ts"
-import type { PluginConfig } from "../domain/PluginConfig.ts"
-import type { TaskConfig } from "../domain/TaskConfig.ts"
+import { InvalidTaskConfig } from "../domain/errors.ts"
+import { type ImageRef, isImageIssue, parseImageRef } from "./image.ts"
+import { metadata } from "./metadata.ts"
+import { devices, mounts } from "./mounts.ts"
+import { network } from "./network.ts"
+import { portMappings } from "./ports.ts"
+import { resources } from "./resources.ts"
+import { security } from "./security.ts"
+import type { Issues, Mutable, TranslateInput } from "./types.ts"
 
-/** Facts about the Podman endpoint that change the spec (learned from `info`). */
-export interface PodmanFacts {
-  readonly rootless: boolean
-  /** `v1` | `v2` */
-  readonly cgroupVersion: string
-  readonly cgroupManager: string
-  /** Libpod API version, e.g. `4.3.1`. */
-  readonly apiVersion: string
-  /** Host CPU count (for cpu_hard_limit). */
-  readonly hostCpus: number
+export { type ArchiveSource, type ImageRef, isImageIssue, parseImageRef } from "./image.ts"
+export { parseMemory } from "./memory.ts"
+export { LABEL_PREFIX, nomadLabels } from "./metadata.ts"
+export { DEFAULT_RLIMIT } from "./resources.ts"
+export { containerName, type PodmanFacts, siblingContainerName, type TranslateInput } from "./types.ts"
+export { globMatch, parseGoDuration, signalNumber } from "./values.ts"
+
+/** The spec, or the issues found; never throws. */
+export const translateSync = (input: TranslateInput): { readonly spec: ContainerSpec } | { readonly issues: Issues } => {
+  const issues: Issues = []
+  const part = (f: (input: TranslateInput, issues: Issues) => Partial<Mutable<ContainerSpec>>) => {
+    try {
+      return f(input, issues)
+    } catch (e) {
+      // Defensive: a module bug must surface as a typed error, not a crash of the RPC.
+      issues.push({ field: "(config)", reason: `could not translate the task: ${e instanceof Error ? e.message : String(e)}` })
+      return {}
+    }
+  }
+  const base = part(metadata)
+  const spec: Mutable<ContainerSpec> = {
+    name: base.name ?? "",
+    image: base.image ?? input.image,
+    env: base.env ?? {},
+    labels: base.labels ?? {},
+    ...base,
+    ...part(resources),
+    ...part(security),
+    ...part(network)
+  }
+  const m = part((i, is) => ({ mounts: mounts(i, is) }))
+  if (m.mounts !== undefined && m.mounts.length > 0) spec.mounts = m.mounts
+  const d = part((i, is) => ({ devices: devices(i, is) }))
+  if (d.devices !== undefined && d.devices.length > 0) spec.devices = d.devices
+  const p = part((i, is) => ({ portmappings: portMappings(i, is) }))
+  if (p.portmappings !== undefined && p.portmappings.length > 0) spec.portmappings = p.portmappings
+  return issues.length > 0 ? { issues } : { spec }
 }
 
-export interface TranslateInput {
-  readonly config: TaskConfig
-  readonly task: NomadTask
-  readonly plugin: PluginConfig
-  readonly podman: PodmanFacts
-  /** The image to create from (resolved name or id; archive images resolve to their loaded name). */
-  readonly image: string
-}
-
-/** The container name Nomad tasks get: `<task>-<allocId>`. */
-export const containerName = (task: NomadTask): string => `${task.name}-${task.allocId}`
-
-/** PLACEHOLDER implementation. */
+/** Translates a task into the libpod container spec; every problem is reported in one InvalidTaskConfig. */
 export const translate = (input: TranslateInput): Effect.Effect<ContainerSpec, InvalidTaskConfig> =>
-  Effect.succeed({
-    name: containerName(input.task),
-    image: input.image,
-    env: input.task.env,
-    labels: { "com.hashicorp.nomad.alloc_id": input.task.allocId }
+  Effect.suspend(() => {
+    const r = translateSync(input)
+    return "spec" in r ? Effect.succeed(r.spec) : Effect.fail(new InvalidTaskConfig({ issues: r.issues }))
+  })
+
+/** `parseImageRef` as an Effect failing with InvalidTaskConfig on `image`. */
+export const imageRef = (image: string): Effect.Effect<ImageRef, InvalidTaskConfig> =>
+  Effect.suspend(() => {
+    const r = parseImageRef(image)
+    return isImageIssue(r) ? Effect.fail(new InvalidTaskConfig({ issues: [r] })) : Effect.succeed(r)
   })

@@ -1,0 +1,98 @@
+/**
+ * Identity and process: name, command, entrypoint, env, labels, user, working dir, hostname, tty,
+ * init, sysctls, logging and the stop signal/timeout.
+ *
+ * Labels ALWAYS carry `com.hashicorp.nomad.{alloc_id,task_name,task_group_name,job_name,job_id,namespace}`
+ * (so the driver can find its containers after a restart and tell them from other tools'), plus
+ * `node_name`/`node_id` when a plugin `extra_labels` glob matches them. The driver's labels win over
+ * task labels with the same key.
+ *
+ * Logging: `nomad` (default) → Podman's `k8s-file` log, which the driver reads back through the logs
+ * API and forwards to Nomad with stdout and stderr kept apart; `journald` → the journald driver. The
+ * task's `logging` block wins over the plugin's when it sets a driver or options.
+ */
+import type { ContainerSpec } from "../domain/ContainerSpec.ts"
+import { portMapEnv } from "./ports.ts"
+import { containerName, type Issues, type Mutable, type TranslateInput } from "./types.ts"
+import { globMatch, parseGoDuration, signalNumber } from "./values.ts"
+
+type Part = Partial<Mutable<ContainerSpec>>
+
+/** The label prefix of the driver's identity labels. */
+export const LABEL_PREFIX = "com.hashicorp.nomad."
+
+/** The identity labels every container gets, and the optional node ones selected by `extra_labels`. */
+export const nomadLabels = (input: TranslateInput): Readonly<Record<string, string>> => {
+  const { task, plugin } = input
+  const labels: Record<string, string> = {
+    [`${LABEL_PREFIX}alloc_id`]: task.allocId,
+    [`${LABEL_PREFIX}task_name`]: task.name,
+    [`${LABEL_PREFIX}task_group_name`]: task.taskGroupName,
+    [`${LABEL_PREFIX}job_name`]: task.jobName,
+    [`${LABEL_PREFIX}job_id`]: task.jobId,
+    [`${LABEL_PREFIX}namespace`]: task.namespace
+  }
+  const optional: ReadonlyArray<[string, string]> = [["node_name", task.nodeName], ["node_id", task.nodeId]]
+  for (const [key, value] of optional) {
+    if (plugin.extra_labels.some((glob) => globMatch(glob, key))) labels[`${LABEL_PREFIX}${key}`] = value
+  }
+  return labels
+}
+
+/** `log_configuration` for the task. */
+export const logConfiguration = (input: TranslateInput, issues: Issues): ContainerSpec["log_configuration"] => {
+  const { config, plugin } = input
+  const taskLogging = config.logging
+  const useTask = taskLogging !== undefined &&
+    ((taskLogging.driver ?? "") !== "" || Object.keys(taskLogging.options).length > 0)
+  const driver = useTask ? (taskLogging!.driver ?? "") : plugin.logging.driver
+  const options = useTask ? taskLogging!.options : plugin.logging.options
+  const withOptions = (d: string) => Object.keys(options).length > 0 ? { driver: d, options } : { driver: d }
+  switch (driver) {
+    case "":
+    case "nomad":
+      return withOptions("k8s-file")
+    case "journald":
+      return withOptions("journald")
+    default:
+      issues.push({
+        field: useTask ? "logging.driver" : "plugin.logging.driver",
+        reason: `unsupported logging driver ${JSON.stringify(driver)} (expected "nomad" or "journald")`
+      })
+      return undefined
+  }
+}
+
+/** The identity/process part of the spec. */
+export const metadata = (input: TranslateInput, issues: Issues): Part => {
+  const { config, task } = input
+  const out: Part = {
+    name: containerName(task),
+    image: input.image,
+    env: { ...task.env, ...portMapEnv(input) },
+    labels: { ...config.labels, ...nomadLabels(input) }
+  }
+  const command = [...(config.command !== undefined && config.command !== "" ? [config.command] : []), ...config.args]
+  if (command.length > 0) out.command = command
+  if (config.entrypoint !== undefined && config.entrypoint.length > 0) out.entrypoint = config.entrypoint
+  if (config.working_dir !== undefined && config.working_dir !== "") out.work_dir = config.working_dir
+  if (config.hostname !== undefined && config.hostname !== "") out.hostname = config.hostname
+  if (task.user !== "") out.user = task.user
+  if (config.tty) out.terminal = true
+  if (config.init) out.init = true
+  if (config.init_path !== undefined && config.init_path !== "") out.init_path = config.init_path
+  if (Object.keys(config.sysctl).length > 0) out.sysctl = config.sysctl
+  const log = logConfiguration(input, issues)
+  if (log !== undefined) out.log_configuration = log
+  if (config.kill_signal !== undefined && config.kill_signal !== "") {
+    const n = signalNumber(config.kill_signal)
+    if (n === undefined) issues.push({ field: "kill_signal", reason: `unknown signal ${JSON.stringify(config.kill_signal)}` })
+    else out.stop_signal = n
+  }
+  if (config.stop_timeout !== undefined && config.stop_timeout !== "") {
+    const ms = parseGoDuration(config.stop_timeout)
+    if (ms === undefined) issues.push({ field: "stop_timeout", reason: `invalid duration ${JSON.stringify(config.stop_timeout)}` })
+    else out.stop_timeout = Math.ceil(ms / 1000)
+  }
+  return out
+}

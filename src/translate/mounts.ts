@@ -1,0 +1,126 @@
+/**
+ * Mounts and devices, in this order:
+ *
+ * 1. the allocation directories, when Nomad gave an alloc dir: `<alloc>/alloc` → `/alloc`,
+ *    `<alloc>/<task>/local` → `/local`, `<alloc>/<task>/secrets` → `/secrets` (destinations from
+ *    NOMAD_ALLOC_DIR / NOMAD_TASK_DIR / NOMAD_SECRETS_DIR when set), `rbind` plus the plugin's
+ *    `volumes.selinuxlabel` unless the task is privileged;
+ * 2. the task's `volumes` (`src:dst[:opt,opt]`; a relative source is relative to the task
+ *    directory; with plugin `volumes.enabled = false` a source outside the alloc dir is an error);
+ * 3. Nomad's host/CSI volume mounts (`ro`, propagation private → rprivate, host-to-task → rslave,
+ *    bidirectional → rshared, the mount's SELinux label or the plugin's, unless privileged);
+ * 4. the task's `tmpfs` (`/path[:opt,opt]`).
+ */
+import * as path from "node:path"
+import type { MountSpec } from "../domain/ContainerSpec.ts"
+import type { Issues, TranslateInput } from "./types.ts"
+
+const posix = path.posix
+
+/** True when `child` is `parent` or below it (both absolute, normalised). */
+export const isWithin = (parent: string, child: string): boolean => {
+  const rel = posix.relative(parent, child)
+  return rel === "" || (!rel.startsWith("..") && !posix.isAbsolute(rel))
+}
+
+const envPath = (env: Readonly<Record<string, string>>, name: string, fallback: string): string => {
+  const v = env[name]
+  return v !== undefined && posix.isAbsolute(v) ? v : fallback
+}
+
+const propagation: Readonly<Record<string, string>> = {
+  private: "rprivate",
+  "host-to-task": "rslave",
+  bidirectional: "rshared"
+}
+
+/** The task's directory on the host (`<alloc>/<task>`), or `undefined` without an alloc dir. */
+export const taskDir = (input: TranslateInput): string | undefined =>
+  input.task.allocDir === "" ? undefined : posix.join(input.task.allocDir, input.task.name)
+
+/** Every mount of the container. */
+export const mounts = (input: TranslateInput, issues: Issues): ReadonlyArray<MountSpec> => {
+  const { config, task, plugin } = input
+  const out: Array<MountSpec> = []
+  const label = plugin.volumes.selinuxlabel
+  const labelOpts = label !== undefined && label !== "" && !config.privileged ? [label] : []
+  const dir = taskDir(input)
+  const allocDir = task.allocDir === "" ? undefined : posix.normalize(task.allocDir)
+
+  if (allocDir !== undefined && dir !== undefined) {
+    const binds: Array<[string, string]> = [
+      [posix.join(allocDir, "alloc"), envPath(task.env, "NOMAD_ALLOC_DIR", "/alloc")],
+      [posix.join(dir, "local"), envPath(task.env, "NOMAD_TASK_DIR", "/local")],
+      [posix.join(dir, "secrets"), envPath(task.env, "NOMAD_SECRETS_DIR", "/secrets")]
+    ]
+    for (const [source, destination] of binds) {
+      out.push({ destination, type: "bind", source, options: ["rbind", ...labelOpts] })
+    }
+  }
+
+  config.volumes.forEach((spec, i) => {
+    const field = `volumes[${i}]`
+    const parts = spec.split(":")
+    if (parts.length < 2 || parts.length > 3 || parts[0] === "" || parts[1] === "") {
+      issues.push({ field, reason: `invalid volume ${JSON.stringify(spec)} (expected source:destination[:options])` })
+      return
+    }
+    const [rawSource, destination, opts] = parts as [string, string, string | undefined]
+    if (!posix.isAbsolute(destination)) {
+      issues.push({ field, reason: `the destination ${JSON.stringify(destination)} must be an absolute path` })
+      return
+    }
+    let source: string
+    if (posix.isAbsolute(rawSource)) source = posix.normalize(rawSource)
+    else if (dir !== undefined) source = posix.join(dir, rawSource)
+    else {
+      issues.push({ field, reason: `the relative source ${JSON.stringify(rawSource)} needs a task directory, and this task has none` })
+      return
+    }
+    if (!plugin.volumes.enabled && (allocDir === undefined || !isWithin(allocDir, source))) {
+      issues.push({ field, reason: `volumes are disabled by the plugin config (volumes.enabled = false): ${JSON.stringify(source)} is outside the allocation directory` })
+      return
+    }
+    const options = (opts ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "")
+    out.push({ destination: posix.normalize(destination), type: "bind", source, options })
+  })
+
+  for (const m of task.mounts) {
+    const options: Array<string> = []
+    if (m.readonly) options.push("ro")
+    const p = propagation[m.propagationMode]
+    if (p !== undefined) options.push(p)
+    const mountLabel = m.selinuxLabel !== "" ? m.selinuxLabel : label ?? ""
+    if (mountLabel !== "" && !config.privileged) options.push(mountLabel)
+    out.push({ destination: m.taskPath, type: "bind", source: m.hostPath, options })
+  }
+
+  config.tmpfs.forEach((spec, i) => {
+    const idx = spec.indexOf(":")
+    const destination = idx === -1 ? spec : spec.slice(0, idx)
+    if (!posix.isAbsolute(destination)) {
+      issues.push({ field: `tmpfs[${i}]`, reason: `the tmpfs path ${JSON.stringify(destination)} must be an absolute path` })
+      return
+    }
+    const options = idx === -1 ? [] : spec.slice(idx + 1).split(",").map((o) => o.trim()).filter((o) => o !== "")
+    out.push({ destination, type: "tmpfs", source: "tmpfs", options })
+  })
+  return out
+}
+
+/** Devices: the task's `devices` strings (Podman parses `host[:container][:perms]`) and Nomad's device-plugin devices. */
+export const devices = (input: TranslateInput, issues: Issues): ReadonlyArray<{ readonly path: string }> => {
+  const out: Array<{ path: string }> = []
+  input.config.devices.forEach((d, i) => {
+    if (d.trim() === "" || !d.startsWith("/")) {
+      issues.push({ field: `devices[${i}]`, reason: `invalid device ${JSON.stringify(d)} (expected /host/path[:/container/path][:permissions])` })
+      return
+    }
+    out.push({ path: d })
+  })
+  for (const d of input.task.devices) {
+    const perms = d.cgroupPermissions === "" ? "" : `:${d.cgroupPermissions}`
+    out.push({ path: `${d.hostPath}:${d.taskPath === "" ? d.hostPath : d.taskPath}${perms}` })
+  }
+  return out
+}

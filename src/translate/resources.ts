@@ -1,0 +1,87 @@
+/**
+ * CPU, memory, pids, rlimits and OOM score: `resource_limits`, `r_limits`, `oom_score_adj`,
+ * `cgroup_parent`.
+ *
+ * - CPU shares = Nomad's `cpu` (MHz), only for rootful Podman (rootless cgroups usually lack the
+ *   delegated cpu controller). cpuset = Nomad's reserved cores.
+ * - `cpu_hard_limit`: quota = percentTicks × period × Podman host CPUs (at least 1000 µs), period =
+ *   `cpu_cfs_period` (default 100000, raised to at least 1000). The CPU count is the Podman host's
+ *   (from `info`), not the plugin process's.
+ * - `r_limits` is complete: when `ulimit` sets one of `nofile`/`nproc` and not the other, the other
+ *   is set to 1024:1024, because Podman fills a missing one with its own rootful default
+ *   (1048576 / 4194304), which fails on hosts where raising limits is not permitted.
+ * - `oom_score_adj` only when set.
+ * - cgroup parent `nomad.slice` on cgroup v2 with the systemd manager (as Nomad's own cgroups).
+ */
+import type { ContainerSpec, RLimitSpec, ResourceLimitsSpec } from "../domain/ContainerSpec.ts"
+import { memoryLimits } from "./memory.ts"
+import type { Issues, Mutable, TranslateInput } from "./types.ts"
+import { parseUlimit, rlimitName } from "./values.ts"
+
+/** The soft=hard value given to whichever of nofile/nproc the task leaves unset. */
+export const DEFAULT_RLIMIT = 1024
+const DEFAULT_CFS_PERIOD = 100_000
+
+type CpuSpec = NonNullable<ResourceLimitsSpec["cpu"]>
+
+const cpuLimits = (input: TranslateInput, issues: Issues): CpuSpec | undefined => {
+  const { config, task, podman } = input
+  const out: { shares?: number; quota?: number; period?: number; cpus?: string } = {}
+  if (!podman.rootless && task.resources.cpuShares > 0) out.shares = Math.floor(task.resources.cpuShares)
+  if (task.resources.cpusetCpus !== "") out.cpus = task.resources.cpusetCpus
+  if (config.cpu_hard_limit) {
+    const requested = config.cpu_cfs_period ?? 0
+    if (requested < 0 || requested > 1_000_000 || !Number.isInteger(requested)) {
+      issues.push({ field: "cpu_cfs_period", reason: `must be an integer between 1000 and 1000000, got ${requested}` })
+    }
+    const period = requested === 0 ? DEFAULT_CFS_PERIOD : Math.max(1000, Math.min(1_000_000, Math.floor(requested)))
+    const cpus = Math.max(1, Math.floor(podman.hostCpus))
+    const quota = Math.max(1000, Math.floor(task.resources.percentTicks * period) * cpus)
+    out.period = period
+    out.quota = quota
+  }
+  return Object.keys(out).length === 0 ? undefined : out
+}
+
+/** `r_limits` from `ulimit` (lower-case names, complete nofile+nproc pair); `undefined` when unset. */
+export const rlimits = (input: TranslateInput, issues: Issues): ReadonlyArray<RLimitSpec> | undefined => {
+  const entries = Object.entries(input.config.ulimit)
+  if (entries.length === 0) return undefined
+  const byType = new Map<string, RLimitSpec>()
+  for (const [name, value] of entries) {
+    const type = rlimitName(name)
+    const parsed = parseUlimit(value)
+    if (type === undefined) {
+      issues.push({ field: `ulimit.${name}`, reason: `unknown ulimit ${JSON.stringify(name)}` })
+      continue
+    }
+    if (parsed === undefined) {
+      issues.push({ field: `ulimit.${name}`, reason: `invalid ulimit ${JSON.stringify(value)} (expected "soft" or "soft:hard", soft <= hard)` })
+      continue
+    }
+    byType.set(type, { type, soft: parsed.soft, hard: parsed.hard })
+  }
+  for (const type of ["nofile", "nproc"]) {
+    if (!byType.has(type)) byType.set(type, { type, soft: DEFAULT_RLIMIT, hard: DEFAULT_RLIMIT })
+  }
+  return [...byType.values()]
+}
+
+/** The resource part of the spec. */
+export const resources = (input: TranslateInput, issues: Issues): Partial<Mutable<ContainerSpec>> => {
+  const { config, podman } = input
+  const out: Partial<Mutable<ContainerSpec>> = {}
+  const limits: { memory?: ResourceLimitsSpec["memory"]; cpu?: CpuSpec; pids?: { limit: number } } = {}
+  const memory = memoryLimits(input, issues)
+  if (memory !== undefined) limits.memory = memory
+  const cpu = cpuLimits(input, issues)
+  if (cpu !== undefined) limits.cpu = cpu
+  if (config.pids_limit !== undefined && config.pids_limit > 0) limits.pids = { limit: Math.floor(config.pids_limit) }
+  if (Object.keys(limits).length > 0) out.resource_limits = limits as ResourceLimitsSpec
+
+  const r = rlimits(input, issues)
+  if (r !== undefined) out.r_limits = r
+  if (config.oom_score_adj !== undefined) out.oom_score_adj = config.oom_score_adj
+  if (podman.cgroupVersion === "v2" && podman.cgroupManager === "systemd") out.cgroup_parent = "nomad.slice"
+  return out
+}
