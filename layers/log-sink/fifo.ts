@@ -57,6 +57,8 @@ export interface FifoSinkOptions {
   readonly retryMinMillis?: number
   /** Upper bound of the (doubling) delay. Default 500 ms. */
   readonly retryMaxMillis?: number
+  /** Log a warning (once per wait) when a FIFO has had no reader for this long. Default 30 s. */
+  readonly warnAfterMillis?: number
 }
 
 /** Paths that mean "discard this stream" (Nomad uses /dev/null when `logs { disabled = true }`). */
@@ -163,6 +165,8 @@ const openChannel = Effect.fnUntraced(function*(path: string, options: Required<
   const ensureOpen: Effect.Effect<Writable | undefined> = Effect.gen(function*() {
     let delay = options.retryMinMillis
     let waiting = false
+    let warned = false
+    let since = 0
     while (!done) {
       if (out !== undefined) return out
       const result = tryOpen(path)
@@ -176,7 +180,14 @@ const openChannel = Effect.fnUntraced(function*(path: string, options: Required<
           yield* giveUp(`cannot open ${path}: ${result.reason}`)
           return undefined
         case "NoReader":
-          if (!waiting) yield* Effect.logDebug("log FIFO has no reader yet, waiting for one")
+          if (!waiting) {
+            yield* Effect.logDebug("log FIFO has no reader yet, waiting for one")
+            since = Date.now()
+          } else if (!warned && Date.now() - since > options.warnAfterMillis) {
+            // only this task's log forwarding waits; tell the operator once
+            yield* Effect.logWarning(`log FIFO has had no reader for ${Math.round((Date.now() - since) / 1000)}s; task output waits`)
+            warned = true
+          }
           waiting = true
           yield* Effect.sleep(delay)
           delay = Math.min(delay * 2, options.retryMaxMillis)
@@ -223,7 +234,8 @@ const openChannel = Effect.fnUntraced(function*(path: string, options: Required<
 export const makeFifoSink = (options: FifoSinkOptions = {}): LogSink["Service"] => {
   const resolved: Required<FifoSinkOptions> = {
     retryMinMillis: options.retryMinMillis ?? 10,
-    retryMaxMillis: options.retryMaxMillis ?? 500
+    retryMaxMillis: options.retryMaxMillis ?? 500,
+    warnAfterMillis: options.warnAfterMillis ?? 30_000
   }
   const channel = (target: LogTarget, stream: OutputStream, path: string): Effect.Effect<Channel, never, Scope.Scope> => {
     if (isDiscardPath(path)) return Effect.succeed(discardChannel)

@@ -10,7 +10,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { layerFifo } from "../../layers/log-sink/fifo.ts"
+import { layerFifo, layerFifoWith } from "../../layers/log-sink/fifo.ts"
 import { LogSink, type LogTarget, type LogWriter } from "../../src/services/LogSink.ts"
 import type { OutputStream } from "../../src/services/Podman.ts"
 
@@ -278,6 +278,31 @@ describe("LogSink FIFO (real named pipes)", () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
     await r.exited
     expect(r.text()).toBe("kept\n")
+  })
+
+  it("warns once when a FIFO has no reader for too long, then connects when one appears", async () => {
+    const out = fifo("out.fifo")
+    const logs: Array<{ level: string; message: string }> = []
+    const capture = Logger.make(({ logLevel, message }) => {
+      logs.push({ level: logLevel, message: [message].flat().map(String).join(" ") })
+    })
+    const scope = await Effect.runPromise(Scope.make())
+    scopes.push(scope)
+    const writer = await Effect.runPromise(
+      LogSink.use((s) => s.open({ taskId: "t1", stdoutPath: out, stderrPath: "" })).pipe(
+        Scope.provide(scope),
+        Effect.provide(layerFifoWith({ retryMinMillis: 5, retryMaxMillis: 20, warnAfterMillis: 100 })),
+        Effect.provide(Logger.layer([capture]))
+      )
+    )
+    await sleep(400)
+    expect(logs.filter((l) => l.level === "Warn" && l.message.includes("no reader"))).toHaveLength(1)
+    const r = reader(out)
+    await write(writer, "stdout", "late\n")
+    scopes.splice(scopes.indexOf(scope), 1)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await r.exited
+    expect(r.text()).toBe("late\n")
   })
 
   it("appends to a regular file given as a log path", async () => {
