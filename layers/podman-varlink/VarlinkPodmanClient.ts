@@ -402,6 +402,8 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
       ]
       return client.callMore(`${IFACE}.GetEvents`, { filter, since: "", until: "" }).pipe(
         Stream.mapError(mapFailure("events")),
+        // a stream the service ends sends one empty Event last
+        Stream.filter((p) => s(rec(p.events).type) !== "" || s(rec(p.events).id) !== ""),
         Stream.map((p): PodmanEvent => {
           const e = rec(p.events)
           const t = new Date(s(e.time))

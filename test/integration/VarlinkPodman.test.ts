@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import * as http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Scope, Stream } from "effect"
+import { Effect, Fiber, Scope, Stream } from "effect"
 import type { ContainerSpec } from "../../src/domain/ContainerSpec.ts"
 import type { OutputChunk, PodmanClient } from "../../src/services/Podman.ts"
 import { makeVarlinkClient } from "../../layers/podman-varlink/index.ts"
@@ -227,6 +227,28 @@ describe("PodmanVarlink (io.podman over varlink, test service backed by real Pod
       expect(s.memUsage).toBeGreaterThan(0)
       expect(s.cpuNano).toBeGreaterThan(0)
       expect(s.pids).toBeGreaterThanOrEqual(1)
+    })))
+
+  it.live("events of one container over a more call", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = uniqueName("events")
+      const seen = yield* Effect.forkChild(
+        Stream.runCollect(c.events({ container: [name], type: ["container"] }).pipe(
+          Stream.takeUntil((e) => e.action === "died"),
+          Stream.interruptWhen(Effect.sleep("20 seconds"))
+        ))
+      )
+      yield* Effect.sleep("500 millis")
+      const id = yield* create(c, spec(name, ["/bin/true"]))
+      yield* c.containerStart(id)
+      expect(yield* c.containerWait(id)).toBe(0)
+      const events = yield* Fiber.join(seen)
+      const actions = events.map((e) => e.action)
+      expect(actions).toContain("create")
+      expect(actions).toContain("start")
+      expect(actions[actions.length - 1]).toBe("died")
+      expect(events.every((e) => e.name === name && e.id === id && e.type === "container")).toBe(true)
     })))
 
   it.live("a ContainerSpec option io.podman cannot express is a typed UnsupportedOperation naming it; nothing is created", () =>

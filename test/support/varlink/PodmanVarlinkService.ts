@@ -153,7 +153,76 @@ const toSpec = (create: Params): Params => {
         break
       case "network": {
         const v = String(value)
-        spec.netns = v.includes(":") ? { nsmode: v.slice(0, v.indexOf(":")), value: v.slice(v.indexOf(":") + 1) } : { nsmode: v }
+        const mode = v.includes(":") ? v.slice(0, v.indexOf(":")) : v
+        if (["bridge", "host", "none", "private", "slirp4netns", "pasta", "container", "ns"].includes(mode)) {
+          spec.netns = v.includes(":") ? { nsmode: mode, value: v.slice(v.indexOf(":") + 1) } : { nsmode: v }
+        } else {
+          // a comma-separated list of named networks
+          spec.netns = { nsmode: "bridge" }
+          spec.Networks = Object.fromEntries(v.split(",").map((name) => [name, {}]))
+        }
+        break
+      }
+      case "ip": case "macAddress": {
+        const nets = Object.keys(spec.Networks ?? {})
+        if (nets.length !== 1) throw new Reply("io.podman.ErrorOccurred", { reason: `test service: ${flag} needs exactly one named network, given before it` })
+        spec.Networks[nets[0]!] = { ...spec.Networks[nets[0]!], ...(flag === "ip" ? { static_ips: [value] } : { static_mac: value }) }
+        break
+      }
+      case "initPath": spec.init_path = value; break
+      case "logDriver": (spec.log_configuration ??= {}).driver = value; break
+      case "logOpt": {
+        const opts = pairs(value)
+        const { path: logPath, ...rest } = opts
+        spec.log_configuration = { ...(spec.log_configuration ?? {}), ...(logPath ? { path: logPath } : {}), ...(Object.keys(rest).length ? { options: rest } : {}) }
+        break
+      }
+      case "securityOpt":
+        for (const o of value as Array<string>) {
+          if (o === "no-new-privileges") spec.no_new_privileges = true
+          else if (o.startsWith("label=")) (spec.selinux_opts ??= []).push(o.slice(6))
+          else if (o.startsWith("apparmor=")) spec.apparmor_profile = o.slice(9)
+          else if (o.startsWith("seccomp=")) spec.seccomp_profile_path = o.slice(8)
+          else if (o.startsWith("mask=")) spec.mask = o.slice(5).split(":")
+          else if (o.startsWith("unmask=")) spec.unmask = o.slice(7).split(":")
+          else throw new Reply("io.podman.ErrorOccurred", { reason: `test service does not translate security option ${o}` })
+        }
+        break
+      case "volume":
+        for (const v of value as Array<string>) {
+          const [source, destination, opts] = v.split(":") as [string, string, string?]
+          ;(spec.mounts ??= []).push({ type: "bind", source, destination, options: opts ? opts.split(",") : ["rbind"] })
+        }
+        break
+      case "tmpfs":
+        for (const v of value as Array<string>) {
+          const [destination, opts] = v.split(":") as [string, string?]
+          ;(spec.mounts ??= []).push({ type: "tmpfs", source: "tmpfs", destination, options: opts ? opts.split(",") : [] })
+        }
+        break
+      case "memoryReservation": (spec.resource_limits ??= {}).memory = { ...spec.resource_limits.memory, reservation: Number(value) }; break
+      case "memorySwap": (spec.resource_limits ??= {}).memory = { ...spec.resource_limits.memory, swap: Number(value) }; break
+      case "memorySwappiness": (spec.resource_limits ??= {}).memory = { ...spec.resource_limits.memory, swappiness: value }; break
+      case "cpuQuota": (spec.resource_limits ??= {}).cpu = { ...spec.resource_limits.cpu, quota: value }; break
+      case "cpuPeriod": (spec.resource_limits ??= {}).cpu = { ...spec.resource_limits.cpu, period: value }; break
+      case "cpuSetCpus": (spec.resource_limits ??= {}).cpu = { ...spec.resource_limits.cpu, cpus: value }; break
+      case "oomScoreAdj": spec.oom_score_adj = value; break
+      case "shmSize": spec.shm_size = Number(value); break
+      case "sysctl": spec.sysctl = pairs(value); break
+      case "dns": spec.dns_server = value; break
+      case "dnsSearch": spec.dns_search = value; break
+      case "dnsOpt": spec.dns_option = value; break
+      case "addHost": spec.hostadd = value; break
+      case "device": spec.devices = (value as Array<string>).map((p) => ({ path: p })); break
+      case "cgroupParent": spec.cgroup_parent = value; break
+      case "ipc": {
+        const v = String(value)
+        spec.ipcns = v.includes(":") ? { nsmode: v.slice(0, v.indexOf(":")), value: v.slice(v.indexOf(":") + 1) } : { nsmode: v }
+        break
+      }
+      case "userns": {
+        const v = String(value)
+        spec.userns = v.includes(":") ? { nsmode: v.slice(0, v.indexOf(":")), value: v.slice(v.indexOf(":") + 1) } : { nsmode: v }
         break
       }
       case "publish":
@@ -253,6 +322,7 @@ export const startPodmanVarlinkService = async (socketPath: string, podmanSocket
       return { reply: { logs: [], id: (json(res.text).Names ?? [])[0] ?? "" } }
     },
     CreateContainer: async (p) => {
+      if (process.env.PVL_DEBUG) console.error("CREATE", JSON.stringify(p.create))
       const res = await rest.request("POST", "/containers/create", toSpec(p.create))
       if (res.status !== 201) throw new Reply("io.podman.ErrorOccurred", { reason: errText(res.text) })
       return { container: json(res.text).Id }
@@ -335,6 +405,40 @@ export const startPodmanVarlinkService = async (socketPath: string, podmanSocket
           block_output: s.BlockOutput ?? 0, block_input: s.BlockInput ?? 0, pids: s.PIDs ?? 0
         }
       }
+    },
+    GetEvents: async (p, r) => {
+      if (!r.call.more) throw new Reply("io.podman.WantsMoreRequired", { reason: "GetEvents needs more" })
+      // podman-events style filters ("container=x", "type=container", "event=died", "label=k=v") → libpod filters
+      const filters: Record<string, Array<string>> = {}
+      for (const f of p.filter as Array<string>) {
+        const eq = f.indexOf("=")
+        if (eq > 0) (filters[f.slice(0, eq)] ??= []).push(f.slice(eq + 1))
+      }
+      const q = `stream=true&filters=${enc(JSON.stringify(filters))}${p.since ? `&since=${enc(p.since)}` : ""}${p.until ? `&until=${enc(p.until)}` : ""}`
+      const res = await rest.stream("GET", `/events?${q}`)
+      r.socket.once("close", () => res.destroy())
+      let buf = ""
+      try {
+        for await (const chunk of res) {
+          buf += (chunk as Buffer).toString("utf8")
+          let nl: number
+          while ((nl = buf.indexOf("\n")) >= 0) {
+            const e = json(buf.slice(0, nl))
+            buf = buf.slice(nl + 1)
+            if (!e.Type) continue
+            const attrs = e.Actor?.Attributes ?? {}
+            r.reply({
+              events: {
+                id: e.Actor?.ID ?? e.id ?? "", image: attrs.image ?? "", name: attrs.name ?? "", status: e.Action ?? e.status ?? "",
+                time: new Date(Number(e.timeNano ?? 0) / 1e6 || Number(e.time ?? 0) * 1000).toISOString(), type: e.Type
+              }
+            }, true)
+          }
+        }
+      } catch {
+        // the client went away
+      }
+      return { events: { id: "", image: "", name: "", status: "", time: "", type: "" } }
     },
     ExecContainer: async (p, r) => {
       if (!r.call.upgrade) throw new Reply("io.podman.ErrorOccurred", { reason: "client must use upgraded connection to exec" })
