@@ -121,8 +121,10 @@ EOF
 
   # The API service. conmon inherits the CWD: run it from $D.
   # setsid may fork; the inner shell records its own PID and then becomes podman (exec).
-  (cd "$D" && env $(penv) setsid sh -c 'echo $$ > "$0/service.pid"; exec podman system service --time=0 "unix://$0/podman.sock"' "$D" \
-      >"$D/service.log" 2>&1 </dev/null &)
+  # The redirections cover the whole background job, so nothing keeps this script's stdout open
+  # (a caller reading our output would otherwise wait for the service to exit).
+  (cd "$D" && exec env $(penv) setsid sh -c 'echo $$ > "$0/service.pid"; exec podman system service --time=0 "unix://$0/podman.sock"' "$D") \
+      >"$D/service.log" 2>&1 </dev/null &
   for _ in $(seq 1 100); do [ -s "$D/service.pid" ] && break; sleep 0.02; done
   for _ in $(seq 1 400); do
     curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.05
@@ -140,7 +142,7 @@ storage: {filesystem: {rootdirectory: $G/data}, delete: {enabled: true}}
 http: {addr: "127.0.0.1:$REGISTRY_PORT", secret: test-only}
 auth: {htpasswd: {realm: test-registry, path: $G/htpasswd}}
 EOF
-    (setsid sh -c 'echo $$ > "$0/pid"; exec docker-registry serve "$0/config.yml"' "$G" > "$G/registry.log" 2>&1 < /dev/null &)
+    (exec setsid sh -c 'echo $$ > "$0/pid"; exec docker-registry serve "$0/config.yml"' "$G") > "$G/registry.log" 2>&1 < /dev/null &
     for _ in $(seq 1 100); do [ -s "$G/pid" ] && break; sleep 0.02; done
     for _ in $(seq 1 200); do
       [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REGISTRY_PORT/v2/")" = 401 ] && break; sleep 0.05
@@ -148,7 +150,7 @@ EOF
     # Seed the registry with test/busybox:latest and test/httpd:latest (authenticated push).
     local A; A=$(printf '{"username":"testuser","password":"testpass"}' | base64 -w0 | tr '+/' '-_')
     for img in busybox httpd; do
-      curl -fsS -X POST -H "X-Registry-Auth: $A" --unix-socket "$D/podman.sock" \
+      curl -fsS --max-time 60 -X POST -H "X-Registry-Auth: $A" --unix-socket "$D/podman.sock" \
         "http://d/v4.0.0/libpod/images/localhost/$img:latest/push?destination=127.0.0.1:$REGISTRY_PORT/test/$img:latest&tlsVerify=false" >/dev/null
     done
     regline="SANDBOX_REGISTRY=127.0.0.1:$REGISTRY_PORT
