@@ -1,0 +1,89 @@
+import * as grpc from "@grpc/grpc-js"
+import { Cause } from "effect"
+import { describe, expect, it } from "vitest"
+import { causeToStatus, recoverableDetails, RpcRequestError, toStatusMapping, type HandlerFailure } from "../../layers/nomad-rpc/status.ts"
+import { CtyDecodeError } from "../../layers/nomad-rpc/cty.ts"
+import { formatHclog, hclogTimestamp } from "../../layers/nomad-rpc/hclog.ts"
+import { durationToMillis, GO_ZERO_TIME, toTimestamp } from "../../layers/nomad-rpc/codec.ts"
+import * as E from "../../src/domain/errors.ts"
+
+const every: Array<HandlerFailure> = [
+  new E.InvalidTaskConfig({ issues: [{ field: "config.image", reason: "is required" }] }),
+  new E.InvalidPluginConfig({ issues: [{ field: "gc.container", reason: "expected bool" }] }),
+  new E.ImagePullError({ image: "x", reason: "timeout", detail: "t" }),
+  new E.ImagePullError({ image: "x", reason: "unreachable", detail: "t" }),
+  new E.ImagePullError({ image: "x", reason: "not-found", detail: "t" }),
+  new E.ImagePullError({ image: "x", reason: "auth", detail: "t" }),
+  new E.ImagePullError({ image: "x", reason: "tls", detail: "t" }),
+  new E.OomKilled({ containerId: "c" }),
+  new E.VarlinkError({ error: "io.podman.X", method: "io.podman.Y" }),
+  new E.VarlinkTransportError({ kind: "connect", address: "a", detail: "d" }),
+  new E.PodmanUnavailable({ socket: "s", operation: "o", detail: "d" }),
+  new E.PodmanApiError({ operation: "o", status: 500, detail: "d" }),
+  new E.PodmanApiError({ operation: "o", status: 409, detail: "d" }),
+  new E.UnsupportedOperation({ operation: "o", transport: "varlink", detail: "d" }),
+  new E.TaskNotFound({ taskId: "t" }),
+  new E.TaskAlreadyExists({ taskId: "t" }),
+  new E.TaskStateError({ taskId: "t", detail: "d" }),
+  new E.ContainerNotFound({ container: "c" }),
+  new E.OperationTimeout({ operation: "o", timeoutMillis: 1 }),
+  new CtyDecodeError({ offset: 0, detail: "d" }),
+  new RpcRequestError(grpc.status.INVALID_ARGUMENT, "bad")
+]
+
+describe("status table (§8.6)", () => {
+  it("never uses UNAVAILABLE, CANCELLED or OK for a typed error", () => {
+    for (const e of every) {
+      const m = toStatusMapping(e)
+      expect([grpc.status.OK, grpc.status.UNAVAILABLE, grpc.status.CANCELLED]).not.toContain(m.code)
+      expect(m.message.length).toBeGreaterThan(0)
+    }
+  })
+
+  it("config errors are InvalidArgument and name the field", () => {
+    expect(toStatusMapping(every[0]!)).toStrictEqual({ code: grpc.status.INVALID_ARGUMENT, message: "invalid task config: config.image: is required" })
+    expect(toStatusMapping(every[1]!).message).toMatch(/gc\.container/)
+  })
+
+  it("TaskNotFound is NotFound with Go's text", () => {
+    expect(toStatusMapping(new E.TaskNotFound({ taskId: "x" }))).toStrictEqual({ code: grpc.status.NOT_FOUND, message: "task not found for given id" })
+  })
+
+  it("only retryable failures are recoverable", () => {
+    const rec = every.filter((e) => toStatusMapping(e).recoverable === true).map((e) => e._tag + ("reason" in e ? `:${String(e.reason)}` : ""))
+    expect(rec.sort()).toStrictEqual(["ImagePullError:timeout", "ImagePullError:unreachable", "OperationTimeout", "PodmanUnavailable", "VarlinkTransportError"].sort())
+  })
+
+  it("RecoverableError detail bytes match the §8.6 example", () => {
+    const typeUrl = Buffer.from("type.googleapis.com/hashicorp.nomad.plugins.shared.structs.RecoverableError")
+    expect(typeUrl.length).toBe(75)
+    const want = Buffer.concat([
+      Buffer.from("08091204", "hex"), Buffer.from("boom"), Buffer.from("1a510a4b", "hex"), typeUrl, Buffer.from("12020801", "hex")
+    ])
+    expect(recoverableDetails(9, "boom", true).toString("hex")).toBe(want.toString("hex"))
+  })
+
+  it("a defect is INTERNAL, an interrupt CANCELLED", () => {
+    expect(causeToStatus(Cause.die(new Error("x"))).code).toBe(grpc.status.INTERNAL)
+    expect(causeToStatus(Cause.interrupt()).code).toBe(grpc.status.CANCELLED)
+    const s = causeToStatus(Cause.fail(new E.PodmanUnavailable({ socket: "s", operation: "o", detail: "d" })))
+    expect(s.code).toBe(grpc.status.FAILED_PRECONDITION)
+    expect(s.metadata.get("grpc-status-details-bin")).toHaveLength(1)
+  })
+})
+
+describe("wire helpers", () => {
+  it("hclog timestamps have exactly 6 fractional digits", () => {
+    expect(hclogTimestamp(new Date("2026-01-02T03:04:05.123Z"))).toBe("2026-01-02T03:04:05.123000Z")
+    const j = JSON.parse(formatHclog({ level: "Warn", message: ["a", { b: 1 }], date: new Date(0), module: "m", annotations: { k: "v" } }))
+    expect(j).toStrictEqual({ "@level": "warn", "@message": "a {\"b\":1}", "@timestamp": "1970-01-01T00:00:00.000000Z", "@module": "m", k: "v" })
+  })
+
+  it("timestamps: Go zero time for missing, negative-safe nanos; durations", () => {
+    expect(toTimestamp(undefined)).toStrictEqual(GO_ZERO_TIME)
+    expect(toTimestamp(new Date(-1500))).toStrictEqual({ seconds: -2, nanos: 500_000_000 })
+    expect(toTimestamp(new Date(1234))).toStrictEqual({ seconds: 1, nanos: 234_000_000 })
+    expect(durationToMillis({ seconds: 5, nanos: 500_000_000 })).toBe(5500)
+    expect(durationToMillis(undefined)).toBe(0)
+  })
+})
