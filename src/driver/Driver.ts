@@ -10,10 +10,9 @@
  *   forked into it. DestroyTask closes it; so does the driver layer's shutdown (plugin shutdown),
  *   which does NOT close `resources`: containers outlive a plugin restart and are recovered.
  */
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, PubSub, Queue, Schedule, Scope, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Layer, Option, PubSub, Schedule, Scope, Stream } from "effect"
 import type { DriverState } from "../domain/DriverState.ts"
 import {
-  ContainerNotFound,
   type DriverFailure,
   OperationTimeout,
   type PodmanFailure,
@@ -25,7 +24,7 @@ import type { NomadTask } from "../domain/NomadTask.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { DriverNetwork, ExitResult, TaskEvent, TaskStatsSample, TaskStatus } from "../domain/results.ts"
 import { decodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
-import { containerName, translate } from "../translate/index.ts"
+import { translate } from "../translate/index.ts"
 import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
 import { LogSink } from "../services/LogSink.ts"
@@ -89,7 +88,6 @@ export const make = Effect.gen(function*() {
   const pending = new Set<string>()
   const events = yield* PubSub.unbounded<TaskEvent>()
   const images = yield* makeImageResolver
-  const runFork = Effect.runForkWith(yield* Effect.context<never>())
 
   // Plugin shutdown: stop the fibers of every task, keep the containers (they are recovered later).
   yield* Effect.addFinalizer(() =>
@@ -358,8 +356,8 @@ export const make = Effect.gen(function*() {
     Stream.unwrap(
       Effect.gen(function*() {
         const t = yield* lookup(taskId)
-        const info = yield* t.client.info.pipe(Effect.option)
-        const mhzPerCore = 0 * (Option.isSome(info) ? 1 : 0)
+        // Nomad's MHz per core is not known to the driver; TotalTicks is left unmeasured.
+        const mhzPerCore = 0
         const intervalSeconds = Math.max(1, Math.round(intervalMillis / 1000))
         return t.client.containerStats([t.containerId], { intervalSeconds }).pipe(
           Stream.map((batch) => batch.find((x) => x.containerId === t.containerId || t.containerId.startsWith(x.containerId))),
@@ -514,11 +512,6 @@ export const make = Effect.gen(function*() {
 
   const taskEvents: Stream.Stream<TaskEvent> = Stream.fromPubSub(events)
 
-  void runFork
-  void Queue
-  void Fiber
-  void ContainerNotFound
-  void containerName
 
   return Driver.of({
     startTask,

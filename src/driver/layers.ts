@@ -1,0 +1,46 @@
+/**
+ * Ready-made layer stacks: the plugin (Nomad FIFO logs, config replaced by SetConfig), the CLI
+ * (console logs, one socket) and embedding (any LogSink, a static config).
+ */
+import { Layer } from "effect"
+import * as ConfigLayers from "../../layers/config/index.ts"
+import * as LogSinks from "../../layers/log-sink/index.ts"
+import * as PodmanLayers from "../../layers/podman/index.ts"
+import { makeRestClient } from "../../layers/podman-rest/index.ts"
+import { defaultPluginConfig, type PluginConfig } from "../domain/PluginConfig.ts"
+import type { Driver } from "../services/Driver.ts"
+import type { DriverConfig } from "../services/DriverConfig.ts"
+import type { LogSink } from "../services/LogSink.ts"
+import type { Podman } from "../services/Podman.ts"
+import * as DriverCore from "./Driver.ts"
+
+/** Both transports: REST for `unix://`/`http://` sockets, varlink for `varlink:` ones. */
+export const transports: PodmanLayers.Transports = { rest: makeRestClient }
+
+/** Driver + Podman over an existing DriverConfig and LogSink. */
+export const driverLayer: Layer.Layer<Driver | Podman, never, DriverConfig | LogSink> = DriverCore.layer.pipe(
+  Layer.provideMerge(PodmanLayers.layer(transports))
+)
+
+/** What the Nomad plugin runs: FIFO log sink, config starting at the defaults and replaced by SetConfig. */
+export const pluginLayer: Layer.Layer<Driver | Podman | DriverConfig | LogSink> = driverLayer.pipe(
+  Layer.provideMerge(Layer.mergeAll(ConfigLayers.layer, LogSinks.layerFifo))
+)
+
+/** What the CLI runs: console logs, one socket (or the plugin default). */
+export const cliLayer = (options: { readonly socketPath?: string; readonly config?: PluginConfig } = {}) =>
+  driverLayer.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        ConfigLayers.layerStatic({
+          ...(options.config ?? defaultPluginConfig),
+          ...(options.socketPath ? { socket_path: options.socketPath, socket: [] } : {})
+        }),
+        LogSinks.layerConsole
+      )
+    )
+  )
+
+/** For embedding: a static plugin config and the LogSink of your choice. */
+export const embeddedLayer = (config: PluginConfig, logSink: Layer.Layer<LogSink>) =>
+  driverLayer.pipe(Layer.provideMerge(Layer.mergeAll(ConfigLayers.layerStatic(config), logSink)))

@@ -1,0 +1,41 @@
+/**
+ * nomad-driver-podman as a library: the Driver service and its layers, the Podman service and its
+ * transports, the config schemas, the translation and the typed errors.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Driver, embeddedLayer, defaultPluginConfig, LogSinks, makeNomadTask } from "nomad-driver-podman"
+ * const program = Effect.gen(function*() {
+ *   const driver = yield* Driver
+ *   const started = yield* driver.startTask(makeNomadTask({ name: "hello" }), { image: "docker.io/library/busybox", args: ["echo", "hi"] })
+ *   return yield* driver.waitTask(started.state.taskId)
+ * })
+ * Effect.runPromise(program.pipe(Effect.provide(embeddedLayer({ ...defaultPluginConfig, socket_path: "unix:///run/podman/podman.sock" }, LogSinks.layerConsole))))
+ * ```
+ */
+export * from "./domain/errors.ts"
+export * from "./domain/NomadTask.ts"
+export * from "./domain/DriverState.ts"
+export type * from "./domain/results.ts"
+export type * from "./domain/ContainerSpec.ts"
+export type { HclSpec } from "./domain/hclspec.ts"
+export { type TaskConfig, decodeTaskConfig, taskConfigSpec } from "./domain/TaskConfig.ts"
+export {
+  type PluginConfig,
+  decodePluginConfig,
+  defaultPluginConfig,
+  pluginConfigSpec,
+  resolveSockets,
+  type SocketConfig
+} from "./domain/PluginConfig.ts"
+export { containerName, type PodmanFacts, translate, type TranslateInput } from "./translate/index.ts"
+export { Driver, type DriverCapabilitiesInfo, type ExecInput, type ExecOutput, type StartedTask } from "./services/Driver.ts"
+export { DriverConfig } from "./services/DriverConfig.ts"
+export { LogSink, type LogTarget, type LogWriter } from "./services/LogSink.ts"
+export * from "./services/Podman.ts"
+export { cliLayer, driverLayer, embeddedLayer, pluginLayer, transports } from "./driver/layers.ts"
+export * as DriverCore from "./driver/Driver.ts"
+export * as ConfigLayers from "../layers/config/index.ts"
+export * as LogSinks from "../layers/log-sink/index.ts"
+export * as PodmanLayers from "../layers/podman/index.ts"
+export { makeRestClient } from "../layers/podman-rest/index.ts"
