@@ -13,5 +13,9 @@ if (!existsSync(out)) {
 }
 const j = JSON.parse(readFileSync(out, "utf8"))
 const failedSuites = (j.testResults ?? []).filter((t) => t.status === "failed" && (t.assertionResults ?? []).length === 0).length
-console.log(`${j.numPassedTests} passed, ${j.numFailedTests + failedSuites} failed, ${j.numPendingTests + j.numTodoTests} skipped`)
+let failed = j.numFailedTests + failedSuites
+// A non-zero exit with no failed test is a failure outside the tests (e.g. the global teardown
+// found leftover containers): count it, so the closing line never says "0 failed" on a red run.
+if (r.status !== 0 && failed === 0) failed = 1
+console.log(`${j.numPassedTests} passed, ${failed} failed, ${j.numPendingTests + j.numTodoTests} skipped`)
 process.exit(r.status ?? 1)

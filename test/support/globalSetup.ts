@@ -54,7 +54,14 @@ export default async function setup(project: TestProject) {
   Object.assign(process.env, env)
   project.provide("sandbox", env)
   return () => {
+    // No test may leave a container behind: list what is left before tearing the service down.
+    const left = execFileSync("curl", ["-s", "--max-time", "10", "--unix-socket", `${dir}/podman.sock`,
+      "http://d/v4.0.0/libpod/containers/json?all=true"], { encoding: "utf8" })
+    const names = (JSON.parse(left || "[]") as Array<{ Names?: Array<string> }>).map((c) => c.Names?.[0] ?? "?")
     execFileSync("bash", [script, "stop", dir], { stdio: "inherit" })
+    if (names.length > 0) {
+      throw new Error(`tests left ${names.length} container(s) behind: ${names.join(", ")}`)
+    }
   }
 }
 

@@ -44,6 +44,13 @@ stop() {
   fi
   for m in $(grep " $D" /proc/mounts | awk '{print $2}' | sort -r); do umount "$m" 2>/dev/null || umount -l "$m" || true; done
   rm -rf "$D"
+  # Nothing of this sandbox may survive: no process, no mount.
+  local leftovers
+  leftovers=$(ps -eo pid,args | grep -F "$D" | grep -v -e grep -e "sandbox.sh" || true)
+  if [ -n "$leftovers" ] || grep -qF " $D" /proc/mounts; then
+    echo "sandbox: left behind in $D:" >&2; echo "$leftovers" >&2; grep -F " $D" /proc/mounts >&2 || true
+    return 1
+  fi
 }
 
 start() {
