@@ -1,0 +1,115 @@
+/**
+ * Launches a plugin process the way Nomad's go-plugin client does (PROTOCOL.md §1.2): the
+ * agent's environment plus the magic cookie, PLUGIN_MIN/MAX_PORT and PLUGIN_PROTOCOL_VERSIONS=2,
+ * cwd `/`, argv0 = the executable, stdout/stderr piped. Then reads the handshake line.
+ *
+ * The command: `dist/nomad-driver-podman` when it has been built (`npm run build`), else
+ * `node_modules/.bin/tsx src/cli/main.ts`. `launchPlugin({ entry })` runs another TS entry
+ * (tests use a FAKE-driver entry).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
+import * as path from "node:path"
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..")
+export const MAGIC_COOKIE = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a8cec6e91a7255"
+
+/** The built single executable, if any. */
+export const builtPlugin = path.join(REPO_ROOT, "dist/nomad-driver-podman")
+
+/** [command, ...args] for the real plugin. */
+export const pluginCommand = (): ReadonlyArray<string> =>
+  existsSync(builtPlugin)
+    ? [builtPlugin]
+    : [path.join(REPO_ROOT, "node_modules/.bin/tsx"), path.join(REPO_ROOT, "src/cli/main.ts")]
+
+export interface Handshake {
+  readonly core: string
+  readonly app: string
+  readonly network: string
+  readonly address: string
+  readonly protocol: string
+  readonly rest: ReadonlyArray<string>
+  readonly raw: string
+}
+
+export interface LaunchedPlugin {
+  readonly child: ChildProcess
+  readonly handshake: Handshake
+  /** Everything the plugin wrote to stdout (must be the handshake line only). */
+  readonly stdout: () => string
+  /** stderr lines so far. */
+  readonly stderrLines: () => ReadonlyArray<string>
+  /** Resolves with the exit code/signal. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** SIGKILL and wait (idempotent). */
+  readonly kill: () => Promise<void>
+}
+
+export interface LaunchOptions {
+  /** A TS entry file run with tsx instead of the real plugin. */
+  readonly entry?: string
+  readonly env?: Record<string, string | undefined>
+  readonly cookie?: string | null
+  readonly timeoutMillis?: number
+}
+
+export const launchPlugin = (options: LaunchOptions = {}): Promise<LaunchedPlugin> => {
+  const argv = options.entry
+    ? [path.join(REPO_ROOT, "node_modules/.bin/tsx"), options.entry]
+    : [...pluginCommand()]
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PLUGIN_MIN_PORT: "10000",
+    PLUGIN_MAX_PORT: "25000",
+    PLUGIN_PROTOCOL_VERSIONS: "2",
+    ...options.env
+  }
+  if (options.cookie !== null) env.NOMAD_PLUGIN_MAGIC_COOKIE = options.cookie ?? MAGIC_COOKIE
+  else delete env.NOMAD_PLUGIN_MAGIC_COOKIE
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: "/", env, stdio: ["ignore", "pipe", "pipe"], argv0: argv[0]! })
+  let out = ""
+  let err = ""
+  const lines: Array<string> = []
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d))
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+    err += d
+    const parts = err.split("\n")
+    err = parts.pop()!
+    lines.push(...parts)
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal }))
+  )
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+    await exited
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void kill()
+      reject(new Error(`no handshake within ${options.timeoutMillis ?? 60_000} ms; stderr:\n${lines.join("\n")}${err}`))
+    }, options.timeoutMillis ?? 60_000)
+    const onData = () => {
+      const nl = out.indexOf("\n")
+      if (nl < 0) return
+      clearTimeout(timer)
+      child.stdout!.off("data", onData)
+      const raw = out.slice(0, nl)
+      const [core = "", app = "", network = "", address = "", protocol = "", ...rest] = raw.trim().split("|")
+      resolve({
+        child,
+        handshake: { core, app, network, address, protocol, rest, raw },
+        stdout: () => out,
+        stderrLines: () => [...lines],
+        exited,
+        kill
+      })
+    }
+    child.stdout!.on("data", onData)
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer)
+      reject(new Error(`plugin exited before the handshake (code ${code}, signal ${signal}); stderr:\n${lines.join("\n")}${err}`))
+    })
+  })
+}
