@@ -17,11 +17,17 @@ export const MAGIC_COOKIE = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a
 /** The built single executable, if any. */
 export const builtPlugin = path.join(REPO_ROOT, "dist/nomad-driver-podman")
 
-/** [command, ...args] for the real plugin. */
-export const pluginCommand = (): ReadonlyArray<string> =>
-  existsSync(builtPlugin)
+/**
+ * [command, ...args] for the real plugin. NDP_E2E_PLUGIN=source forces the tsx form (a stale
+ * dist/ binary would test old code), NDP_E2E_PLUGIN=dist requires the built one.
+ */
+export const pluginCommand = (): ReadonlyArray<string> => {
+  const mode = process.env.NDP_E2E_PLUGIN
+  if (mode === "dist" && !existsSync(builtPlugin)) throw new Error(`${builtPlugin} is missing: run npm run build`)
+  return mode !== "source" && existsSync(builtPlugin)
     ? [builtPlugin]
     : [path.join(REPO_ROOT, "node_modules/.bin/tsx"), path.join(REPO_ROOT, "src/cli/main.ts")]
+}
 
 export interface Handshake {
   readonly core: string

@@ -1,0 +1,269 @@
+/**
+ * End to end: the real plugin executable launched as Nomad launches it (test/support/nomad/launch.ts),
+ * driven over gRPC with the generated clients, against the sandbox Podman (PODMAN_SOCKET).
+ *
+ * PluginInfo → ConfigSchema → SetConfig → TaskConfigSchema → Capabilities → Fingerprint →
+ * StartTask (logs through logmon-like FIFOs) → InspectTask → TaskStats → SignalTask → ExecTask →
+ * ExecTaskStreaming (tty) → StopTask → DestroyTask; SIGKILL of the plugin leaves the container
+ * running and a relaunched plugin recovers it; GRPCController.Shutdown exits 0 and leaves tasks
+ * running; a bad task config is InvalidArgument naming the field and leaves nothing behind.
+ */
+import * as grpc from "@grpc/grpc-js"
+import { Effect } from "effect"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { decodeDriverState } from "../../src/domain/DriverState.ts"
+import { pluginConfigSpec } from "../../src/domain/PluginConfig.ts"
+import { taskConfigSpec } from "../../src/domain/TaskConfig.ts"
+import { hclSpecToProto } from "../../layers/nomad-rpc/codec.ts"
+import {
+  ExecTaskStreamingRequest, FingerprintResponse_HealthState, type TaskHandle, TaskConfig, TaskState
+} from "../../proto/gen/plugins/drivers/proto/driver.ts"
+import { PluginType } from "../../proto/gen/plugins/base/proto/base.ts"
+import { call, callError, connect, type PluginClients, take } from "../support/nomad/clients.ts"
+import { ctyEncode } from "../support/nomad/ctyEncode.ts"
+import { type FifoReader, openFifo } from "../support/nomad/fifo.ts"
+import { decodeLikeNomad } from "../support/nomad/hcldec.ts"
+import { launchPlugin, type LaunchedPlugin } from "../support/nomad/launch.ts"
+import { containersNamed, containerState, removeContainer } from "../support/nomad/podmanApi.ts"
+
+const PODMAN = process.env.PODMAN_SOCKET ?? ""
+const allocId = crypto.randomUUID()
+const root = mkdtempSync("/tmp/ndp-e2e-")
+const allocDir = path.join(root, allocId)
+const plugins: Array<LaunchedPlugin> = []
+const fifos: Array<FifoReader> = []
+let plugin: LaunchedPlugin
+let c: PluginClients
+
+const launch = async () => {
+  const p = await launchPlugin({ timeoutMillis: 60_000 })
+  plugins.push(p)
+  return p
+}
+
+const setConfig = (cl: PluginClients, withNomadConfig = true) =>
+  call(cl.base.setConfig.bind(cl.base), {
+    msgpackConfig: ctyEncode(decodeLikeNomad(pluginConfigSpec, { socket_path: PODMAN })),
+    nomadConfig: withNomadConfig ? { driver: { ClientMinPort: 14000, ClientMaxPort: 14512, Topology: undefined } } : undefined,
+    pluginApiVersion: "v0.1.0"
+  })
+
+let seq = 0
+const makeTask = (name: string, config: Record<string, unknown>, logs = false): TaskConfig => {
+  const id = `${allocId}/${name}/${(++seq).toString(16).padStart(8, "0")}`
+  let stdoutPath = ""
+  let stderrPath = ""
+  // The layout the client's MkAllocDir builds (PROTOCOL.md §9.1).
+  for (const d of ["alloc/logs", "alloc/tmp", "alloc/data", `${name}/local`, `${name}/secrets`, `${name}/private`, `${name}/tmp`]) {
+    mkdirSync(path.join(allocDir, d), { recursive: true })
+  }
+  if (logs) {
+    const dir = path.join(allocDir, "alloc", "logs")
+    const out = openFifo(path.join(dir, `.${name}.stdout.fifo`))
+    const err = openFifo(path.join(dir, `.${name}.stderr.fifo`))
+    fifos.push(out, err)
+    stdoutPath = out.path
+    stderrPath = err.path
+  }
+  return TaskConfig.fromPartial({
+    id,
+    name,
+    allocId,
+    jobName: "e2e",
+    jobId: "e2e",
+    taskGroupName: "group",
+    namespace: "default",
+    msgpackDriverConfig: ctyEncode(decodeLikeNomad(taskConfigSpec, config)),
+    env: { NOMAD_TASK_NAME: name, NOMAD_ALLOC_ID: allocId },
+    allocDir,
+    stdoutPath,
+    stderrPath,
+    resources: {
+      allocatedResources: { cpu: { cpuShares: 100 }, memory: { memoryMb: 64, memoryMaxMb: 0 }, networks: [] },
+      linuxResources: { cpuShares: 100, memoryLimitBytes: 64 * 1048576 },
+      ports: []
+    }
+  })
+}
+
+const containerIdOf = async (handle: TaskHandle) => (await Effect.runPromise(decodeDriverState(handle.driverState))).containerId
+
+beforeAll(async () => {
+  expect(PODMAN, "PODMAN_SOCKET from the test sandbox").not.toBe("")
+  plugin = await launch()
+  c = connect(plugin.handshake.address)
+}, 90_000)
+
+afterAll(async () => {
+  c?.close()
+  for (const p of plugins) await p.kill()
+  for (const f of fifos) f.close()
+  if (PODMAN !== "") for (const ct of await containersNamed(PODMAN, allocId)) await removeContainer(PODMAN, ct.id)
+  rmSync(root, { recursive: true, force: true })
+}, 90_000)
+
+const LOOP = "echo hello-stdout; echo hello-stderr >&2; " +
+  "trap 'echo got-usr1' USR1; trap 'echo got-int; exit 130' INT; while true; do sleep 0.2; done"
+
+describe("plugin end to end", () => {
+  let handle: TaskHandle
+  let containerId: string
+
+  it("handshake, PluginInfo, ConfigSchema", async () => {
+    expect(plugin.handshake.raw).toBe(`1|2|unix|${plugin.handshake.address}|grpc|`)
+    const info = await call(c.base.pluginInfo.bind(c.base), {})
+    expect(info.type).toBe(PluginType.DRIVER)
+    expect(info.pluginApiVersions).toStrictEqual(["v0.1.0"])
+    expect(info.name).toBe("podman")
+    expect(info.pluginVersion).toMatch(/^\d+\.\d+\.\d+/)
+    const schema = await call(c.base.configSchema.bind(c.base), {})
+    expect(schema.spec).toEqual(hclSpecToProto(pluginConfigSpec))
+  })
+
+  it("SetConfig (validation launch twice, then with nomad_config), TaskConfigSchema, Capabilities", async () => {
+    await setConfig(c, false)
+    await setConfig(c, false)
+    await setConfig(c, true)
+    await call(c.driver.init.bind(c.driver), {})
+    const ts = await call(c.driver.taskConfigSchema.bind(c.driver), {})
+    expect(ts.spec?.object?.attributes.image).toBeDefined()
+    const caps = await call(c.driver.capabilities.bind(c.driver), {})
+    expect(caps.capabilities?.sendSignals).toBe(true)
+    expect(caps.capabilities?.exec).toBe(true)
+  })
+
+  it("Fingerprint: HEALTHY first message, stream stays open", async () => {
+    const [f] = await take(c.driver.fingerprint({}), 1, 15_000)
+    expect(f!.err).toBe("")
+    expect(f!.health).toBe(FingerprintResponse_HealthState.HEALTHY)
+    expect(Object.keys(f!.attributes).some((k) => k.startsWith("driver.podman"))).toBe(true)
+  })
+
+  it("StartTask: handle echoes the config; logs arrive on the right FIFO", async () => {
+    const task = makeTask("web", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", LOOP] }, true)
+    const r = await call(c.driver.startTask.bind(c.driver), { task })
+    handle = r.handle!
+    expect(handle.version).toBeGreaterThanOrEqual(1)
+    expect(handle.state).toBe(TaskState.RUNNING)
+    expect(handle.config?.id).toBe(task.id)
+    containerId = await containerIdOf(handle)
+    expect(await containerState(PODMAN, containerId)).toBe("running")
+    const [out, err] = fifos.slice(-2)
+    await out!.waitFor(/hello-stdout/)
+    await err!.waitFor(/hello-stderr/)
+    expect(out!.text()).not.toMatch(/hello-stderr/)
+  }, 90_000)
+
+  it("InspectTask: RUNNING with both timestamps and a result", async () => {
+    const r = await call(c.driver.inspectTask.bind(c.driver), { taskId: handle.config!.id })
+    expect(r.task?.state).toBe(TaskState.RUNNING)
+    expect(r.task?.startedAt?.seconds).toBeGreaterThan(1_700_000_000)
+    expect(r.task?.completedAt).toBeDefined()
+    expect(r.task?.result).toBeDefined()
+  })
+
+  it("TaskStats: a first sample quickly, with timestamp and aggregate usage", async () => {
+    const t0 = Date.now()
+    const [s] = await take(c.driver.taskStats({ taskId: handle.config!.id, collectionInterval: { seconds: 10, nanos: 0 } }), 1, 15_000)
+    expect(Date.now() - t0).toBeLessThan(5000)
+    expect(s!.stats?.timestamp?.seconds).toBeGreaterThan(1_700_000_000)
+    expect(s!.stats?.aggResourceUsage?.memory).toBeDefined()
+    expect(s!.stats?.aggResourceUsage?.cpu).toBeDefined()
+  })
+
+  it("SignalTask: SIGUSR1 reaches the task; an unknown signal is an error", async () => {
+    await call(c.driver.signalTask.bind(c.driver), { taskId: handle.config!.id, signal: "SIGUSR1" })
+    await fifos.at(-2)!.waitFor(/got-usr1/)
+    const e = await callError(c.driver.signalTask.bind(c.driver), { taskId: handle.config!.id, signal: "FOO" })
+    expect(e.code).not.toBe(grpc.status.OK)
+  })
+
+  it("ExecTask: output and exit code", async () => {
+    const r = await call(c.driver.execTask.bind(c.driver), {
+      taskId: handle.config!.id, command: ["/bin/sh", "-c", "echo exec-out; exit 3"], timeout: { seconds: 10, nanos: 0 }
+    })
+    expect(Buffer.from(r.stdout).toString()).toMatch(/exec-out/)
+    expect(r.result?.exitCode).toBe(3)
+  })
+
+  it("ExecTaskStreaming with a tty: resize applies, exited + result last, status OK", async () => {
+    const s = c.driver.execTaskStreaming()
+    const out: Array<any> = []
+    const done = new Promise<void>((resolve, reject) => {
+      s.on("data", (m) => out.push(m))
+      s.on("end", () => resolve())
+      s.on("error", reject)
+    })
+    s.write(ExecTaskStreamingRequest.fromPartial({ setup: { taskId: handle.config!.id, command: ["/bin/sh", "-c", "sleep 1; stty size"], tty: true } }))
+    s.write(ExecTaskStreamingRequest.fromPartial({ ttySize: { height: 50, width: 40 } }))
+    s.write(ExecTaskStreamingRequest.fromPartial({ ttySize: { height: 100, width: 100 } }))
+    await done
+    const text = out.filter((m) => m.stdout).map((m) => Buffer.from(m.stdout.data).toString()).join("")
+    expect(text).toMatch(/100 100\r\n/)
+    const last = out.at(-1)
+    expect(last.exited).toBe(true)
+    expect(last.result?.exitCode).toBe(0)
+  }, 30_000)
+
+  it("StopTask with a signal ends the task; every WaitTask answers; DestroyTask removes the container", async () => {
+    const id = handle.config!.id
+    const waits = [call(c.driver.waitTask.bind(c.driver), { taskId: id }), call(c.driver.waitTask.bind(c.driver), { taskId: id })]
+    await call(c.driver.stopTask.bind(c.driver), { taskId: id, timeout: { seconds: 5, nanos: 0 }, signal: "SIGINT" })
+    for (const w of await Promise.all(waits)) {
+      expect(w.result?.exitCode === 130 || w.result?.signal === 2).toBe(true)
+    }
+    const after = await call(c.driver.inspectTask.bind(c.driver), { taskId: id })
+    expect(after.task?.state).toBe(TaskState.EXITED)
+    await call(c.driver.destroyTask.bind(c.driver), { taskId: id, force: true })
+    expect(await containerState(PODMAN, containerId)).toBe("gone")
+  }, 60_000)
+
+  it("a bad task config is InvalidArgument naming the field, and leaves no container", async () => {
+    const task = makeTask("bad", { image: "localhost/busybox:latest", shm_size: "lots" })
+    const e = await callError(c.driver.startTask.bind(c.driver), { task })
+    expect(e.code).toBe(grpc.status.INVALID_ARGUMENT)
+    expect(e.details).toMatch(/shm_size/)
+    expect(await containersNamed(PODMAN, `bad-${allocId}`)).toStrictEqual([])
+  })
+
+  it("SIGKILL of the plugin leaves the container running; a relaunched plugin recovers, waits, stops and destroys it", async () => {
+    const task = makeTask("survivor", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", LOOP] })
+    const r = await call(c.driver.startTask.bind(c.driver), { task })
+    const id = await containerIdOf(r.handle!)
+    c.close()
+    await plugin.kill()
+    await new Promise((res) => setTimeout(res, 500))
+    expect(await containerState(PODMAN, id)).toBe("running")
+
+    plugin = await launch()
+    c = connect(plugin.handshake.address)
+    await setConfig(c)
+    await call(c.driver.init.bind(c.driver), {})
+    // What an agent restart hands back: msgpack_driver_config is not persisted; task_id unset.
+    const restored = { ...r.handle!, config: { ...r.handle!.config!, msgpackDriverConfig: new Uint8Array() } }
+    await call(c.driver.recoverTask.bind(c.driver), { taskId: "", handle: restored })
+    await call(c.driver.recoverTask.bind(c.driver), { taskId: "", handle: restored })
+    const wait = call(c.driver.waitTask.bind(c.driver), { taskId: task.id })
+    await call(c.driver.stopTask.bind(c.driver), { taskId: task.id, timeout: { seconds: 5, nanos: 0 }, signal: "SIGINT" })
+    const w = await wait
+    expect(w.result?.exitCode === 130 || w.result?.signal === 2).toBe(true)
+    await call(c.driver.destroyTask.bind(c.driver), { taskId: task.id, force: true })
+    expect(await containerState(PODMAN, id)).toBe("gone")
+  }, 120_000)
+
+  it("GRPCController.Shutdown: exit 0 within 2 s, running tasks keep running", async () => {
+    const task = makeTask("keeper", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", LOOP] })
+    const r = await call(c.driver.startTask.bind(c.driver), { task })
+    const id = await containerIdOf(r.handle!)
+    const t0 = Date.now()
+    await call(c.controller.shutdown.bind(c.controller), {}).catch(() => undefined)
+    const exit = await plugin.exited
+    expect(exit).toStrictEqual({ code: 0, signal: null })
+    expect(Date.now() - t0).toBeLessThan(2500)
+    expect(await containerState(PODMAN, id)).toBe("running")
+    c.close()
+    await removeContainer(PODMAN, id)
+  }, 60_000)
+})
