@@ -42,6 +42,16 @@ stop() {
   if [ -f "$D/containers.conf" ]; then
     podman_local rm -af -t 0 >/dev/null 2>&1 || true
   fi
+  # Podman keeps one conmon per finished exec session for exit_command_delay (300 s) before it runs
+  # the session's cleanup; the containers are gone by now, so end those lingering helpers.
+  # Ending one runs its exit command (another short podman process), so repeat until none is left.
+  for i in $(seq 1 25); do
+    pids=$(pgrep -f -- "$D/" || true)
+    [ -z "$pids" ] && break
+    sig=TERM; [ "$i" -gt 15 ] && sig=KILL
+    kill -s "$sig" $pids 2>/dev/null || true
+    sleep 0.2
+  done
   for m in $(grep " $D" /proc/mounts | awk '{print $2}' | sort -r); do umount "$m" 2>/dev/null || umount -l "$m" || true; done
   rm -rf "$D"
   # Nothing of this sandbox may survive: no process, no mount.
