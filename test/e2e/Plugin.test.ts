@@ -233,7 +233,10 @@ describe("plugin end to end", () => {
     const r = await call(c.driver.startTask.bind(c.driver), { task })
     const id = await containerIdOf(r.handle!)
     c.close()
+    const pid = plugin.child.pid!
     await plugin.kill()
+    // the plugin process itself is gone (no wrapper left a child behind)
+    expect(() => process.kill(pid, 0)).toThrow()
     await new Promise((res) => setTimeout(res, 500))
     expect(await containerState(PODMAN, id)).toBe("running")
 

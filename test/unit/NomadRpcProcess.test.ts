@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { call, connect } from "../support/nomad/clients.ts"
 import { launchPlugin, type LaunchedPlugin, REPO_ROOT } from "../support/nomad/launch.ts"
 import { spawnSync } from "node:child_process"
+import { pathToFileURL } from "node:url"
 
 const entry = path.join(REPO_ROOT, "test/support/nomad/fakePluginMain.ts")
 const launched: Array<LaunchedPlugin> = []
@@ -28,7 +29,9 @@ describe("plugin process", () => {
   it("refuses to run without the magic cookie: message on stderr, exit 1, nothing on stdout", () => {
     const env = { ...process.env }
     delete env.NOMAD_PLUGIN_MAGIC_COOKIE
-    const r = spawnSync(path.join(REPO_ROOT, "node_modules/.bin/tsx"), [entry], { env, cwd: "/", encoding: "utf8", timeout: 30_000 })
+    const node = path.join(REPO_ROOT, "node_modules/node/bin/node")
+    const loader = pathToFileURL(path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs")).href
+    const r = spawnSync(node, ["--import", loader, entry], { env, cwd: "/", encoding: "utf8", timeout: 30_000 })
     expect(r.status).toBe(1)
     expect(r.stdout).toBe("")
     expect(r.stderr).toMatch(/plugin for Nomad/)

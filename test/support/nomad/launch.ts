@@ -3,19 +3,30 @@
  * agent's environment plus the magic cookie, PLUGIN_MIN/MAX_PORT and PLUGIN_PROTOCOL_VERSIONS=2,
  * cwd `/`, argv0 = the executable, stdout/stderr piped. Then reads the handshake line.
  *
- * The command: `dist/nomad-driver-podman` when it has been built (`npm run build`), else
- * `node_modules/.bin/tsx src/cli/main.ts`. `launchPlugin({ entry })` runs another TS entry
- * (tests use a FAKE-driver entry).
+ * The command: `dist/nomad-driver-podman` when it has been built (`npm run build`), else the
+ * sources through tsx. Not `node_modules/.bin/tsx src/cli/main.ts` itself: tsx runs the program in
+ * a child node process, so a SIGKILL (what go-plugin uses) would hit only the wrapper and orphan
+ * the plugin. `node --import <tsx loader> src/cli/main.ts` is one process, like the real binary.
+ * `launchPlugin({ entry })` runs another TS entry (tests use a FAKE-driver entry).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync } from "node:fs"
+import { existsSync, rmSync } from "node:fs"
 import * as path from "node:path"
+import { pathToFileURL } from "node:url"
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..")
 export const MAGIC_COOKIE = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a8cec6e91a7255"
 
 /** The built single executable, if any. */
 export const builtPlugin = path.join(REPO_ROOT, "dist/nomad-driver-podman")
+
+/** Node 22 from node_modules and tsx's ESM loader: TS sources in a single process. */
+const tsNode = (entry: string): Array<string> => [
+  path.join(REPO_ROOT, "node_modules/node/bin/node"),
+  "--import",
+  pathToFileURL(path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs")).href,
+  entry
+]
 
 /**
  * [command, ...args] for the real plugin. NDP_E2E_PLUGIN=source forces the tsx form (a stale
@@ -26,7 +37,7 @@ export const pluginCommand = (): ReadonlyArray<string> => {
   if (mode === "dist" && !existsSync(builtPlugin)) throw new Error(`${builtPlugin} is missing: run npm run build`)
   return mode !== "source" && existsSync(builtPlugin)
     ? [builtPlugin]
-    : [path.join(REPO_ROOT, "node_modules/.bin/tsx"), path.join(REPO_ROOT, "src/cli/main.ts")]
+    : tsNode(path.join(REPO_ROOT, "src/cli/main.ts"))
 }
 
 export interface Handshake {
@@ -61,9 +72,7 @@ export interface LaunchOptions {
 }
 
 export const launchPlugin = (options: LaunchOptions = {}): Promise<LaunchedPlugin> => {
-  const argv = options.entry
-    ? [path.join(REPO_ROOT, "node_modules/.bin/tsx"), options.entry]
-    : [...pluginCommand()]
+  const argv = options.entry ? tsNode(options.entry) : [...pluginCommand()]
   const env: Record<string, string | undefined> = {
     ...process.env,
     PLUGIN_MIN_PORT: "10000",
@@ -87,9 +96,12 @@ export const launchPlugin = (options: LaunchOptions = {}): Promise<LaunchedPlugi
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal }))
   )
+  let socket: string | undefined
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
     await exited
+    // A SIGKILLed plugin cannot remove its socket; Nomad leaves it too, tests do not.
+    if (socket !== undefined) rmSync(socket, { force: true })
   }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -103,6 +115,7 @@ export const launchPlugin = (options: LaunchOptions = {}): Promise<LaunchedPlugi
       child.stdout!.off("data", onData)
       const raw = out.slice(0, nl)
       const [core = "", app = "", network = "", address = "", protocol = "", ...rest] = raw.trim().split("|")
+      if (network === "unix" && path.isAbsolute(address)) socket = address
       resolve({
         child,
         handshake: { core, app, network, address, protocol, rest, raw },
