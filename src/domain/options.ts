@@ -334,7 +334,7 @@ export const decodeFields = <F extends Fields>(
   for (const key of Object.keys(body)) {
     if (!Object.hasOwn(fields, key)) {
       const hint = closest(key, Object.keys(fields))
-      issues.push({ field: prefix + key, reason: `unknown option${hint === undefined ? "" : ` (did you mean "${hint}"?)`}` })
+      issues.push({ field: prefix + (key === "" ? '""' : key), reason: `unknown option${hint === undefined ? "" : ` (did you mean "${hint}"?)`}` })
     }
   }
   for (const [key, opt] of Object.entries(fields)) {
