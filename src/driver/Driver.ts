@@ -28,7 +28,7 @@ import { translate } from "../translate/index.ts"
 import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
 import { LogSink } from "../services/LogSink.ts"
-import { Podman, type ContainerInspect, type ContainerStats, type PodmanClient } from "../services/Podman.ts"
+import { Podman, type ContainerInspect, type ContainerStats, type PodmanClient, type PodmanInfo } from "../services/Podman.ts"
 import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
 import { emptyAccumulator, toSample } from "./stats.ts"
@@ -40,6 +40,9 @@ export const LABEL_TASK_NAME = "com.hashicorp.nomad.task_name"
 
 /** How long the fingerprint waits between two reports. */
 export const FINGERPRINT_PERIOD_MILLIS = 30_000
+
+/** How long Podman's host facts are reused between task starts. */
+const INFO_CACHE_MILLIS = 60_000
 
 /** Exec output kept per stream by ExecTask (script checks need only the tail). */
 const EXEC_CAPTURE_LIMIT = 1 << 20
@@ -93,6 +96,16 @@ export const make = Effect.gen(function*() {
   yield* Effect.addFinalizer(() =>
     Effect.forEach([...tasks.values()], (t) => Scope.close(t.fibers, Exit.void), { discard: true, concurrency: "unbounded" })
   )
+
+  // `info` is one of Podman's slowest calls (it gathers host facts); the facts the spec needs
+  // (rootless, cgroups, API version, CPUs) do not change while a service runs, so keep them a while.
+  const infoCache = new Map<PodmanClient, { readonly at: number; readonly info: PodmanInfo }>()
+  const cachedInfo = (client: PodmanClient) =>
+    Effect.suspend(() => {
+      const hit = infoCache.get(client)
+      if (hit && Date.now() - hit.at < INFO_CACHE_MILLIS) return Effect.succeed(hit.info)
+      return client.info.pipe(Effect.tap((info) => Effect.sync(() => infoCache.set(client, { at: Date.now(), info }))))
+    })
 
   const lookup = (taskId: string): Effect.Effect<TaskEntry, TaskNotFound> =>
     Effect.suspend(() => {
@@ -192,7 +205,7 @@ export const make = Effect.gen(function*() {
       const config = yield* decodeTaskConfig(rawConfig)
       const plugin = yield* driverConfig.get
       const client = yield* podman.client(config.socket)
-      const info = yield* client.info
+      const info = yield* cachedInfo(client)
       const image = yield* images.ensure(client, config, plugin, (m, a) => publish(task, m, a))
       const spec = yield* translate({
         config,
