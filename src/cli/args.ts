@@ -18,6 +18,8 @@ export interface ParsedArgs {
   readonly task?: string
   /** The command named after `help` (`help run`), for per-command help. */
   readonly helpFor?: CommandName
+  /** `--verbose`: show the driver's debug logs (run, doctor). */
+  readonly verbose?: boolean
 }
 
 /** A command line the CLI cannot make sense of; printed with the usage, exit code 2. */
@@ -57,12 +59,17 @@ export const parseArgs = (argv: ReadonlyArray<string>): ParsedArgs => {
   }
   const flags: Record<string, string> = {}
   const operands: Array<string> = []
+  let verbose = false
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === "-h" || arg === "--help") return { command: "help", helpFor: command }
     if (arg === "--") {
       operands.push(...argv.slice(i + 1))
       break
+    }
+    if ((arg === "--verbose" || arg === "-v") && (command === "run" || command === "doctor")) {
+      verbose = true
+      continue
     }
     if (arg.startsWith("--")) {
       const eq = arg.indexOf("=")
@@ -92,7 +99,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): ParsedArgs => {
     command,
     ...(operands[0] !== undefined ? { file: operands[0] } : {}),
     ...(flags["socket-path"] !== undefined ? { socketPath: flags["socket-path"] } : {}),
-    ...(flags["task"] !== undefined ? { task: flags["task"] } : {})
+    ...(flags["task"] !== undefined ? { task: flags["task"] } : {}),
+    ...(verbose ? { verbose } : {})
   }
 }
 
@@ -131,9 +139,9 @@ export const commandUsage = (program: string, command: CommandName): string => {
     case "plan":
       return `Usage: ${program} plan <file> [--task NAME]\n\nPrints the libpod SpecGenerator JSON (POST /libpod/containers/create) the task becomes,\nassuming a rootful Podman on this host. Dynamic ports get free host ports.\n`
     case "run":
-      return `Usage: ${program} run <file> [--task NAME] [--socket-path URI]\n\nStarts the task on Podman, streams its output here and exits with its exit code.\nCtrl-C stops the task (its kill signal, then SIGKILL after 5 s) and removes the container;\na second Ctrl-C removes it at once.\n`
+      return `Usage: ${program} run <file> [--task NAME] [--socket-path URI] [--verbose]\n\nStarts the task on Podman, streams its output here and exits with its exit code.\nCtrl-C stops the task (its kill signal, then SIGKILL after 5 s) and removes the container;\na second Ctrl-C kills it at once.\n`
     case "doctor":
-      return `Usage: ${program} doctor [--socket-path URI]\n\nPings the Podman API, prints its version, the driver's fingerprint attributes and health.\nExits 1 when the driver would report itself unhealthy.\n`
+      return `Usage: ${program} doctor [--socket-path URI] [--verbose]\n\nPings the Podman API, prints its version, the driver's fingerprint attributes and health.\nExits 1 when the driver would report itself unhealthy.\n`
     case "version":
       return `Usage: ${program} version\n`
     case "help":

@@ -5,7 +5,7 @@
  * Exit codes: 0 success, 1 invalid config / failure / unhealthy, 2 usage error; `run` exits with
  * the container's exit code (128 + signal when a signal ended it, 130 when Ctrl-C aborted the start).
  */
-import { Cause, Effect, Exit, Fiber, Option, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Logger, Option, References, Stream } from "effect"
 import * as http from "node:http"
 import { decodeTaskConfig } from "../domain/TaskConfig.ts"
 import { InvalidTaskConfig } from "../domain/errors.ts"
@@ -15,7 +15,7 @@ import { Driver } from "../services/Driver.ts"
 import { translate } from "../translate/index.ts"
 import { commandUsage, parseArgs, type ParsedArgs, usage, UsageError } from "./args.ts"
 import { interpolate, loadTask, TaskFileError, type TaskSource } from "./jobfile.ts"
-import { allocatePorts, imageForPlan, localFacts, toNomadTask } from "./task.ts"
+import { allocatePorts, createAllocDir, imageForPlan, localFacts, removeAllocDir, toNomadTask } from "./task.ts"
 import { pluginVersion } from "./version.ts"
 
 /** Where the CLI writes, and what it reads from the environment. */
@@ -40,6 +40,21 @@ const loadDriverLayers = () => import("../driver/layers.ts")
 /** The Podman address: `--socket-path`, else $PODMAN_SOCKET, else the plugin's default. */
 export const socketAddress = (args: ParsedArgs, env: CliIO["env"]): string =>
   args.socketPath ?? (env["PODMAN_SOCKET"] || undefined) ?? resolveSockets(defaultPluginConfig)[0]!.address
+
+/**
+ * The driver's logs in the terminal: on stderr (stdout carries the task's output), warnings and
+ * errors only unless `--verbose`.
+ */
+const cliLogger = (io: CliIO, verbose: boolean) =>
+  Layer.merge(
+    Logger.layer([
+      Logger.make(({ cause, logLevel, message }) => {
+        const text = [message].flat().map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join(" ")
+        io.err(`[${logLevel.toLowerCase()}] ${text}${cause.reasons.length > 0 ? `\n${Cause.pretty(cause)}` : ""}`)
+      })
+    ]),
+    Layer.succeed(References.MinimumLogLevel, verbose ? "Debug" : "Warn")
+  )
 
 /** Renders a failure: config issues one per line, anything else as its message. */
 const reportFailure = (io: CliIO, cause: Cause.Cause<unknown>): void => {
@@ -122,23 +137,31 @@ const run = (args: ParsedArgs, io: CliIO) =>
     yield* decodeTaskConfig(rawConfig)
     const socketPath = socketAddress(args, io.env)
     const layers = yield* Effect.promise(loadDriverLayers)
+    yield* Effect.acquireRelease(
+      Effect.promise(() => createAllocDir(task)),
+      () => Effect.promise(() => removeAllocDir(task))
+    )
     const body = Effect.gen(function*() {
       const driver = yield* Driver
-      let phase: "starting" | "running" | "stopping" | "destroying" = "starting"
+      let phase: "starting" | "running" | "stopping" | "killing" = "starting"
       const self = yield* Effect.fiber
+      // Handler effects run with this fiber's services, so their logs reach the CLI logger.
+      const runHere = Effect.runForkWith(yield* Effect.context<never>())
       const onInterrupt = io.onInterrupt ?? processSignals
       const unregister = onInterrupt(() => {
         if (phase === "starting") {
           io.err("==> interrupted: aborting the start")
-          Effect.runFork(Fiber.interrupt(self))
+          runHere(Fiber.interrupt(self))
         } else if (phase === "running") {
           phase = "stopping"
-          io.err(`==> stopping ${task.name} (Ctrl-C again to remove it at once)`)
-          Effect.runFork(Effect.ignore(driver.stopTask(task.id, STOP_TIMEOUT_MILLIS, "")))
+          io.err(`==> stopping ${task.name} (Ctrl-C again to kill it at once)`)
+          runHere(Effect.ignore(driver.stopTask(task.id, STOP_TIMEOUT_MILLIS, "")))
         } else if (phase === "stopping") {
-          phase = "destroying"
-          io.err(`==> removing ${task.name}`)
-          Effect.runFork(Effect.ignore(driver.destroyTask(task.id, true)))
+          // Kill rather than destroy here: the removal happens once, below, after the task exited
+          // (two concurrent removals of one container can fail and leave it behind).
+          phase = "killing"
+          io.err(`==> killing ${task.name}`)
+          runHere(Effect.ignore(driver.signalTask(task.id, "SIGKILL")))
         }
       })
       let started = false
@@ -167,8 +190,8 @@ const run = (args: ParsedArgs, io: CliIO) =>
         Effect.ensuring(Fiber.interrupt(events))
       )
     })
-    return yield* body.pipe(Effect.provide(layers.cliLayer({ socketPath })))
-  })
+    return yield* body.pipe(Effect.provide(layers.cliLayer({ socketPath })), Effect.provide(cliLogger(io, args.verbose === true)))
+  }).pipe(Effect.scoped)
 
 /** GET `path` on the Podman API; resolves with status and body, rejects on transport errors. */
 const podmanGet = (address: string, path: string, timeoutMillis: number): Promise<{ status: number; body: string }> =>
@@ -218,7 +241,7 @@ const doctor = (args: ParsedArgs, io: CliIO) =>
     const first = yield* Effect.gen(function*() {
       const driver = yield* Driver
       return yield* Stream.runHead(driver.fingerprint).pipe(Effect.timeoutOption("30 seconds"))
-    }).pipe(Effect.provide(layers.cliLayer({ socketPath: address })))
+    }).pipe(Effect.provide(layers.cliLayer({ socketPath: address })), Effect.provide(cliLogger(io, args.verbose === true)))
     const fp = Option.flatten(first)
     if (Option.isNone(fp)) {
       io.out("fingerprint: none within 30 s")

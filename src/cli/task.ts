@@ -3,8 +3,10 @@
  * resources, ports) and, for `plan`, the facts about Podman that the translation needs.
  */
 import { existsSync } from "node:fs"
+import { mkdir, rm } from "node:fs/promises"
 import * as net from "node:net"
 import * as os from "node:os"
+import * as path from "node:path"
 import { makeNomadTask, type NomadTask, type PortMapping } from "../domain/NomadTask.ts"
 import type { PodmanFacts } from "../translate/index.ts"
 import { interpolate, type PortRequest, type TaskSource } from "./jobfile.ts"
@@ -60,7 +62,11 @@ const nomadEnv = (
     NOMAD_REGION: "global",
     NOMAD_DC: "dc1",
     NOMAD_CPU_LIMIT: String(cpu),
-    NOMAD_MEMORY_LIMIT: String(memory)
+    NOMAD_MEMORY_LIMIT: String(memory),
+    // where the alloc, task and secrets directories appear inside the container
+    NOMAD_ALLOC_DIR: "/alloc",
+    NOMAD_TASK_DIR: "/local",
+    NOMAD_SECRETS_DIR: "/secrets"
   }
   for (const p of ports) {
     const to = p.to > 0 ? p.to : p.value
@@ -94,6 +100,7 @@ export const toNomadTask = (src: TaskSource, ports: ReadonlyArray<PortMapping>):
     env: taskEnv(nomadEnv(src, allocId, cpu, memory, ports), src.env),
     ...(src.user !== undefined ? { user: src.user } : {}),
     nodeName: os.hostname(),
+    allocDir: cliAllocDir(allocId),
     resources: {
       cpuShares: cpu,
       memoryMb: memory,
@@ -102,6 +109,23 @@ export const toNomadTask = (src: TaskSource, ports: ReadonlyArray<PortMapping>):
     }
   })
 }
+
+/**
+ * The CLI's stand-in for Nomad's alloc dir (`<data_dir>/alloc/<alloc_id>`): under the temp dir.
+ * `run` creates it (alloc/, <task>/local, <task>/secrets) and removes it afterwards; `plan` only
+ * names it.
+ */
+export const cliAllocDir = (allocId: string): string => path.join(os.tmpdir(), "nomad-driver-podman", "alloc", allocId)
+
+/** Creates the task's alloc dir layout, as Nomad's alloc runner would before StartTask. */
+export const createAllocDir = async (task: NomadTask): Promise<void> => {
+  for (const dir of [path.join(task.allocDir, "alloc"), path.join(task.allocDir, task.name, "local"), path.join(task.allocDir, task.name, "secrets")]) {
+    await mkdir(dir, { recursive: true, mode: 0o755 })
+  }
+}
+
+/** Removes what createAllocDir made. */
+export const removeAllocDir = (task: NomadTask): Promise<void> => rm(task.allocDir, { recursive: true, force: true })
 
 /** `v2` when the unified hierarchy is mounted at /sys/fs/cgroup, else `v1`. */
 export const detectCgroupVersion = (): "v1" | "v2" => (existsSync("/sys/fs/cgroup/cgroup.controllers") ? "v2" : "v1")

@@ -93,7 +93,7 @@ const jobFile = (task: string, args: string): string => {
 }
 
 afterAll(async () => {
-  for (const prefix of [`exit3${suffix}`, `sleeper${suffix}`, "hello-"]) await removeContainersNamed(prefix)
+  for (const prefix of [`exit3${suffix}`, `sleeper${suffix}`, `killer${suffix}`, "hello-"]) await removeContainersNamed(prefix)
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -130,6 +130,28 @@ describe("run", () => {
     expect(Date.now() - started).toBeLessThan(30_000)
     // killed by a signal: 128 + SIGTERM or SIGKILL, as the shell reports it
     expect([143, 137]).toContain(r.code)
+    expect(await containersNamed(task)).toEqual([])
+  })
+
+  it("a second Ctrl-C kills the task at once, and the container is still removed", async () => {
+    const task = `killer${suffix}`
+    let stage = 0
+    let firstAt = 0
+    const r = await runCli(["run", jobFile(task, `["-c", "trap '' TERM; echo stubborn; sleep 300"]`)], (stderr, kill) => {
+      if (stage === 0 && stderr.includes("started: container")) {
+        stage = 1
+        firstAt = Date.now()
+        kill("SIGINT")
+      } else if (stage === 1 && stderr.includes("==> stopping")) {
+        stage = 2
+        kill("SIGINT")
+      }
+    })
+    expect(stage).toBe(2)
+    expect(r.stderr).toMatch(/==> killing/)
+    // well before the 5 s stop timeout would have sent SIGKILL
+    expect(Date.now() - firstAt).toBeLessThan(4_500)
+    expect(r.code).toBe(137)
     expect(await containersNamed(task)).toEqual([])
   })
 
