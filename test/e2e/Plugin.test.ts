@@ -25,7 +25,7 @@ import { call, callError, connect, type PluginClients, take } from "../support/n
 import { ctyEncode } from "../support/nomad/ctyEncode.ts"
 import { type FifoReader, openFifo } from "../support/nomad/fifo.ts"
 import { decodeLikeNomad } from "../support/nomad/hcldec.ts"
-import { launchPlugin, type LaunchedPlugin } from "../support/nomad/launch.ts"
+import { launchPlugin, type LaunchedPlugin, pluginCommand } from "../support/nomad/launch.ts"
 import { containersNamed, containerState, removeContainer } from "../support/nomad/podmanApi.ts"
 
 const PODMAN = process.env.PODMAN_SOCKET ?? ""
@@ -92,6 +92,7 @@ const containerIdOf = async (handle: TaskHandle) => (await Effect.runPromise(dec
 
 beforeAll(async () => {
   expect(PODMAN, "PODMAN_SOCKET from the test sandbox").not.toBe("")
+  process.stderr.write(`e2e plugin command: ${pluginCommand().join(" ")}\n`)
   plugin = await launch()
   c = connect(plugin.handshake.address)
 }, 90_000)

@@ -10,7 +10,7 @@
  * `launchPlugin({ entry })` runs another TS entry (tests use a FAKE-driver entry).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, rmSync } from "node:fs"
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 
@@ -28,16 +28,31 @@ const tsNode = (entry: string): Array<string> => [
   entry
 ]
 
+/** Newest modification time of the sources the executable is built from. */
+const newestSource = (): number => {
+  let newest = 0
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(p).mtimeMs)
+    }
+  }
+  for (const d of ["src", "layers", "proto/gen"]) if (existsSync(path.join(REPO_ROOT, d))) walk(path.join(REPO_ROOT, d))
+  return newest
+}
+
 /**
- * [command, ...args] for the real plugin. NDP_E2E_PLUGIN=source forces the tsx form (a stale
- * dist/ binary would test old code), NDP_E2E_PLUGIN=dist requires the built one.
+ * [command, ...args] for the real plugin: `dist/nomad-driver-podman` if it exists and is newer
+ * than every source file (a stale build would test old code), else the sources.
+ * NDP_E2E_PLUGIN=source forces the sources, NDP_E2E_PLUGIN=dist the built executable.
  */
 export const pluginCommand = (): ReadonlyArray<string> => {
   const mode = process.env.NDP_E2E_PLUGIN
   if (mode === "dist" && !existsSync(builtPlugin)) throw new Error(`${builtPlugin} is missing: run npm run build`)
-  return mode !== "source" && existsSync(builtPlugin)
-    ? [builtPlugin]
-    : tsNode(path.join(REPO_ROOT, "src/cli/main.ts"))
+  const useDist = mode === "dist" ||
+    (mode !== "source" && existsSync(builtPlugin) && statSync(builtPlugin).mtimeMs >= newestSource())
+  return useDist ? [builtPlugin] : tsNode(path.join(REPO_ROOT, "src/cli/main.ts"))
 }
 
 export interface Handshake {
