@@ -20,6 +20,17 @@
  * | containerStats | GetContainerStats, polled every interval |
  * | exec | ExecContainer with `upgrade`, then Podman's framed stream |
  * | events | GetEvents with `more` |
+ *
+ * Limits of io.podman, reported as `UnsupportedOperation` (never silently ignored):
+ * - `imagePull` with tls_verify=false, a platform (os/arch/variant) or an identity token: PullImage
+ *   takes only a name and a username/password;
+ * - `imageLoad` from a URL: LoadImage reads a file on the Podman host;
+ * - `closeStdin` of an exec session: the framed exec stream has no end-of-stdin frame (half-closing
+ *   the socket would make Podman end the session);
+ * - ContainerSpec options with no `podman create` flag (see createMapping.ts).
+ * Other differences from REST: `info` fields io.podman does not report (rootless, cgroup, OCI runtime,
+ * security) are empty/false; stats are polled and a stopped container yields no sample; label
+ * filters of `containerList` are applied client-side; JSON integers above 2^53 lose precision.
  */
 import { Deferred, Duration, Effect, Result, Schedule, Scope, Stream } from "effect"
 import {

@@ -8,6 +8,9 @@ import { parseVarlinkInterface } from "../varlink/VarlinkIdl.ts"
 export const IO_PODMAN_SUBSET = `# The subset of Podman 1.x/2.x's io.podman varlink interface this driver calls. Names, field names
 # and types are those of Podman's own description (pkg/varlink/io.podman.varlink on the v1/v2
 # branches); the comments are ours. The live service may describe more; it must not describe less.
+# Checked with our parser against the v1.9, v2.0 and v2.2 descriptions: every method, type, field
+# and error below has the same signature there. (v1.6 differs: PullImage has no creds, and
+# PodmanInfo.registries is a []string.)
 interface io.podman
 
 # Arguments of CreateContainer: the flags of "podman create", one field per flag.
