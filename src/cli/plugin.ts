@@ -13,7 +13,6 @@ export const MAGIC_COOKIE_VALUE = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee772
 /** Serves the plugin until Nomad stops it. */
 export const servePlugin = async (): Promise<void> => {
   const [rpc, layers] = await Promise.all([
-    // @ts-ignore -- layers/nomad-rpc/index.ts is being written in parallel; remove once it exists
     import("../../layers/nomad-rpc/index.ts"),
     import("../driver/layers.ts")
   ])

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process"
 import { existsSync, statSync } from "node:fs"
 import * as path from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import pkg from "../../package.json" with { type: "json" }
 
 const root = path.resolve(import.meta.dirname, "../..")
@@ -23,6 +23,7 @@ interface Proc {
 /** Runs the executable under a bare environment from `/`. */
 const runExe = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}): Promise<Proc> =>
   new Promise((resolve, reject) => {
+    requireExe()
     const child = spawn(exe, args, { cwd: "/", env: { PATH: "/usr/bin:/bin", ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
@@ -36,10 +37,11 @@ const runExe = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = 
     })
   })
 
-beforeAll(() => {
+/** Each test fails (not skips) when the executable has not been built. */
+const requireExe = (): void => {
   if (!existsSync(exe)) throw new Error(`${exe} does not exist: run \`npm run build\` before this test`)
   if ((statSync(exe).mode & 0o111) === 0) throw new Error(`${exe} is not executable`)
-})
+}
 
 describe("dist/nomad-driver-podman", () => {
   it("version: plugin and embedded Node 22 versions, with no node on PATH", async () => {
@@ -78,6 +80,7 @@ describe("dist/nomad-driver-podman", () => {
   })
 
   it("with the cookie it prints the go-plugin handshake line first", async () => {
+    requireExe()
     const child = spawn(exe, [], {
       cwd: "/",
       env: { PATH: "/usr/bin:/bin", NOMAD_PLUGIN_MAGIC_COOKIE: COOKIE, PLUGIN_PROTOCOL_VERSIONS: "2", PLUGIN_MIN_PORT: "10000", PLUGIN_MAX_PORT: "25000" },
