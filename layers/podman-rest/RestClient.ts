@@ -23,7 +23,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import type { Scope } from "effect"
 import type { ContainerSpec } from "../../src/domain/ContainerSpec.ts"
-import { ImagePullError, PodmanApiError, type PodmanFailure } from "../../src/domain/errors.ts"
+import { ImagePullError, PodmanApiError, type PodmanFailure, type PodmanUnavailable } from "../../src/domain/errors.ts"
 import type {
   ArchiveSource,
   ContainerStats,
@@ -208,7 +208,15 @@ export const makeRestClient = Effect.fnUntraced(function*(
       ))
     }
     return plainHttp.get(source.url).pipe(
-      Effect.mapError((e) => classifyPullError(image, `fetching archive: ${e.reason._tag}: ${String((e.reason as { cause?: unknown }).cause ?? "")}`)),
+      // The archive server could not be reached (refused, DNS, reset, TLS...).
+      Effect.mapError((e) => {
+        const cause = (e.reason as { cause?: unknown }).cause
+        const text = cause instanceof Error ? `${(cause as NodeJS.ErrnoException).code ?? cause.name}: ${cause.message}` : String(cause ?? "")
+        const classified = classifyPullError(image, `fetching archive: ${text}`)
+        return classified.reason === "other"
+          ? new ImagePullError({ image, reason: "unreachable", detail: classified.detail })
+          : classified
+      }),
       Effect.flatMap((res) => {
         if (res.status >= 200 && res.status < 300) {
           const len = num(res.headers["content-length"], -1)
@@ -231,7 +239,13 @@ export const makeRestClient = Effect.fnUntraced(function*(
         // The archive upload takes as long as it takes; only the whole-load deadline applies.
         extraMillis: opts.timeoutMillis
       }).pipe(
-        Effect.catchTag("PodmanApiError", (e) => Effect.fail(classifyPullError(image, e.detail)))
+        Effect.catchTag("PodmanApiError", (e) => Effect.fail(classifyPullError(image, e.detail))),
+        // A failing request BODY is the archive source failing (file read error, archive server
+        // gone mid-download), not Podman: report it as the image's problem.
+        Effect.catchTag("PodmanUnavailable", (e): Effect.Effect<never, ImagePullError | PodmanUnavailable> =>
+          e.detail.startsWith("EncodeError")
+            ? Effect.fail(new ImagePullError({ image, reason: source._tag === "url" ? "unreachable" : "other", detail: `archive read failed: ${e.detail}` }))
+            : Effect.fail(e))
       )
       const name = strArr(at(parseJson(r.text), "Names"))[0]
       if (name === undefined) {

@@ -151,6 +151,30 @@ describe("PodmanRest against a fake libpod", () => {
       expect(noId).toMatchObject({ _tag: "ImagePullError", reason: "other" })
     }))
 
+  it.live("load from a URL whose download breaks off is an ImagePullError, not PodmanUnavailable", () =>
+    Effect.gen(function*() {
+      // The fake libpod just swallows the upload; the archive server dies after 64 KiB.
+      const fake = yield* fakeLibpod((_req, res) => json(res, 200, { Names: ["never"] }))
+      const archive = http.createServer((_req, res) => {
+        res.writeHead(200, { "Content-Type": "application/x-tar", "Content-Length": String(1024 * 1024) })
+        res.write(Buffer.alloc(64 * 1024))
+        setTimeout(() => res.socket?.destroy(), 100)
+      })
+      yield* Effect.acquireRelease(
+        Effect.callback<void>((resume) => void archive.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => {
+          archive.closeAllConnections()
+          archive.close()
+        })
+      )
+      const c = yield* makeRestClient({ socketName: "fake", address: fake.address, timeoutMillis: 2000 })
+      const url = `http://127.0.0.1:${(archive.address() as AddressInfo).port}/a.tar`
+      const err = yield* Effect.flip(c.imageLoad({ _tag: "url", url }, { timeoutMillis: 5000 }))
+      expect(err).toMatchObject({ _tag: "ImagePullError", reason: "unreachable" })
+      const missing = yield* Effect.flip(c.imageLoad({ _tag: "url", url: "http://127.0.0.1:1/a.tar" }, { timeoutMillis: 5000 }))
+      expect(missing).toMatchObject({ _tag: "ImagePullError", reason: "unreachable" })
+    }))
+
   it.live("list filters, stop/remove query names, stats errors", () =>
     Effect.gen(function*() {
       const fake = yield* fakeLibpod((req, res) => {
