@@ -11,6 +11,9 @@
  * - anything else names a Podman network: `bridge` + `Networks { <name> = {} }`. Whether it exists
  *   is checked by the driver (it needs the API), not here.
  *
+ * In Nomad's bridge mode the group's `hostname` (HostsConfig) becomes the container hostname (unless the
+ * task sets one) and an /etc/hosts entry for the group's address.
+ *
  * Static IPv4/IPv6/IPs/MAC go on the selected network (`default` = Podman's default network) and
  * only apply in bridge mode; other modes have no per-network options and ignore them (as the Go
  * driver does).
@@ -104,7 +107,15 @@ export const network = (input: TranslateInput, issues: Issues): Part => {
     out.dns_server = plugin.dns_servers
   }
 
+  // Nomad's bridge mode (HostsConfig): the group's `hostname` and its address, like Nomad's docker driver
+  const isolation = task.networkIsolation
+  const groupHostname = isolation !== undefined && isolation.path !== "" ? isolation.hostname : ""
+  if (groupHostname !== "" && (config.hostname === undefined || config.hostname === "")) out.hostname = groupHostname
+
   const hosts: Array<string> = []
+  if (groupHostname !== "" && isolation !== undefined && isIPAddress(isolation.hostAddress)) {
+    hosts.push(`${groupHostname}:${isolation.hostAddress}`)
+  }
   config.extra_hosts.forEach((h, i) => {
     const idx = h.indexOf(":")
     if (idx <= 0 || !isIPAddress(h.slice(idx + 1))) {

@@ -101,7 +101,17 @@ export const nomadTask = (o: ScenarioOptions = {}): fc.Arbitrary<{ task: NomadTa
     rootless: o.forPodman ? fc.constant(false) : fc.boolean(),
     cgroupVersion: o.forPodman ? fc.constant("v1") : fc.constantFrom("v1", "v2"),
     apiVersion: o.forPodman ? fc.constant("4.3.1") : fc.constantFrom("4.3.1", "5.2.0"),
-    hostCpus: fc.integer({ min: 1, max: 64 })
+    hostCpus: fc.integer({ min: 1, max: 64 }),
+    isolation: o.forPodman ? fc.constant(undefined) : fc.option(
+      fc.record({
+        mode: fc.constantFrom("group" as const, "task" as const),
+        path: ident(8).map((n) => `/var/run/netns/${n}`),
+        labels: fc.constant({}),
+        hostname: fc.constantFrom("", "api", "web-1"),
+        hostAddress: fc.constantFrom("", "172.26.64.5")
+      }),
+      { nil: undefined }
+    )
   }).map((r) => {
     const memoryMaxMb = r.memoryMax > 0 ? r.memoryMb + r.memoryMax : r.memoryMax
     const task = makeNomadTask({
@@ -117,6 +127,7 @@ export const nomadTask = (o: ScenarioOptions = {}): fc.Arbitrary<{ task: NomadTa
       user: r.user,
       allocDir: r.withAllocDir ? (o.allocDir ?? `/var/nomad/alloc/${r.allocId}`) : "",
       mounts: r.mounts,
+      ...(r.isolation !== undefined ? { networkIsolation: r.isolation } : {}),
       resources: {
         memoryMb: r.memoryMb,
         memoryMaxMb,

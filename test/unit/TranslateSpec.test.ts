@@ -323,6 +323,14 @@ describe("network", () => {
     expect(spec({ task: { networkIsolation }, config: { network_mode: "host" } }).netns).toEqual({ nsmode: "path", value: "/var/run/netns/abc" })
   })
 
+  it("Nomad's bridge-mode hostname becomes the container hostname and a hosts entry (the task's hostname wins)", () => {
+    const networkIsolation = { mode: "group" as const, path: "/var/run/netns/abc", labels: {}, hostname: "api", hostAddress: "172.26.64.5" }
+    expect(spec({ task: { networkIsolation } })).toMatchObject({ hostname: "api", hostadd: ["api:172.26.64.5"] })
+    expect(spec({ task: { networkIsolation }, config: { hostname: "mine", extra_hosts: ["db:10.0.0.2"] } }))
+      .toMatchObject({ hostname: "mine", hostadd: ["api:172.26.64.5", "db:10.0.0.2"] })
+    expect(spec({ task: { networkIsolation: { ...networkIsolation, hostname: "" } } }).hostname).toBeUndefined()
+  })
+
   it("defaults: bridge rootful; rootless → plugin default, else pasta (≥5) / slirp4netns", () => {
     expect(spec().netns).toEqual({ nsmode: "bridge" })
     expect(spec({ podman: { rootless: true } }).netns).toEqual({ nsmode: "slirp4netns" })
