@@ -1,9 +1,13 @@
 /**
- * Every example job in examples/ must pass `validate`, and `plan` must turn it into a spec.
+ * Every example job in examples/ must pass `validate`, and `plan` must turn it into a spec; the
+ * example agent config's plugin block must decode as the plugin's config.
  */
-import { readdirSync } from "node:fs"
+import { Effect } from "effect"
+import { readdirSync, readFileSync } from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
+import { parseHcl } from "../../src/cli/jobfile.ts"
+import { decodePluginConfig } from "../../src/domain/PluginConfig.ts"
 import { cli } from "./CliSupport.ts"
 
 const examples = path.resolve(import.meta.dirname, "../../examples")
@@ -28,4 +32,23 @@ describe("examples", () => {
       expect(spec.name).toMatch(/-[0-9a-f-]{36}$/)
     })
   }
+})
+
+describe("examples/agent.hcl", () => {
+  it("has a plugin block for nomad-driver-podman whose config the plugin accepts", async () => {
+    const file = path.join(examples, "agent.hcl")
+    const parsed = (await Effect.runPromise(parseHcl(file, readFileSync(file, "utf8")))) as {
+      plugin_dir?: string
+      plugin?: Record<string, ReadonlyArray<{ config?: ReadonlyArray<unknown> }>>
+    }
+    expect(parsed.plugin_dir).toBeTruthy()
+    const blocks = parsed.plugin?.["nomad-driver-podman"] ?? []
+    expect(blocks).toHaveLength(1)
+    // HCL1 agent configs reach the plugin with blocks as lists of objects, as hcl2json writes them
+    const config = await Effect.runPromise(decodePluginConfig(blocks[0]!.config?.[0]))
+    expect(config.socket_path).toBe("unix:///run/podman/podman.sock")
+    expect(config.volumes).toEqual({ enabled: true, selinuxlabel: "z" })
+    expect(config.gc.container).toBe(true)
+    expect(config.extra_labels).toContain("job_name")
+  })
 })
