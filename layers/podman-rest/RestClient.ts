@@ -31,6 +31,7 @@ import type {
   LogsOptions,
   OutputChunk,
   PodmanClient,
+  PodmanEvent,
   PullOptions,
   PullProgress
 } from "../../src/services/Podman.ts"
@@ -40,7 +41,7 @@ import { encodeRegistryAuth, hasAuth } from "./auth.ts"
 import { makeExec } from "./exec.ts"
 import { demuxStream } from "./frames.ts"
 import { FrameLedger } from "./logsRecovery.ts"
-import { Http, podmanErrorText, type Query } from "./http.ts"
+import { Http, type Query } from "./http.ts"
 import { arr, at, num, parseJson, str, strArr } from "./lenient.ts"
 import {
   toContainerInspect,
@@ -454,7 +455,7 @@ export const makeRestClient = Effect.fnUntraced(function*(
 
   const exec = makeExec({ http, endpoint, guard })
 
-  const events = (filters: EventFilters): Stream.Stream<import("../../src/services/Podman.ts").PodmanEvent, PodmanFailure> => {
+  const events = (filters: EventFilters): Stream.Stream<PodmanEvent, PodmanFailure> => {
     const f: Record<string, ReadonlyArray<string>> = {}
     if (filters.container !== undefined && filters.container.length > 0) f.container = filters.container
     if (filters.type !== undefined && filters.type.length > 0) f.type = filters.type
@@ -494,6 +495,3 @@ export const makeRestClient = Effect.fnUntraced(function*(
     events
   } satisfies PodmanClient
 })
-
-/** Re-exported for the error text of tests and `doctor`. */
-export { podmanErrorText }
