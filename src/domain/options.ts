@@ -747,7 +747,7 @@ export const decodeTaskConfig = (raw: unknown): Effect.Effect<TaskConfig, Invali
   Effect.suspend(() => {
     const issues: Array<ConfigIssue> = []
     const value = decodeFields(taskOptions, raw, "", issues)
-    if (issues.length === 0) issues.push(...taskCrossChecks(value))
+    issues.push(...taskCrossChecks(value))
     return issues.length > 0 ? Effect.fail(new InvalidTaskConfig({ issues })) : Effect.succeed(value)
   })
 
@@ -756,7 +756,7 @@ export const decodePluginConfig = (raw: unknown): Effect.Effect<PluginConfig, In
   Effect.suspend(() => {
     const issues: Array<ConfigIssue> = []
     const value = decodeFields(pluginOptions, raw, "", issues)
-    if (issues.length === 0) issues.push(...pluginCrossChecks(value))
+    issues.push(...pluginCrossChecks(value))
     return issues.length > 0 ? Effect.fail(new InvalidPluginConfig({ issues })) : Effect.succeed(value)
   })
 

@@ -228,8 +228,9 @@ describe("decodeTaskConfig: errors name the field, all at once", () => {
     expect(issue).toEqual({ field: "init", reason: "expected a bool, got number 3" })
   })
 
-  it("ports and port_map cannot be combined", () => {
+  it("ports and port_map cannot be combined (reported along with the other issues)", () => {
     expect(fields(taskIssues({ image: "x/y", ports: ["http"], port_map: { http: 80 } }))).toEqual(["port_map"])
+    expect(fields(taskIssues({ image: "x/y", ports: ["http"], port_map: { http: 80 }, init: "no" }))).toEqual(["init", "port_map"])
   })
 
   it("more than one block where one is allowed", () => {
