@@ -346,6 +346,15 @@ export const make = Effect.gen(function*() {
     }
     tasks.delete(taskId)
     yield* Scope.close(t.fibers, Exit.void)
+    // Pending WaitTask calls must not hang on a task that no longer exists: if the exit was never
+    // observed (the watcher was just interrupted), resolve them with an explicit error result.
+    yield* Deferred.succeed(t.exit, {
+      exitCode: -1,
+      signal: 0,
+      oomKilled: false,
+      finishedAt: new Date(),
+      error: "the task was destroyed before its exit was observed"
+    })
     yield* Scope.close(t.resources, Exit.void)
   })
 

@@ -195,6 +195,17 @@ describe("Driver against real Podman", () => {
     await driver((d) => d.stopTask(t.id, 2_000, ""))
   })
 
+  it("destroy(force) of a running task stops it and resolves pending waits", async () => {
+    const t = task("destroy-running")
+    await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true, stop_timeout: "1s" }))
+    const pending = driver((d) => d.waitTask(t.id))
+    await expect(driver((d) => d.destroyTask(t.id, false))).rejects.toThrow(/without force/)
+    await driver((d) => d.destroyTask(t.id, true))
+    const r = await pending
+    expect(r.exitCode).not.toBe(0)
+    await expect(driver((d) => d.inspectTask(t.id))).rejects.toThrow(/task not found/)
+  })
+
   it("reports stats samples with memory usage", async () => {
     const t = task("stats")
     await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "while true; do :; done"] }))
