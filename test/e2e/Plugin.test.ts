@@ -88,6 +88,8 @@ const makeTask = (name: string, config: Record<string, unknown>, logs = false): 
   })
 }
 
+const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
 const containerIdOf = async (handle: TaskHandle) => (await Effect.runPromise(decodeDriverState(handle.driverState))).containerId
 
 beforeAll(async () => {
@@ -207,6 +209,47 @@ describe("plugin end to end", () => {
     expect(last.exited).toBe(true)
     expect(last.result?.exitCode).toBe(0)
   }, 30_000)
+
+  // The ExecTaskStreaming conformance table of Nomad's driver harness (PROTOCOL.md §9.1).
+  const execCases: Array<{
+    name: string
+    tty: boolean
+    cmd: string
+    stdin?: string
+    closeStdin?: boolean
+    stdout?: RegExp | string
+    stderr?: RegExp | string
+    exit: number
+  }> = [
+    { name: "notty: basic", tty: false, cmd: "echo hello stdout; echo hello stderr >&2; exit 43", stdout: "hello stdout\n", stderr: "hello stderr\n", exit: 43 },
+    { name: "notty: streaming", tty: false, cmd: "for n in 1 2 3; do echo $n; sleep 1; done", stdout: "1\n2\n3\n", exit: 0 },
+    { name: "notty: stty check", tty: false, cmd: "stty size", stderr: /stty: .?standard input.?: (Inappropriate ioctl for device|Not a tty)\n/, exit: 1 },
+    { name: "notty: stdin passing", tty: false, cmd: "echo hello from command; cat", stdin: "hello from stdin\n", closeStdin: true, stdout: "hello from command\nhello from stdin\n", exit: 0 },
+    { name: "tty: basic", tty: true, cmd: "echo hello stdout; echo hello stderr >&2; exit 43", stdout: "hello stdout\r\nhello stderr\r\n", exit: 43 },
+    { name: "tty: stdin passing", tty: true, cmd: "head -n1", stdin: "hello from stdin\n", stdout: "hello from stdin\r\nhello from stdin\r\n", exit: 0 },
+    { name: "tty: children processes", tty: true, cmd: "(sleep 3600 >/dev/null 2>&1 &); echo from main", stdout: "from main\r\n", exit: 0 }
+  ]
+  for (const tc of execCases) {
+    it(`ExecTaskStreaming conformance: ${tc.name}`, async () => {
+      const s = c.driver.execTaskStreaming()
+      const out: Array<any> = []
+      const done = new Promise<void>((resolve, reject) => {
+        s.on("data", (m) => out.push(m))
+        s.on("end", () => resolve())
+        s.on("error", reject)
+      })
+      s.write(ExecTaskStreamingRequest.fromPartial({ setup: { taskId: handle.config!.id, command: ["/bin/sh", "-c", tc.cmd], tty: tc.tty } }))
+      if (tc.stdin !== undefined) s.write(ExecTaskStreamingRequest.fromPartial({ stdin: { data: Buffer.from(tc.stdin), close: false } }))
+      if (tc.closeStdin) s.write(ExecTaskStreamingRequest.fromPartial({ stdin: { data: new Uint8Array(), close: true } }))
+      await done
+      const text = (k: "stdout" | "stderr") => out.filter((m) => m[k]?.data?.length).map((m) => Buffer.from(m[k].data).toString()).join("")
+      if (tc.stdout !== undefined) expect(text("stdout")).toMatch(typeof tc.stdout === "string" ? new RegExp(`^${escape(tc.stdout)}$`) : tc.stdout)
+      if (tc.stderr !== undefined) expect(text("stderr")).toMatch(typeof tc.stderr === "string" ? new RegExp(`^${escape(tc.stderr)}$`) : tc.stderr)
+      const last = out.at(-1)
+      expect(last.exited).toBe(true)
+      expect(last.result?.exitCode).toBe(tc.exit)
+    }, 30_000)
+  }
 
   it("StopTask with a signal ends the task; every WaitTask answers; DestroyTask removes the container", async () => {
     const id = handle.config!.id
