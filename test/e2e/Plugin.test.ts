@@ -21,7 +21,7 @@ import {
   ExecTaskStreamingRequest, FingerprintResponse_HealthState, type TaskHandle, TaskConfig, TaskState
 } from "../../proto/gen/plugins/drivers/proto/driver.ts"
 import { PluginType } from "../../proto/gen/plugins/base/proto/base.ts"
-import { call, callError, connect, type PluginClients, take } from "../support/nomad/clients.ts"
+import { call, callError, connect, type PluginClients, recoverableDetail, take } from "../support/nomad/clients.ts"
 import { ctyEncode } from "../support/nomad/ctyEncode.ts"
 import { type FifoReader, openFifo } from "../support/nomad/fifo.ts"
 import { decodeLikeNomad } from "../support/nomad/hcldec.ts"
@@ -271,6 +271,14 @@ describe("plugin end to end", () => {
     expect(e.details).toMatch(/shm_size/)
     expect(await containersNamed(PODMAN, `bad-${allocId}`)).toStrictEqual([])
   })
+
+  it("an unreachable registry is a recoverable start error (RecoverableError detail, matching code)", async () => {
+    const task = makeTask("unreach", { image: "127.0.0.1:9/nothing/here:latest", image_pull_timeout: "10s" })
+    const e = await callError(c.driver.startTask.bind(c.driver), { task })
+    expect(e.code).not.toBe(grpc.status.UNAVAILABLE)
+    expect(recoverableDetail(e)).toStrictEqual({ code: e.code, recoverable: true, message: e.details })
+    expect(await containersNamed(PODMAN, `unreach-${allocId}`)).toStrictEqual([])
+  }, 60_000)
 
   it("SIGKILL of the plugin leaves the container running; a relaunched plugin recovers, waits, stops and destroys it", async () => {
     const task = makeTask("survivor", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", LOOP] })
