@@ -29,9 +29,10 @@ import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../se
 import { DriverConfig } from "../services/DriverConfig.ts"
 import { LogSink } from "../services/LogSink.ts"
 import { Podman, type ContainerInspect, type ContainerStats, type PodmanClient, type PodmanInfo } from "../services/Podman.ts"
+import { cgroupPathOf, readCgroupStats } from "./cgroup.ts"
 import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
-import { emptyAccumulator, toSample } from "./stats.ts"
+import { emptyAccumulator, toSample, withCgroup } from "./stats.ts"
 import { parseGoDuration, signalName, signalNumber } from "./util.ts"
 
 /** Labels every container of ours carries (recovery and orphan cleanup find them by these). */
@@ -381,6 +382,14 @@ export const make = Effect.gen(function*() {
         // Nomad's MHz per core is not known to the driver; TotalTicks is left unmeasured.
         const mhzPerCore = 0
         const intervalSeconds = Math.max(1, Math.round(intervalMillis / 1000))
+        // RSS, cache, swap and throttling come from the container's cgroup when Podman is local.
+        const local = /^(unix:|\/)/.test(t.client.address)
+        const cgroupPath = local
+          ? yield* t.client.containerInspect(t.containerId).pipe(
+            Effect.map((i) => cgroupPathOf(i.raw)),
+            Effect.orElseSucceed(() => undefined)
+          )
+          : undefined
         return t.client.containerStats([t.containerId], { intervalSeconds }).pipe(
           Stream.map((batch) => batch.find((x) => x.containerId === t.containerId || t.containerId.startsWith(x.containerId))),
           Stream.filter((s): s is ContainerStats => s !== undefined),
@@ -388,6 +397,11 @@ export const make = Effect.gen(function*() {
             const [next, sample] = toSample(taskId, acc, s, mhzPerCore)
             return [next, [sample]] as const
           }),
+          Stream.mapEffect((sample) =>
+            cgroupPath === undefined
+              ? Effect.succeed(sample)
+              : readCgroupStats(cgroupPath).pipe(Effect.map((cg) => (cg ? withCgroup(sample, cg) : sample)))
+          ),
           Stream.interruptWhen(Deferred.await(t.exit))
         )
       })

@@ -4,6 +4,7 @@
  * two samples (not Podman's own first-sample percent, which is wrong, PODMAN-SANDBOX.md §7).
  */
 import type { TaskStatsSample } from "../domain/results.ts"
+import type { CgroupStats } from "./cgroup.ts"
 import type { ContainerStats } from "../services/Podman.ts"
 
 /** Running state of one stats stream. */
@@ -62,3 +63,22 @@ export const toSample = (
   }
   return [{ previous: current, maxUsage }, sample]
 }
+
+/** Adds the cgroup's memory breakdown and CPU throttling to a sample (and marks them measured). */
+export const withCgroup = (sample: TaskStatsSample, cg: CgroupStats): TaskStatsSample => ({
+  ...sample,
+  cpu: {
+    ...sample.cpu,
+    throttledPeriods: cg.throttledPeriods,
+    throttledTime: cg.throttledTime,
+    measured: [...sample.cpu.measured, "Throttled Periods", "Throttled Time"]
+  },
+  memory: {
+    ...sample.memory,
+    rss: cg.rss,
+    cache: cg.cache,
+    swap: cg.swap,
+    maxUsage: Math.max(sample.memory.maxUsage, cg.maxUsage ?? 0),
+    measured: ["RSS", "Cache", "Swap", "Usage", "Max Usage"]
+  }
+})

@@ -213,6 +213,11 @@ describe("Driver against real Podman", () => {
     expect(samples).toHaveLength(3)
     expect(samples[2]!.memory.usage).toBeGreaterThan(0)
     expect(samples[2]!.cpu.percent).toBeGreaterThan(20)
+    // the cgroup breakdown is read when Podman is local (it is here)
+    expect(samples[2]!.memory.measured).toContain("RSS")
+    expect(samples[2]!.memory.rss).toBeGreaterThan(0)
+    expect(samples[2]!.memory.rss).toBeLessThanOrEqual(samples[2]!.memory.usage)
+    expect(samples[2]!.cpu.measured).toContain("Throttled Periods")
     await driver((d) => d.stopTask(t.id, 500, "SIGKILL"))
   })
 
