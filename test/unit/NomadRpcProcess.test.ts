@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { call, connect } from "../support/nomad/clients.ts"
+import { call, callError, connect } from "../support/nomad/clients.ts"
 import { launchPlugin, type LaunchedPlugin, REPO_ROOT } from "../support/nomad/launch.ts"
 import { spawnSync } from "node:child_process"
 import { pathToFileURL } from "node:url"
@@ -55,13 +55,17 @@ describe("plugin process", () => {
     expect(p.stdout()).toBe(h.raw + "\n")
   })
 
-  it("stderr carries hclog JSON lines with string fields and 6 fractional digits", async () => {
+  it("stderr carries hclog JSON lines with string fields and 6 fractional digits, handler logs included", async () => {
     const p = await start()
     const c = connect(p.handshake.address)
     await call(c.base.pluginInfo.bind(c.base), {})
+    // a failing handler logs a warning: it must go to stderr as hclog, never to stdout
+    await callError(c.driver.waitTask.bind(c.driver), { taskId: "missing/task/00000000" })
     c.close()
-    await new Promise((r) => setTimeout(r, 200))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(p.stdout()).toBe(p.handshake.raw + "\n")
     const lines = p.stderrLines()
+    expect(lines.some((l) => JSON.parse(l)["@message"].includes("WaitTask failed"))).toBe(true)
     expect(lines.length).toBeGreaterThan(0)
     for (const l of lines) {
       const j = JSON.parse(l)
