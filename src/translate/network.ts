@@ -93,13 +93,17 @@ export const network = (input: TranslateInput, issues: Issues): Part => {
   if (ns.network !== undefined) out.Networks = { [ns.network]: perNetwork }
   else if (ns.netns?.nsmode === "bridge" && Object.keys(perNetwork).length > 0) out.Networks = { default: perNetwork }
 
-  if (task.dns !== undefined) {
-    task.dns.servers.forEach((s, i) => {
+  // an empty group dns block counts as none, so the plugin's dns_servers still apply
+  const dns = task.dns !== undefined && (task.dns.servers.length + task.dns.searches.length + task.dns.options.length) > 0
+    ? task.dns
+    : undefined
+  if (dns !== undefined) {
+    dns.servers.forEach((s, i) => {
       if (!isIPAddress(s)) issues.push({ field: `dns.servers[${i}]`, reason: `invalid DNS server address ${JSON.stringify(s)}` })
     })
-    if (task.dns.servers.length > 0) out.dns_server = task.dns.servers
-    if (task.dns.searches.length > 0) out.dns_search = task.dns.searches
-    if (task.dns.options.length > 0) out.dns_option = task.dns.options
+    if (dns.servers.length > 0) out.dns_server = dns.servers
+    if (dns.searches.length > 0) out.dns_search = dns.searches
+    if (dns.options.length > 0) out.dns_option = dns.options
   } else if (plugin.dns_servers.length > 0) {
     plugin.dns_servers.forEach((s, i) => {
       if (!isIPAddress(s)) issues.push({ field: `plugin.dns_servers[${i}]`, reason: `invalid DNS server address ${JSON.stringify(s)}` })

@@ -358,6 +358,7 @@ describe("network", () => {
     const dns = { servers: ["1.1.1.1"], searches: ["svc"], options: ["ndots:2"] }
     expect(spec({ task: { dns }, plugin: { dns_servers: ["8.8.8.8"] } })).toMatchObject({ dns_server: ["1.1.1.1"], dns_search: ["svc"], dns_option: ["ndots:2"] })
     expect(spec({ plugin: { dns_servers: ["8.8.8.8"] } }).dns_server).toEqual(["8.8.8.8"])
+    expect(spec({ task: { dns: { servers: [], searches: [], options: [] } }, plugin: { dns_servers: ["8.8.8.8"] } }).dns_server).toEqual(["8.8.8.8"])
     expect(issues({ task: { dns: { servers: ["nope"], searches: [], options: [] } } }).map((i) => i.field)).toEqual(["dns.servers[0]"])
     expect(spec({ config: { extra_hosts: ["db:10.0.0.2", "v6:fd00::1"] } }).hostadd).toEqual(["db:10.0.0.2", "v6:fd00::1"])
   })
