@@ -32,7 +32,7 @@ import { Podman, type ContainerInspect, type ContainerStats, type PodmanClient, 
 import { cgroupPathOf, readCgroupStats } from "./cgroup.ts"
 import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
-import { emptyAccumulator, toSample, withCgroup } from "./stats.ts"
+import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
 import { parseGoDuration, signalName, signalNumber } from "./util.ts"
 
 /** Labels every container of ours carries (recovery and orphan cleanup find them by these). */
@@ -390,7 +390,12 @@ export const make = Effect.gen(function*() {
             Effect.orElseSucceed(() => undefined)
           )
           : undefined
-        return t.client.containerStats([t.containerId], { intervalSeconds }).pipe(
+        const first = Stream.fromEffect(
+          (cgroupPath === undefined ? Effect.succeed(undefined) : readCgroupStats(cgroupPath)).pipe(
+            Effect.map((cg) => initialSample(taskId, cg))
+          )
+        )
+        return Stream.concat(first, t.client.containerStats([t.containerId], { intervalSeconds }).pipe(
           Stream.map((batch) => batch.find((x) => x.containerId === t.containerId || t.containerId.startsWith(x.containerId))),
           Stream.filter((s): s is ContainerStats => s !== undefined),
           Stream.mapAccum(() => emptyAccumulator, (acc, s) => {
@@ -403,7 +408,7 @@ export const make = Effect.gen(function*() {
               : readCgroupStats(cgroupPath).pipe(Effect.map((cg) => (cg ? withCgroup(sample, cg) : sample)))
           ),
           Stream.interruptWhen(Deferred.await(t.exit))
-        )
+        ))
       })
     )
 

@@ -9,6 +9,8 @@ import { readFile } from "node:fs/promises"
 import { Effect } from "effect"
 
 export interface CgroupStats {
+  /** Current usage (memory.usage_in_bytes / memory.current), page cache included. */
+  readonly usage: number
   readonly rss: number
   readonly cache: number
   readonly swap: number
@@ -40,6 +42,7 @@ const readV1 = async (p: string): Promise<CgroupStats> => {
   const mem = await readKeyed(`${root}/memory${p}/memory.stat`)
   const cpu = await readKeyed(`${root}/cpu${p}/cpu.stat`).catch(() => ({} as Record<string, number>))
   return {
+    usage: (await readNumber(`${root}/memory${p}/memory.usage_in_bytes`)) ?? 0,
     rss: mem.rss ?? 0,
     cache: mem.cache ?? 0,
     swap: mem.swap ?? 0,
@@ -53,6 +56,7 @@ const readV2 = async (p: string): Promise<CgroupStats> => {
   const mem = await readKeyed(`${root}${p}/memory.stat`)
   const cpu = await readKeyed(`${root}${p}/cpu.stat`).catch(() => ({} as Record<string, number>))
   return {
+    usage: (await readNumber(`${root}${p}/memory.current`)) ?? 0,
     rss: mem.anon ?? 0,
     cache: mem.file ?? 0,
     swap: (await readNumber(`${root}${p}/memory.swap.current`)) ?? 0,

@@ -82,3 +82,18 @@ export const withCgroup = (sample: TaskStatsSample, cg: CgroupStats): TaskStatsS
     measured: ["RSS", "Cache", "Swap", "Usage", "Max Usage"]
   }
 })
+
+/**
+ * The sample sent the moment TaskStats is called (Nomad expects one at once; Podman's stream sends
+ * its first one an interval later). CPU is 0 (a rate needs two samples); memory comes from the
+ * cgroup when it is readable.
+ */
+export const initialSample = (taskId: string, cg: CgroupStats | undefined): TaskStatsSample => {
+  const base: TaskStatsSample = {
+    taskId,
+    timestamp: new Date(),
+    cpu: { percent: 0, systemMode: 0, userMode: 0, totalTicks: 0, throttledPeriods: 0, throttledTime: 0, measured: ["Percent", "System Mode", "User Mode"] },
+    memory: { usage: cg?.usage ?? 0, rss: 0, cache: 0, swap: 0, maxUsage: cg?.usage ?? 0, measured: cg ? ["Usage", "Max Usage"] : [] }
+  }
+  return cg ? withCgroup(base, cg) : base
+}

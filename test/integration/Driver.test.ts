@@ -209,8 +209,15 @@ describe("Driver against real Podman", () => {
   it("reports stats samples with memory usage", async () => {
     const t = task("stats")
     await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "while true; do :; done"] }))
-    const samples = await driver((d) => d.taskStats(t.id, 1_000).pipe(Stream.take(3), Stream.runCollect))
-    expect(samples).toHaveLength(3)
+    const t0 = Date.now()
+    const firstAt: Array<number> = []
+    const samples = await driver((d) =>
+      d.taskStats(t.id, 1_000).pipe(Stream.tap(() => Effect.sync(() => firstAt.push(Date.now() - t0))), Stream.take(4), Stream.runCollect)
+    )
+    expect(samples).toHaveLength(4)
+    // the first sample is sent at once, not an interval later
+    expect(firstAt[0]).toBeLessThan(900)
+    samples.shift()
     expect(samples[2]!.memory.usage).toBeGreaterThan(0)
     expect(samples[2]!.cpu.percent).toBeGreaterThan(20)
     // the cgroup breakdown is read when Podman is local (it is here)

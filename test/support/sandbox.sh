@@ -106,6 +106,9 @@ static_dir = "$D/root/libpod"
 volume_path = "$D/root/volumes"
 lock_type = "file"
 image_copy_tmp_dir = "$D/imgtmp"
+# Podman keeps a conmon per finished exec session this long (default 300 s); the driver reads the
+# exit code right after the output ends, so a short delay keeps test runs from piling them up.
+exit_command_delay = 2
 [network]
 network_backend = "netavark"
 network_config_dir = "$D/networks"
