@@ -76,6 +76,18 @@ describe("plugin process", () => {
     }
   })
 
+  it("survives its stderr reader going away (agent crash: EPIPE on every log line)", async () => {
+    const p = await start()
+    p.child.stderr!.destroy()
+    p.child.stdout!.destroy()
+    const c = connect(p.handshake.address)
+    for (let i = 0; i < 5; i++) await callError(c.driver.waitTask.bind(c.driver), { taskId: `missing/task/${i}` })
+    await new Promise((r) => setTimeout(r, 300))
+    expect(p.child.exitCode).toBeNull()
+    expect((await call(c.base.pluginInfo.bind(c.base), {})).name).toBe("podman")
+    c.close()
+  })
+
   it("ignores SIGINT", async () => {
     const p = await start()
     p.child.kill("SIGINT")
