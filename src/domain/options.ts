@@ -98,6 +98,7 @@ const check = <A>(schema: Schema.Decoder<A> | undefined, value: A, path: string,
 const describe = (raw: unknown): string => {
   if (raw === null) return "null"
   if (Array.isArray(raw)) return `a list of ${raw.length}`
+  if (typeof raw === "object" && (raw as { _tag?: unknown })._tag === "CtyUnknown") return "a value that is not known yet"
   if (typeof raw === "object") return "an object"
   if (typeof raw === "string") return JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + "…" : raw)
   return `${typeof raw} ${String(raw)}`
@@ -134,7 +135,10 @@ const toBooleanValue = (raw: unknown): boolean | undefined => {
 /** A plain object from a `Map` or an object; `undefined` for anything else. */
 const asRecord = (raw: unknown): Record<string, unknown> | undefined => {
   if (raw instanceof Map) return Object.fromEntries([...raw.entries()].map(([k, v]) => [String(k), v]))
-  if (raw !== null && typeof raw === "object" && !Array.isArray(raw) && !(raw instanceof Uint8Array)) {
+  if (
+    raw !== null && typeof raw === "object" && !Array.isArray(raw) && !(raw instanceof Uint8Array) &&
+    (raw as { _tag?: unknown })._tag !== "CtyUnknown"
+  ) {
     return raw as Record<string, unknown>
   }
   return undefined

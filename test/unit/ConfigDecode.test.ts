@@ -223,6 +223,16 @@ describe("decodeTaskConfig: errors name the field, all at once", () => {
     for (const i of issues) expect(i.reason.length).toBeGreaterThan(5)
   })
 
+  it("cty unknown values (as the msgpack layer decodes them) are reported, not taken as objects", () => {
+    const unknown = { _tag: "CtyUnknown" }
+    const issues = taskIssues({ image: "x/y", command: unknown, auth: unknown, labels: unknown })
+    expect(issues).toEqual([
+      { field: "command", reason: "expected a string, got a value that is not known yet" },
+      { field: "labels", reason: "expected a map, got a value that is not known yet" },
+      { field: "auth", reason: "expected an object, got a value that is not known yet" }
+    ])
+  })
+
   it("type errors say what was expected and what came", () => {
     const [issue] = taskIssues({ image: "x/y", init: 3 })
     expect(issue).toEqual({ field: "init", reason: "expected a bool, got number 3" })
