@@ -272,6 +272,23 @@ describe("plugin end to end", () => {
     expect(await containersNamed(PODMAN, `bad-${allocId}`)).toStrictEqual([])
   })
 
+  it("reattach (agent crash): a new connection without SetConfig keeps the config; a short task exits 0", async () => {
+    c.close()
+    c = connect(plugin.handshake.address)
+    expect((await call(c.base.pluginInfo.bind(c.base), {})).name).toBe("podman")
+    await call(c.driver.init.bind(c.driver), {})
+    const task = makeTask("short", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "echo done; exit 0"] })
+    await call(c.driver.startTask.bind(c.driver), { task })
+    const w = await call(c.driver.waitTask.bind(c.driver), { taskId: task.id })
+    expect(w.result).toStrictEqual({ exitCode: 0, signal: 0, oomKilled: false })
+    expect(w.err).toBe("")
+    // after exit, WaitTask answers again immediately until DestroyTask
+    expect((await call(c.driver.waitTask.bind(c.driver), { taskId: task.id })).result?.exitCode).toBe(0)
+    await call(c.driver.destroyTask.bind(c.driver), { taskId: task.id, force: true })
+    const gone = await callError(c.driver.waitTask.bind(c.driver), { taskId: task.id })
+    expect(gone.code).toBe(grpc.status.NOT_FOUND)
+  }, 60_000)
+
   it("an unreachable registry is a recoverable start error (RecoverableError detail, matching code)", async () => {
     const task = makeTask("unreach", { image: "127.0.0.1:9/nothing/here:latest", image_pull_timeout: "10s" })
     const e = await callError(c.driver.startTask.bind(c.driver), { task })
