@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
+import { parse as parseHcl } from "@cdktf/hcl2json"
 import fc from "fast-check"
 import * as path from "node:path"
 import type { ContainerSpec } from "../../src/domain/ContainerSpec.ts"
@@ -321,6 +322,37 @@ describe("hclspec", () => {
       walk(spec, undefined, problems, "")
       expect(problems).toEqual([])
     }
+  })
+
+  it("every default literal is valid HCL, and what Nomad sends for an absent option decodes to our own default", async () => {
+    const cases: Array<[HclSpec, (raw: Record<string, unknown>) => unknown, Record<string, unknown>]> = [
+      [taskConfigSpec, (raw) => Effect.runSync(decodeTaskConfig(raw)), { image: "x/y" }],
+      [pluginConfigSpec, (raw) => Effect.runSync(decodePluginConfig(raw)), {}]
+    ]
+    let checked = 0
+    for (const [spec, decode, base] of cases) {
+      if (spec._tag !== "Object") throw new Error("not an object spec")
+      for (const [key, s] of Object.entries(spec.attributes)) {
+        if (s._tag !== "Default" || s.default._tag !== "Literal") continue
+        const parsed = await parseHcl("literal.hcl", `value = ${s.default.value}\n`)
+        expect(decode({ ...base, [key]: parsed.value })).toEqual(decode(base))
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(10)
+  })
+
+  it("every Attr type is a valid HCL type expression", async () => {
+    const types = new Set<string>()
+    const collect = (spec: HclSpec): void => {
+      if (spec._tag === "Object") Object.values(spec.attributes).forEach(collect)
+      else if (spec._tag === "Attr" || spec._tag === "BlockAttrs") types.add(spec.type)
+      else if (spec._tag === "Default") collect(spec.primary)
+      else if (spec._tag === "Block" || spec._tag === "BlockList" || spec._tag === "BlockSet" || spec._tag === "BlockMap") collect(spec.nested)
+    }
+    collect(taskConfigSpec)
+    collect(pluginConfigSpec)
+    for (const t of types) await expect(parseHcl("type.hcl", `t = ${t}\n`)).resolves.toBeDefined()
   })
 
   it("every declared option is accepted by the decoder under its HCL name (spec and decoder agree)", () => {
