@@ -22,7 +22,7 @@ import {
 } from "../domain/errors.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
-import type { DriverNetwork, ExitResult, TaskEvent, TaskStatsSample, TaskStatus } from "../domain/results.ts"
+import type { DriverNetwork, ExitResult, Fingerprint, TaskEvent, TaskStatsSample, TaskStatus } from "../domain/results.ts"
 import { decodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
 import { translate } from "../translate/index.ts"
 import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../services/Driver.ts"
@@ -39,8 +39,10 @@ import { parseGoDuration, signalName, signalNumber } from "./util.ts"
 export const LABEL_ALLOC_ID = "com.hashicorp.nomad.alloc_id"
 export const LABEL_TASK_NAME = "com.hashicorp.nomad.task_name"
 
-/** How long the fingerprint waits between two reports. */
+/** The longest time between two fingerprints. */
 export const FINGERPRINT_PERIOD_MILLIS = 30_000
+/** How often socket health is checked (a change is reported at once). */
+export const FINGERPRINT_CHECK_MILLIS = 5_000
 
 /** How long Podman's host facts are reused between task starts. */
 const INFO_CACHE_MILLIS = 60_000
@@ -528,13 +530,31 @@ export const make = Effect.gen(function*() {
     }).pipe(Effect.ensuring(Effect.sync(() => pending.delete(state.taskId))))
   })
 
-  const fingerprint: Stream.Stream<import("../domain/results.ts").Fingerprint> = Stream.fromEffect(podman.clients).pipe(
-    Stream.flatMap((clients) =>
-      Stream.fromEffect(fingerprintOnce(clients)).pipe(
-        Stream.repeat(Schedule.spaced(FINGERPRINT_PERIOD_MILLIS))
+  /**
+   * One fingerprint at once; then every FINGERPRINT_CHECK_MILLIS a cheap check (ping of every
+   * socket, and the socket list): a full fingerprint is sent when that changes, and at least every
+   * FINGERPRINT_PERIOD_MILLIS. Never ends.
+   */
+  const fingerprint: Stream.Stream<Fingerprint> = Stream.unwrap(
+    Effect.sync(() => {
+      let lastKey = ""
+      let lastAt = 0
+      const check = Effect.gen(function*() {
+        const clients = yield* podman.clients
+        const alive = yield* Effect.forEach(clients, (c) =>
+          c.ping.pipe(Effect.timeout(5_000), Effect.as(true), Effect.orElseSucceed(() => false)), { concurrency: "unbounded" })
+        const key = clients.map((c, i) => `${c.socketName}=${c.address}:${alive[i]}`).join(",")
+        const now = Date.now()
+        if (key === lastKey && now - lastAt < FINGERPRINT_PERIOD_MILLIS) return undefined
+        lastKey = key
+        lastAt = now
+        return yield* fingerprintOnce(clients)
+      })
+      return Stream.concat(Stream.succeed(undefined), Stream.fromSchedule(Schedule.spaced(FINGERPRINT_CHECK_MILLIS))).pipe(
+        Stream.mapEffect(() => check),
+        Stream.filter((fp): fp is Fingerprint => fp !== undefined)
       )
-    ),
-    Stream.forever
+    })
   )
 
   const capabilities = Effect.gen(function*() {

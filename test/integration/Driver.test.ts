@@ -16,15 +16,19 @@ import { makeNomadTask, type NomadTask } from "../../src/domain/NomadTask.ts"
 import { driverLayer } from "../../src/driver/layers.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { Podman } from "../../src/services/Podman.ts"
+import { DriverConfig } from "../../src/services/DriverConfig.ts"
+import type { Fingerprint } from "../../src/domain/results.ts"
 
 const socket = process.env.PODMAN_SOCKET!
 const registry = process.env.SANDBOX_REGISTRY!
 
 const makeRuntime = (config: Partial<PluginConfig> = {}) => {
+  // `socket` blocks and `socket_path` are mutually exclusive: set socket_path only without blocks
+  const sockets: Partial<PluginConfig> = config.socket?.length ? {} : { socket_path: socket }
   const layer = driverLayer.pipe(
     Layer.provideMerge(
       Layer.mergeAll(
-        ConfigLayers.layerStatic({ ...defaultPluginConfig, socket_path: socket, ...config }),
+        ConfigLayers.layerStatic({ ...defaultPluginConfig, ...sockets, ...config }),
         LogSinks.layerMemory
       )
     )
@@ -34,7 +38,7 @@ const makeRuntime = (config: Partial<PluginConfig> = {}) => {
 
 type Rt = ReturnType<typeof makeRuntime>
 let rt: Rt
-const run = <A, E>(eff: Effect.Effect<A, E, Driver | Podman | LogSinks.MemoryLogSink>) => rt.runPromise(eff)
+const run = <A, E>(eff: Effect.Effect<A, E, Driver | Podman | LogSinks.MemoryLogSink | DriverConfig>) => rt.runPromise(eff)
 const driver = <A, E>(f: (d: Driver["Service"]) => Effect.Effect<A, E>) => run(Driver.use(f))
 
 const started: Array<string> = []
@@ -362,5 +366,42 @@ describe("Driver against real Podman", () => {
     expect(fp[0]!.health).toBe("healthy")
     expect(fp[0]!.attributes["driver.podman"]).toBe(true)
     expect(fp[0]!.attributes["driver.podman.version"]).toMatch(/^\d+\.\d+/)
+  })
+
+  it("fingerprint: several sockets, partial health, and a config change is reported without waiting for the period", async () => {
+    const rt4 = makeRuntime({
+      socket: [{ name: "default", socket_path: socket }, { name: "other", socket_path: "unix:///tmp/ndp-no-such-dir/podman.sock" }]
+    })
+    try {
+      const seen = await rt4.runPromise(
+        Effect.gen(function*() {
+          const d = yield* Driver
+          const config = yield* DriverConfig
+          const fps: Array<Fingerprint> = []
+          yield* d.fingerprint.pipe(
+            Stream.tap((fp) =>
+              Effect.gen(function*() {
+                fps.push(fp)
+                if (fps.length === 1) {
+                  const current = yield* config.get
+                  yield* config.set({ ...current, socket: [{ name: "default", socket_path: socket }] })
+                }
+              })
+            ),
+            Stream.take(2),
+            Stream.runDrain,
+            Effect.timeout(15_000)
+          )
+          return fps
+        })
+      )
+      expect(seen[0]!.health).toBe("unhealthy")
+      expect(seen[0]!.healthDescription).toContain("other")
+      expect(seen[0]!.attributes["driver.podman.other.health"]).toBe("unhealthy")
+      expect(seen[0]!.attributes["driver.podman.health"]).toBe("healthy")
+      expect(seen[1]!.health).toBe("healthy")
+    } finally {
+      await rt4.dispose()
+    }
   })
 })
