@@ -60,6 +60,7 @@ import type {
   PullProgress
 } from "../../src/services/Podman.ts"
 import { classifyPullError } from "../podman-rest/index.ts"
+import { FrameLedger } from "../podman-rest/logsRecovery.ts"
 import { signalNumber, toContainerInspect, toImageInfo } from "../podman-rest/mappers.ts"
 import { makeVarlinkClient as makeProtocolClient, type VarlinkClient } from "../varlink/VarlinkClient.ts"
 import type { VarlinkParameters } from "../varlink/VarlinkConnection.ts"
@@ -286,26 +287,53 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
         }).pipe(Effect.mapError(mapFailure("containerRemove", id)))
       })
 
-    const containerLogs = (id: string, logs: LogsOptions): Stream.Stream<OutputChunk, PodmanFailure> =>
+    const logsOnce = (id: string, logs: LogsOptions, follow: boolean): Stream.Stream<OutputChunk, PodmanFailure> =>
       client.callMore(`${IFACE}.GetContainersLogs`, {
         names: [id],
-        follow: logs.follow,
+        follow,
         latest: false,
         since: logs.since ? logs.since.toISOString() : "",
         tail: logs.tail ?? -1,
         timestamps: false
-      }, logs.follow ? {} : { idleTimeoutMillis: timeoutMillis }).pipe(
+      }, follow ? {} : { idleTimeoutMillis: timeoutMillis }).pipe(
         Stream.mapError(mapFailure("containerLogs", id)),
         Stream.map((p) => rec(p.log)),
-        // Podman ends a followed stream with an empty LogLine
+        // Podman ends a log stream with an empty LogLine
         Stream.takeWhile((l) => !(s(l.device) === "" && s(l.msg) === "" && s(l.time) === "")),
-        Stream.filterMap((l) => {
+        Stream.filterMap((l): Result.Result<OutputChunk, void> => {
           const stream = s(l.device) === "stderr" ? "stderr" as const : "stdout" as const
           if ((stream === "stdout" && !logs.stdout) || (stream === "stderr" && !logs.stderr)) return Result.failVoid
+          // "P" marks a partial line (no newline yet)
           const text = s(l.msg) + (s(l.parseLogType) === "P" ? "" : "\n")
-          return Result.succeed({ stream, data: new TextEncoder().encode(text) } satisfies OutputChunk)
+          return Result.succeed({ stream, data: new TextEncoder().encode(text) })
         })
       )
+
+    /**
+     * With `follow`, every delivered line is recorded; when the follow ends, the log is read once
+     * more without follow and aligned against the record, so lines a follow dropped or cut short are
+     * delivered late instead of lost (same recovery as the REST transport, logsRecovery.ts: a
+     * Podman 4.3 service behind the test io.podman service shows both faults).
+     */
+    const containerLogs = (id: string, logs: LogsOptions): Stream.Stream<OutputChunk, PodmanFailure> => {
+      if (!logs.stdout && !logs.stderr) return Stream.empty
+      if (!logs.follow) return logsOnce(id, logs, false)
+      return Stream.suspend(() => {
+        const ledger = new FrameLedger()
+        const recover = Stream.unwrap(Effect.gen(function*() {
+          // With `tail` the re-read would start at a different line: no alignment possible.
+          if (logs.tail !== undefined) return Stream.empty
+          const state = yield* containerInspect(id)
+          if (state.state.running) yield* containerWait(id)
+          const keep = ledger.aligner()
+          return logsOnce(id, logs, false).pipe(Stream.filter(keep))
+        }).pipe(Effect.catchTag("ContainerNotFound", () => Effect.succeed(Stream.empty))))
+        return logsOnce(id, logs, true).pipe(
+          Stream.tap((c) => Effect.sync(() => ledger.record(c))),
+          Stream.concat(recover)
+        )
+      })
+    }
 
     const statsOnce = (id: string) =>
       client.call(`${IFACE}.GetContainerStats`, { name: id }).pipe(

@@ -170,6 +170,21 @@ describe("PodmanVarlink (io.podman over varlink, test service backed by real Pod
       expect(yield* c.containerWait(id)).toBe(0)
     })))
 
+  it.live("a followed log of a burst loses and repeats nothing (follow + aligned re-read)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const id = yield* create(c, spec(uniqueName("burst"), ["/bin/sh", "-c", "seq 1 30000; echo done >&2"]))
+      yield* c.containerStart(id)
+      const followed = yield* Stream.runCollect(c.containerLogs(id, { follow: true, stdout: true, stderr: true }))
+      const reference = yield* Stream.runCollect(c.containerLogs(id, { follow: false, stdout: true, stderr: true }))
+      const key = (x: OutputChunk) => `${x.stream}:${Buffer.from(x.data).toString("utf8")}`
+      const bag = (xs: ReadonlyArray<OutputChunk>) => xs.map(key).sort()
+      // the same log records, each exactly once (dropped ones may arrive late, out of order)
+      expect(bag(followed)).toEqual(bag(reference))
+      expect(text(reference, "stdout").split("\n").filter(Boolean).length).toBe(30000)
+      expect(text(followed, "stderr")).toBe("done\n")
+    })))
+
   it.live("stop (idempotent), kill with a signal name, wait sees the signal's exit code", () =>
     Effect.scoped(Effect.gen(function*() {
       const c = yield* client
