@@ -49,7 +49,8 @@ beforeAll(() => {
 
 afterAll(async () => {
   const failures: Array<string> = []
-  for (const id of created) {
+  // newest first: a container that joined another's namespace must go before it
+  for (const id of [...created].reverse()) {
     try {
       await removeContainer(id)
     } catch (e) {
@@ -147,4 +148,87 @@ describe("translated specs in the real Podman", () => {
       expect(withPorts).toBeGreaterThan(3)
       expect(withVolumes).toBeGreaterThan(3)
     }), 180_000)
+})
+
+// ---------------------------------------------------------------------------------------------
+// Explicit cases that need a started container or a second one
+// ---------------------------------------------------------------------------------------------
+
+const facts = { rootless: false, cgroupVersion: "v1", cgroupManager: "cgroupfs", apiVersion: "4.3.1", hostCpus: 1 }
+
+const specFor = (name: string, raw: Record<string, unknown>, task: Partial<Parameters<typeof makeNomadTask>[0]> = {}) =>
+  Effect.gen(function*() {
+    const config = yield* decodeTaskConfig({ image: "localhost/busybox:latest", ...raw })
+    const plugin = yield* decodePluginConfig({})
+    const t = makeNomadTask({ name, allocId: randomUUID(), ...task })
+    return yield* translate({ config, task: t, plugin, podman: facts, image: config.image })
+  })
+
+const createAndStart = (spec: ContainerSpec, start: boolean) =>
+  Effect.gen(function*() {
+    const res = yield* Effect.promise(() => libpod("POST", "/v4.0.0/libpod/containers/create", spec))
+    if (res.status === 201) created.push(res.json.Id)
+    expect(res.status, res.text).toBe(201)
+    if (start) {
+      const st = yield* Effect.promise(() => libpod("POST", `/v4.0.0/libpod/containers/${res.json.Id}/start`))
+      expect(st.status, st.text).toBe(204)
+    }
+    const inspect = yield* Effect.promise(() => libpod("GET", `/v4.0.0/libpod/containers/${res.json.Id}/json`))
+    return inspect.json as any
+  })
+
+/** A free address near the top of the sandbox network's subnet (IPAM hands out addresses from the bottom). */
+const staticAddress = (network: string) =>
+  Effect.gen(function*() {
+    const res = yield* Effect.promise(() => libpod("GET", `/v4.0.0/libpod/networks/${network}/json`))
+    expect(res.status, res.text).toBe(200)
+    const subnet: string = res.json.subnets[0].subnet
+    const prefix = subnet.split("/")[0]!.split(".").slice(0, 3).join(".")
+    return `${prefix}.${200 + (process.pid % 50)}`
+  })
+
+describe("translated specs that need a running container", () => {
+  it.live("ports: the allocated host port reaches the container port (TCP)", () =>
+    Effect.gen(function*() {
+      const hostPort = 20001 + (process.pid % 200) * 100 + 99
+      const spec = yield* specFor("web", { image: "localhost/httpd:latest", ports: ["http"], init: true }, {
+        resources: { ports: [{ label: "http", value: hostPort, to: 8080, hostIp: "127.0.0.1" }] }
+      })
+      yield* createAndStart({ ...spec, image: "localhost/httpd:latest" }, true)
+      let body = ""
+      for (let i = 0; i < 50 && !body.includes("hello"); i++) {
+        body = yield* Effect.promise(() => fetch(`http://127.0.0.1:${hostPort}/`).then((r) => r.text()).catch(() => ""))
+        if (!body.includes("hello")) yield* Effect.sleep("100 millis")
+      }
+      expect(body).toContain("hello from busybox httpd")
+    }), 60_000)
+
+  it.live("a static IP on a named network and on the default network (key `default`)", () =>
+    Effect.gen(function*() {
+      const network = process.env.SANDBOX_NETWORK
+      expect(network, "the sandbox exports SANDBOX_NETWORK").toBeTruthy()
+      const ip = yield* staticAddress(network!)
+      const named = yield* specFor("netnamed", { network_mode: network, ipv4_address: ip, command: "/bin/sleep", args: ["30"], init: true })
+      expect(named.Networks).toEqual({ [network!]: { static_ips: [ip] } })
+      const a = yield* createAndStart(named, true)
+      expect(a.NetworkSettings.Networks[network!].IPAddress).toBe(ip)
+      yield* Effect.promise(() => removeContainer(a.Id))
+
+      const viaDefault = yield* specFor("netdefault", { ipv4_address: ip, command: "/bin/sleep", args: ["30"], init: true })
+      expect(viaDefault.Networks).toEqual({ default: { static_ips: [ip] } })
+      const b = yield* createAndStart(viaDefault, true)
+      expect(b.NetworkSettings.Networks[network!].IPAddress).toBe(ip)
+    }), 60_000)
+
+  it.live("ipc_mode task:<sibling> joins the sibling container's IPC namespace", () =>
+    Effect.gen(function*() {
+      const allocId = randomUUID()
+      const first = yield* specFor("ipcowner", { ipc_mode: "shareable", shm_size: "16m", command: "/bin/sleep", args: ["30"], init: true }, { allocId })
+      const owner = yield* createAndStart(first, true)
+      const second = yield* specFor("ipcguest", { ipc_mode: "task:ipcowner", command: "/bin/sleep", args: ["30"], init: true }, { allocId })
+      expect(second.ipcns).toEqual({ nsmode: "container", value: `ipcowner-${allocId}` })
+      const guest = yield* createAndStart(second, true)
+      expect(guest.HostConfig.IpcMode).toBe(`container:${owner.Id}`)
+      expect(owner.HostConfig.ShmSize).toBe(16 * 1048576)
+    }), 60_000)
 })
