@@ -33,7 +33,7 @@ beforeAll(() => {
   mkdirSync(hostDir, { recursive: true })
   // host ports unique across the whole run and above 20000 (containers are only created, but a
   // later start must not collide either)
-  let nextPort = 20001 + (process.pid % 200) * 100
+  let nextPort = 20001 + (process.pid % 200) * 200
   samples = fc.sample(scenario({ forPodman: true, allocDir, hostDirs: [hostDir] }), { seed: 20261128, numRuns: SAMPLES }).map((s) => {
     const allocId = randomUUID() // fresh names every run: no clash with leftovers of an aborted run
     const task = makeNomadTask({
@@ -190,7 +190,7 @@ const staticAddress = (network: string) =>
 describe("translated specs that need a running container", () => {
   it.live("ports: the allocated host port reaches the container port (TCP)", () =>
     Effect.gen(function*() {
-      const hostPort = 20001 + (process.pid % 200) * 100 + 99
+      const hostPort = 20001 + (process.pid % 200) * 200 + 199 // above the sampled ports (at most 4 per sample)
       const spec = yield* specFor("web", { image: "localhost/httpd:latest", ports: ["http"], init: true }, {
         resources: { ports: [{ label: "http", value: hostPort, to: 8080, hostIp: "127.0.0.1" }] }
       })
