@@ -230,7 +230,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
 
     /** WaitContainer blocks as long as the container runs: no deadline on the reply, 100 ms polling on the service side. */
     const containerWait = (id: string) =>
-      client.call(`${IFACE}.WaitContainer`, { name: id, interval: 100 }, { timeoutMillis: 2 ** 31 - 1 }).pipe(
+      client.call(`${IFACE}.WaitContainer`, { name: id, interval: 100 }, { timeoutMillis: 2 ** 31 - 1, dedicated: true }).pipe(
         Effect.mapError(mapFailure("containerWait", id)),
         Effect.map((p) => n(p.exitcode))
       )
@@ -263,7 +263,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
       )
 
     const containerStop = (id: string, timeoutSeconds: number) =>
-      client.call(`${IFACE}.StopContainer`, { name: id, timeout: timeoutSeconds }, { timeoutMillis: timeoutMillis + timeoutSeconds * 1000 }).pipe(
+      client.call(`${IFACE}.StopContainer`, { name: id, timeout: timeoutSeconds }, { timeoutMillis: timeoutMillis + timeoutSeconds * 1000, dedicated: timeoutSeconds > 1 }).pipe(
         Effect.asVoid,
         Effect.catchIf((e) => e._tag === "VarlinkError" && e.error === `${IFACE}.ErrCtrStopped`, () => Effect.void),
         Effect.mapError((e) => (e._tag === "VarlinkError" || e._tag === "VarlinkTransportError" ? mapFailure("containerStop", id)(e) : e))

@@ -1,7 +1,12 @@
 /**
  * A pooled varlink client. Varlink serves one call per connection at a time, so concurrent calls use
  * a small pool of connections (default 4). A connection that is left out of sync (timeout, interrupt,
- * a `more` stream stopped early, a transport error) is destroyed instead of being returned.
+ * a transport error) is destroyed instead of being returned.
+ *
+ * Long-lived calls must not starve the pool (a driver follows the log of every task and waits for
+ * every container): `more` streams, `upgrade`s and calls made with `dedicated: true` (e.g. a wait
+ * that blocks until a container exits) run on a connection of their own, opened for the call and
+ * closed when it ends.
  *
  * Calls to an interface whose description the client knows (`interfaces` option, or `describe`
  * results when `validateWithService` is set) are checked before they are sent: an unknown method or
@@ -40,9 +45,15 @@ export interface VarlinkServiceInfo {
 
 export type VarlinkFailure = VarlinkError | VarlinkTransportError
 
+export interface VarlinkClientCallOptions extends VarlinkCallOptions {
+  /** Run the call on a connection of its own instead of a pooled one (for calls that block long). */
+  readonly dedicated?: boolean
+}
+
 export interface VarlinkClient {
   readonly address: string
-  readonly call: (method: string, parameters?: VarlinkParameters, options?: VarlinkCallOptions) => Effect.Effect<VarlinkParameters, VarlinkFailure>
+  readonly call: (method: string, parameters?: VarlinkParameters, options?: VarlinkClientCallOptions) => Effect.Effect<VarlinkParameters, VarlinkFailure>
+  /** A `more` call, on a connection of its own that is closed when the stream ends. */
   readonly callMore: (method: string, parameters?: VarlinkParameters, options?: VarlinkMoreOptions) => Stream.Stream<VarlinkParameters, VarlinkFailure>
   readonly oneway: (method: string, parameters?: VarlinkParameters) => Effect.Effect<void, VarlinkFailure>
   /** Opens a dedicated connection and upgrades it; it is closed with the Scope. */
@@ -130,18 +141,35 @@ export const makeVarlinkClient = (options: VarlinkClientOptions): Effect.Effect<
       Effect.andThen(Effect.acquireRelease(take, giveBack))
     )
 
+    /** A connection of its own for one long-lived call, closed with the Scope. */
+    const dedicated = Effect.acquireRelease(
+      Effect.suspend(() =>
+        closed
+          ? Effect.fail(new VarlinkTransportError({ kind: "closed", address: options.address, detail: "client is closed" }))
+          : VarlinkConnection.open(options.address, connOptions).pipe(Effect.tap((c) => Effect.sync(() => open.add(c))))
+      ),
+      (c) => Effect.suspend(() => {
+        open.delete(c)
+        return c.close
+      })
+    )
+
     const validated = <A, E, R>(method: string, parameters: VarlinkParameters, then: Effect.Effect<A, E, R>): Effect.Effect<A, E | VarlinkError, R> =>
       Effect.suspend((): Effect.Effect<A, E | VarlinkError, R> => {
         const err = validateCall(known, method, parameters)
         return err ? Effect.fail(err) : then
       })
 
-    const call = (method: string, parameters: VarlinkParameters = {}, callOptions: VarlinkCallOptions = {}) =>
-      validated(method, parameters, Effect.scoped(Effect.flatMap(lease, (c) => c.call(method, parameters, callOptions))))
+    const call = (method: string, parameters: VarlinkParameters = {}, callOptions: VarlinkClientCallOptions = {}) =>
+      validated(
+        method,
+        parameters,
+        Effect.scoped(Effect.flatMap(callOptions.dedicated ? dedicated : lease, (c) => c.call(method, parameters, callOptions)))
+      )
 
     const callMore = (method: string, parameters: VarlinkParameters = {}, moreOptions: VarlinkMoreOptions = {}) =>
       Stream.unwrap(
-        validated(method, parameters, Effect.map(lease, (c) => c.callMore(method, parameters, moreOptions)))
+        validated(method, parameters, Effect.map(dedicated, (c) => c.callMore(method, parameters, moreOptions)))
       )
 
     const oneway = (method: string, parameters: VarlinkParameters = {}) =>
@@ -151,7 +179,7 @@ export const makeVarlinkClient = (options: VarlinkClientOptions): Effect.Effect<
       validated(
         method,
         parameters,
-        Effect.flatMap(VarlinkConnection.connect(options.address, connOptions), (c) => c.upgrade(method, parameters, callOptions))
+        Effect.flatMap(dedicated, (c) => c.upgrade(method, parameters, callOptions))
       )
 
     const getInfo = call("org.varlink.service.GetInfo").pipe(

@@ -248,7 +248,7 @@ describe("VarlinkClient pool against fake peers", () => {
       expect(yield* noOpenSockets(peer)).toBe(0)
     }).pipe(Effect.scoped))
 
-  it.live("a more stream stopped early drops its connection; the next call gets a fresh one", () =>
+  it.live("more streams run on a connection of their own, closed when the stream ends (also when stopped early)", () =>
     Effect.scoped(Effect.gen(function*() {
       const peer = yield* fakePeer((m, s) => {
         if (m.more) for (let i = 1; i <= 5; i++) send(s, { parameters: { i }, ...(i < 5 ? { continues: true } : {}) })
@@ -257,11 +257,29 @@ describe("VarlinkClient pool against fake peers", () => {
       const client = yield* makeVarlinkClient({ address: peer.address, timeoutMillis: 2000, poolSize: 1 })
       const all = yield* Stream.runCollect(client.callMore("org.example.M"))
       expect(all.map((p) => p.i)).toEqual([1, 2, 3, 4, 5])
-      expect(peer.accepted()).toBe(1) // a finished more stream returns its connection
       const two = yield* Stream.runCollect(client.callMore("org.example.M").pipe(Stream.take(2)))
       expect(two.map((p) => p.i)).toEqual([1, 2])
+      expect(yield* noOpenSockets(peer)).toBe(0)
       expect(yield* client.call("org.example.P")).toEqual({ plain: true })
-      expect(peer.accepted()).toBe(2)
+      expect(peer.accepted()).toBe(3)
+    })))
+
+  it.live("long-lived calls (more streams, dedicated calls) do not starve the pool", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const peer = yield* fakePeer((m, s) => {
+        if (m.more) send(s, { parameters: { first: true }, continues: true }) // and then nothing, for ever
+        else if (m.method === "org.example.Block") return // never answers
+        else send(s, { parameters: { quick: true } })
+      })
+      const client = yield* makeVarlinkClient({ address: peer.address, timeoutMillis: 2000, poolSize: 1 })
+      const follows = yield* Effect.forEach([1, 2, 3], () => Effect.forkChild(Stream.runDrain(client.callMore("org.example.Follow"))))
+      const blocked = yield* Effect.forkChild(client.call("org.example.Block", {}, { dedicated: true, timeoutMillis: 60_000 }))
+      yield* Effect.sleep("100 millis")
+      // three followers and a blocked call hold four connections; the pool's one is still free
+      expect(yield* client.call("org.example.Quick")).toEqual({ quick: true })
+      expect(peer.open()).toBe(5)
+      yield* Effect.forEach([...follows, blocked], (f: Fiber.Fiber<unknown, unknown>) => Fiber.interrupt(f), { discard: true })
+      expect(yield* noOpenSockets(peer).pipe(Effect.map((n) => n <= 1))).toBe(true)
     })))
 
   it.live("a refused connection is a typed connect error; a timed-out call does not poison the pool", () =>
