@@ -91,7 +91,12 @@ const check = <A>(schema: Schema.Decoder<A> | undefined, value: A, path: string,
   if (schema === undefined) return value
   const exit = Schema.decodeUnknownExit(schema)(value, { errors: "all" })
   if (Exit.isSuccess(exit)) return exit.value
-  issues.push({ field: path, reason: schemaReason(Cause.squash(exit.cause)) })
+  const reason = schemaReason(Cause.squash(exit.cause))
+  // Schema's own messages ("Expected a value between 0 and 100") do not show the value; add it
+  issues.push({
+    field: path,
+    reason: /^Expected /.test(reason) ? `${reason.replace(/^E/, "e")}, got ${describe(value)}` : reason
+  })
   return value
 }
 

@@ -221,6 +221,8 @@ describe("decodeTaskConfig: errors name the field, all at once", () => {
       "ulimit.nofile"
     ])
     for (const i of issues) expect(i.reason.length).toBeGreaterThan(5)
+    expect(issues.find((i) => i.field === "memory_swappiness")!.reason).toBe("expected a value between 0 and 100, got number 101")
+    expect(issues.find((i) => i.field === "stop_timeout")!.reason).toContain('"-1s"')
   })
 
   it("cty unknown values (as the msgpack layer decodes them) are reported, not taken as objects", () => {
