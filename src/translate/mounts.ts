@@ -112,8 +112,9 @@ export const mounts = (input: TranslateInput, issues: Issues): ReadonlyArray<Mou
 export const devices = (input: TranslateInput, issues: Issues): ReadonlyArray<{ readonly path: string }> => {
   const out: Array<{ path: string }> = []
   input.config.devices.forEach((d, i) => {
-    if (d.trim() === "" || !d.startsWith("/")) {
-      issues.push({ field: `devices[${i}]`, reason: `invalid device ${JSON.stringify(d)} (expected /host/path[:/container/path][:permissions])` })
+    // a host path (`/dev/x[:/dev/y][:rwm]`) or a CDI name (`vendor.com/class=name`): Podman parses both
+    if (d.trim() === "" || !(d.startsWith("/") || /^[\w.-]+\/[\w.-]+=\S+$/.test(d))) {
+      issues.push({ field: `devices[${i}]`, reason: `invalid device ${JSON.stringify(d)} (expected /host/path[:/container/path][:permissions] or a CDI name)` })
       return
     }
     out.push({ path: d })

@@ -310,10 +310,11 @@ describe("mounts and devices", () => {
 
   it("devices from the config and from Nomad device plugins", () => {
     const s = spec({
-      config: { devices: ["/dev/fuse", "/dev/sda:/dev/xvda:rwm"] },
+      config: { devices: ["/dev/fuse", "/dev/sda:/dev/xvda:rwm", "nvidia.com/gpu=all"] },
       task: { devices: [{ hostPath: "/dev/nvidia0", taskPath: "/dev/nvidia0", cgroupPermissions: "rw" }] }
     })
-    expect(s.devices).toEqual([{ path: "/dev/fuse" }, { path: "/dev/sda:/dev/xvda:rwm" }, { path: "/dev/nvidia0:/dev/nvidia0:rw" }])
+    expect(s.devices).toEqual([{ path: "/dev/fuse" }, { path: "/dev/sda:/dev/xvda:rwm" }, { path: "nvidia.com/gpu=all" }, { path: "/dev/nvidia0:/dev/nvidia0:rw" }])
+    expect(issues({ config: { devices: ["", "sda"] } }).map((i) => i.field)).toEqual(["devices[0]", "devices[1]"])
   })
 })
 
