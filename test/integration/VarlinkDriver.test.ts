@@ -99,6 +99,22 @@ describe("Driver with the varlink transport selected", () => {
     expect(await libpodStatus(s.state.containerId)).toBe(404)
   })
 
+  it("six running tasks (each following its log and waiting) leave the connection pool free", async () => {
+    const ts = Array.from({ length: 6 }, (_, i) => task(`vl-many-${i}`))
+    await Promise.all(ts.map((t) =>
+      driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", `echo hello-${t.name}; exec sleep 300`], init: true }))
+    ))
+    for (const t of ts) {
+      await expect.poll(() => stdout(t.id), { timeout: 10_000 }).toContain(`hello-${t.name}`)
+      expect((await driver((d) => d.inspectTask(t.id))).state).toBe("running")
+    }
+    await Promise.all(ts.map((t) => driver((d) => d.stopTask(t.id, 2_000, "SIGTERM"))))
+    for (const t of ts) {
+      expect((await driver((d) => d.waitTask(t.id))).exitCode).toBe(143)
+      await driver((d) => d.destroyTask(t.id, false))
+    }
+  })
+
   it("exec, stats, stop and destroy of a running task", async () => {
     const t = task("vl-running")
     const s = await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true }))
