@@ -56,10 +56,15 @@ beforeAll(async () => {
   await startService(address, { path: `${dir}/cert.sock` })
 })
 
-afterAll(() => {
-  for (const child of services) {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, "SIGTERM")
-  }
+afterAll(async () => {
+  // stop every service we started, by PID, and wait until it is gone
+  await Promise.all(services.map((child) =>
+    new Promise<void>((resolve) => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once("exit", () => resolve())
+      process.kill(child.pid, "SIGTERM")
+    })
+  ))
   rmSync(dir, { recursive: true, force: true })
 })
 
