@@ -6,7 +6,7 @@
 import { Effect, Layer, Scope } from "effect"
 import { InvalidTaskConfig } from "../../src/domain/errors.ts"
 import { resolveSockets, type SocketConfig } from "../../src/domain/PluginConfig.ts"
-import { parseGoDuration } from "../../src/driver/util.ts"
+import { parseGoDuration } from "../../src/translate/values.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
 import { Podman, type PodmanClient } from "../../src/services/Podman.ts"
 

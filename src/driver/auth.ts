@@ -12,14 +12,6 @@ import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
 import type { RegistryAuth } from "../services/Podman.ts"
 
-/** The registry host of a reference (`docker.io` for Docker Hub short forms). */
-export const registryHost = (ref: string): string => {
-  const r = ref.replace(/^docker:\/\//, "")
-  const first = r.split("/")[0]!
-  if (r.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")) return first
-  return "docker.io"
-}
-
 const helperGet = (helper: string, server: string) =>
   Effect.callback<RegistryAuth | undefined, string>((resume) => {
     const child = execFile(`docker-credential-${helper}`, ["get"], { timeout: 10_000 }, (err, stdout) => {
@@ -65,13 +57,21 @@ interface DockerConfig {
 /** The credentials for pulling `ref`, or undefined for an anonymous pull. */
 export const resolveAuth = (
   ref: string,
+  registry: string | undefined,
   config: TaskConfig,
   plugin: PluginConfig
 ): Effect.Effect<RegistryAuth | undefined, ImagePullError> => {
-  const host = registryHost(ref)
   if (config.auth?.username || config.auth?.password) {
-    return Effect.succeed({ username: config.auth.username ?? "", password: config.auth.password ?? "", serverAddress: host })
+    return Effect.succeed({
+      username: config.auth.username ?? "",
+      password: config.auth.password ?? "",
+      ...(registry ? { serverAddress: registry } : {})
+    })
   }
+  // A short name is resolved by Podman's registries.conf: the registry (and so the file entry or
+  // helper to ask) is not known here, so only the task's own credentials apply.
+  if (registry === undefined) return Effect.succeed(undefined)
+  const host = registry
   const backends: Array<Effect.Effect<RegistryAuth | undefined, string>> = []
   if (plugin.auth?.config) backends.push(fromAuthFile(plugin.auth.config, host))
   if (plugin.auth?.helper) backends.push(helperGet(plugin.auth.helper, host))

@@ -3,30 +3,14 @@
  * and pulled when missing (or when `force_pull` / a platform override asks for it). Concurrent
  * pulls of the same reference share one pull. Progress is published as task events.
  */
-import { Deferred, Effect, Exit, Stream } from "effect"
-import { ImagePullError, type PodmanFailure } from "../domain/errors.ts"
+import { Deferred, Effect, Stream } from "effect"
+import { ImagePullError, type InvalidTaskConfig, type PodmanFailure } from "../domain/errors.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
 import type { PodmanClient } from "../services/Podman.ts"
+import { imageRef } from "../translate/index.ts"
 import { resolveAuth } from "./auth.ts"
 import { parseGoDuration } from "./util.ts"
-
-/** Where a task's image comes from. */
-export type ImageSource =
-  | { readonly _tag: "registry"; readonly ref: string }
-  | { readonly _tag: "archive"; readonly format: "oci-archive" | "docker-archive"; readonly location: string }
-
-/** `oci-archive:/p`, `docker-archive:https://…`, `docker://ref`, or a plain reference (passed to Podman untouched). */
-export const imageSource = (image: string): ImageSource => {
-  const m = /^(oci-archive|docker-archive):(.*)$/.exec(image)
-  if (m) {
-    // a local path may carry a `:ref` suffix (`docker-archive:/p.tar:name`); URLs keep their colons
-    const rest = m[2]!
-    const location = /^https?:\/\//.test(rest) ? rest : rest.split(":")[0]!
-    return { _tag: "archive", format: m[1] as "oci-archive" | "docker-archive", location }
-  }
-  return { _tag: "registry", ref: image.replace(/^docker:\/\//, "") }
-}
 
 export type ImageEvent = (message: string, annotations?: Record<string, string>) => Effect.Effect<void>
 
@@ -58,22 +42,13 @@ export const makeImageResolver = Effect.sync(() => {
     config: TaskConfig,
     plugin: PluginConfig,
     event: ImageEvent
-  ): Effect.Effect<string, ImagePullError | PodmanFailure> =>
+  ): Effect.Effect<string, ImagePullError | InvalidTaskConfig | PodmanFailure> =>
     Effect.gen(function*() {
       const timeoutMillis = parseGoDuration(config.image_pull_timeout) ?? 300_000
-      const source = imageSource(config.image)
+      const source = yield* imageRef(config.image)
       if (source._tag === "archive") {
-        yield* event(`Loading image ${source.location}`)
-        return yield* pullOnce(
-          client,
-          `load|${config.image}`,
-          client.imageLoad(
-            /^https?:\/\//.test(source.location)
-              ? { _tag: "url", url: source.location }
-              : { _tag: "path", path: source.location },
-            { timeoutMillis }
-          )
-        )
+        yield* event(`Loading image ${source.source._tag === "url" ? source.source.url : source.source.path}`)
+        return yield* pullOnce(client, `load|${config.image}`, client.imageLoad(source.source, { timeoutMillis }))
       }
       const platformOverride = config.os !== undefined || config.arch !== undefined || config.variant !== undefined
       if (!config.force_pull && !platformOverride) {
@@ -82,7 +57,7 @@ export const makeImageResolver = Effect.sync(() => {
         )
         if (present) return source.ref
       }
-      const auth = yield* resolveAuth(source.ref, config, plugin)
+      const auth = yield* resolveAuth(source.ref, source.registry, config, plugin)
       yield* event(`Pulling image ${source.ref}`)
       const key = [source.ref, config.os ?? "", config.arch ?? "", config.variant ?? ""].join("|")
       const pull = client.imagePull(source.ref, {
@@ -112,4 +87,3 @@ export const makeImageResolver = Effect.sync(() => {
   return { ensure }
 })
 
-export const isExitSuccess = Exit.isSuccess

@@ -1,28 +1,15 @@
-/** Unit tests of the driver's pure helpers: durations, signals, stats deltas, image sources, auth lookup. */
+/** Unit tests of the driver's pure helpers: signal names, stats deltas, the registry auth chain. */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { registryHost, resolveAuth } from "../../src/driver/auth.ts"
-import { imageSource } from "../../src/driver/images.ts"
+import { resolveAuth } from "../../src/driver/auth.ts"
 import { emptyAccumulator, toSample } from "../../src/driver/stats.ts"
-import { parseGoDuration, signalName, signalNumber } from "../../src/driver/util.ts"
+import { signalName, signalNumber } from "../../src/driver/util.ts"
 import { decodePluginConfig } from "../../src/domain/PluginConfig.ts"
 import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
 import type { ContainerStats } from "../../src/services/Podman.ts"
-
-describe("parseGoDuration", () => {
-  it.each([
-    ["5m", 300_000],
-    ["1h30m", 5_400_000],
-    ["300ms", 300],
-    ["1.5s", 1_500],
-    ["60s", 60_000],
-    ["10", 10_000]
-  ])("%s → %d ms", (text, ms) => expect(parseGoDuration(text)).toBe(ms))
-  it.each(["", "5x", "m5", "5m junk"])("rejects %j", (text) => expect(parseGoDuration(text)).toBeUndefined())
-})
 
 describe("signals", () => {
   it("normalises names and numbers", () => {
@@ -66,22 +53,6 @@ describe("stats deltas", () => {
   })
 })
 
-describe("image sources", () => {
-  it("classifies archives and registry references", () => {
-    expect(imageSource("oci-archive:/tmp/a.tar")).toEqual({ _tag: "archive", format: "oci-archive", location: "/tmp/a.tar" })
-    expect(imageSource("docker-archive:/tmp/a.tar:img")).toEqual({ _tag: "archive", format: "docker-archive", location: "/tmp/a.tar" })
-    expect(imageSource("docker-archive:https://h:8/a.tar")).toEqual({ _tag: "archive", format: "docker-archive", location: "https://h:8/a.tar" })
-    expect(imageSource("docker://docker.io/library/redis:7")).toEqual({ _tag: "registry", ref: "docker.io/library/redis:7" })
-    expect(imageSource("redis:7")).toEqual({ _tag: "registry", ref: "redis:7" })
-  })
-  it("finds the registry host, including host:port without a tag", () => {
-    expect(registryHost("127.0.0.1:5000/test/busybox")).toBe("127.0.0.1:5000")
-    expect(registryHost("quay.io/a/b:1")).toBe("quay.io")
-    expect(registryHost("redis:7")).toBe("docker.io")
-    expect(registryHost("localhost/busybox:latest")).toBe("localhost")
-  })
-})
-
 describe("registry auth chain", () => {
   it("task auth first, then the plugin auth file by registry host; never the other registries' entries", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ndp-auth-"))
@@ -96,9 +67,11 @@ describe("registry auth chain", () => {
       const plugin = await Effect.runPromise(decodePluginConfig({ auth: [{ config: file }] }))
       const withTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b", auth: [{ username: "u", password: "p" }] }))
       const withoutTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b" }))
-      expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", withTask, plugin))).toMatchObject({ username: "u", password: "p" })
-      expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", withoutTask, plugin))).toMatchObject({ username: "fileuser", password: "filepass" })
-      expect(await Effect.runPromise(resolveAuth("nowhere.example/a", withoutTask, plugin))).toBeUndefined()
+      expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withTask, plugin))).toMatchObject({ username: "u", password: "p" })
+      expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withoutTask, plugin))).toMatchObject({ username: "fileuser", password: "filepass" })
+      expect(await Effect.runPromise(resolveAuth("nowhere.example/a", "nowhere.example", withoutTask, plugin))).toBeUndefined()
+      // a short name: the registry is Podman's choice, so no file entry is offered
+      expect(await Effect.runPromise(resolveAuth("b:1", undefined, withoutTask, plugin))).toBeUndefined()
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -107,9 +80,9 @@ describe("registry auth chain", () => {
     const plugin = await Effect.runPromise(decodePluginConfig({ auth: [{ helper: "ndp-does-not-exist" }] }))
     const strict = await Effect.runPromise(decodeTaskConfig({ image: "quay.io/a/b" }))
     const soft = await Effect.runPromise(decodeTaskConfig({ image: "quay.io/a/b", auth_soft_fail: true }))
-    const err = await Effect.runPromise(Effect.flip(resolveAuth("quay.io/a/b", strict, plugin)))
+    const err = await Effect.runPromise(Effect.flip(resolveAuth("quay.io/a/b", "quay.io", strict, plugin)))
     expect(err._tag).toBe("ImagePullError")
     expect(err.reason).toBe("auth")
-    expect(await Effect.runPromise(resolveAuth("quay.io/a/b", soft, plugin))).toBeUndefined()
+    expect(await Effect.runPromise(resolveAuth("quay.io/a/b", "quay.io", soft, plugin))).toBeUndefined()
   })
 })
