@@ -7,6 +7,7 @@ import * as ConfigLayers from "../../layers/config/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
 import * as PodmanLayers from "../../layers/podman/index.ts"
 import { makeRestClient } from "../../layers/podman-rest/index.ts"
+import { makeVarlinkClient } from "../../layers/podman-varlink/index.ts"
 import { defaultPluginConfig, type PluginConfig } from "../domain/PluginConfig.ts"
 import type { Driver } from "../services/Driver.ts"
 import type { DriverConfig } from "../services/DriverConfig.ts"
@@ -15,7 +16,7 @@ import type { Podman } from "../services/Podman.ts"
 import * as DriverCore from "./Driver.ts"
 
 /** Both transports: REST for `unix://`/`http://` sockets, varlink for `varlink:` ones. */
-export const transports: PodmanLayers.Transports = { rest: makeRestClient }
+export const transports: PodmanLayers.Transports = { rest: makeRestClient, varlink: makeVarlinkClient }
 
 /** Driver + Podman over an existing DriverConfig and LogSink. */
 export const driverLayer: Layer.Layer<Driver | Podman, never, DriverConfig | LogSink> = DriverCore.layer.pipe(

@@ -14,10 +14,7 @@ import * as ConfigLayers from "../../layers/config/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
 import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { makeNomadTask, type NomadTask } from "../../src/domain/NomadTask.ts"
-import * as DriverCore from "../../src/driver/Driver.ts"
-import * as PodmanLayers from "../../layers/podman/index.ts"
-import { makeRestClient } from "../../layers/podman-rest/index.ts"
-import { makeVarlinkClient } from "../../layers/podman-varlink/index.ts"
+import { driverLayer } from "../../src/driver/layers.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { Podman } from "../../src/services/Podman.ts"
 import { type PodmanVarlinkService, startPodmanVarlinkService } from "../support/varlink/PodmanVarlinkService.ts"
@@ -28,9 +25,7 @@ let service: PodmanVarlinkService
 let rt: ManagedRuntime.ManagedRuntime<Driver | Podman | LogSinks.MemoryLogSink, never>
 const started: Array<string> = []
 
-/** Driver + Podman with both transports; `varlink:` sockets go to makeVarlinkClient. */
-const driverLayer = DriverCore.layer.pipe(Layer.provideMerge(PodmanLayers.layer({ rest: makeRestClient, varlink: makeVarlinkClient })))
-
+// The shipped driver layer: a `varlink:` socket selects makeVarlinkClient by configuration alone.
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "pvd-"))
   service = await startPodmanVarlinkService(path.join(dir, "io.podman"), PODMAN_SOCKET)
