@@ -341,6 +341,51 @@ describe("Driver against real Podman", () => {
     }
   })
 
+  it("recovers a task whose container exited while no plugin ran; recover_stopped restarts it", async () => {
+    const t = task("recover-exited")
+    const s = await driver((d) =>
+      d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "sleep 0.3; exit 4"] })
+    )
+    await driver((d) => d.waitTask(t.id))
+    // a fresh driver (plugin restart) learns the exit from Podman
+    const rtA = makeRuntime()
+    try {
+      await rtA.runPromise(Driver.use((d) => d.recoverTask(s.state)))
+      const r = await rtA.runPromise(Driver.use((d) => d.waitTask(t.id)))
+      expect(r.exitCode).toBe(4)
+      expect((await rtA.runPromise(Driver.use((d) => d.inspectTask(t.id)))).state).toBe("exited")
+    } finally {
+      await rtA.dispose()
+    }
+    // with recover_stopped the container is started again and runs to its next exit
+    const rtB = makeRuntime({ recover_stopped: true })
+    try {
+      await rtB.runPromise(Driver.use((d) => d.recoverTask(s.state)))
+      const r = await rtB.runPromise(Driver.use((d) => d.waitTask(t.id)))
+      expect(r.exitCode).toBe(4)
+      const inspect = await libpod(`/containers/${s.state.containerId}/json`)
+      expect(inspect.body.RestartCount ?? 0).toBeGreaterThanOrEqual(0)
+      expect(new Date(inspect.body.State.StartedAt).getTime()).toBeGreaterThan(new Date(s.state.startedAt).getTime())
+    } finally {
+      await rtB.dispose()
+    }
+  })
+
+  it("recovering a task whose container is gone is TaskNotFound", async () => {
+    const t = task("recover-gone")
+    const s = await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/true" }))
+    await driver((d) => d.waitTask(t.id))
+    await driver((d) => d.destroyTask(t.id, true))
+    const rtC = makeRuntime()
+    try {
+      const exit = await rtC.runPromiseExit(Driver.use((d) => d.recoverTask(s.state)))
+      expect(exit._tag).toBe("Failure")
+      expect(JSON.stringify(exit)).toContain("TaskNotFound")
+    } finally {
+      await rtC.dispose()
+    }
+  })
+
   it("gc.container = false keeps the container after destroy", async () => {
     const rt3 = makeRuntime({ gc: { container: false } })
     const t = makeNomadTask({ name: "keep" })
