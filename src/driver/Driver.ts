@@ -47,6 +47,9 @@ export const FINGERPRINT_CHECK_MILLIS = 5_000
 /** How long Podman's host facts are reused between task starts. */
 const INFO_CACHE_MILLIS = 60_000
 
+/** Delay after which the last terminal size of an exec is applied again (see execStreaming). */
+const RESIZE_SETTLE_MILLIS = 250
+
 /** Exec output kept per stream by ExecTask (script checks need only the tail). */
 const EXEC_CAPTURE_LIMIT = 1 << 20
 
@@ -465,13 +468,26 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const t = yield* lookup(taskId)
         const session = yield* t.client.exec(t.containerId, { command: options.command, tty: options.tty, stdin: true })
+        // Podman applies a resize that arrives while the exec process is still starting only once
+        // it runs, i.e. possibly after a later one: the last requested size is applied again a
+        // moment later, so the terminal ends up with the size the user has now.
+        let latest: { readonly height: number; readonly width: number } | undefined
+        const resize = (size: { readonly height: number; readonly width: number }) =>
+          Effect.gen(function*() {
+            latest = size
+            yield* session.resize(size).pipe(Effect.catch((e) => Effect.logDebug(`exec resize failed: ${e.message}`)))
+            yield* Effect.sleep(RESIZE_SETTLE_MILLIS).pipe(
+              Effect.andThen(Effect.suspend(() => (latest === size ? session.resize(size).pipe(Effect.ignore) : Effect.void))),
+              Effect.forkScoped
+            )
+          })
         yield* input.pipe(
           Stream.runForEach((msg) =>
             msg._tag === "Stdin"
               ? session.write(msg.data)
               : msg._tag === "StdinClose"
               ? session.closeStdin
-              : session.resize({ height: msg.height, width: msg.width })
+              : resize({ height: msg.height, width: msg.width })
           ),
           Effect.catch((e) => Effect.logDebug(`exec input ended: ${e.message}`)),
           Effect.forkScoped

@@ -210,6 +210,24 @@ describe("Driver against real Podman", () => {
     await expect(driver((d) => d.inspectTask(t.id))).rejects.toThrow(/task not found/)
   })
 
+  it("streaming exec with a tty ends with the last requested terminal size, even when resizes race the start", async () => {
+    const t = task("exec-tty")
+    await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true }))
+    for (let i = 0; i < 3; i++) {
+      const input = Stream.make(
+        { _tag: "Resize" as const, height: 50, width: 40 },
+        { _tag: "Resize" as const, height: 100 + i, width: 100 }
+      )
+      const out = await driver((d) =>
+        d.execStreaming(t.id, { command: ["/bin/sh", "-c", "sleep 1; stty size"], tty: true }, input).pipe(Stream.runCollect)
+      )
+      const text = out.filter((o) => o._tag === "Stdout").map((o) => Buffer.from((o as { data: Uint8Array }).data).toString()).join("")
+      expect(text).toBe(`${100 + i} 100\r\n`)
+      expect(out.at(-1)).toEqual({ _tag: "Exited", exitCode: 0 })
+    }
+    await driver((d) => d.stopTask(t.id, 2_000, ""))
+  })
+
   it("reports stats samples with memory usage", async () => {
     const t = task("stats")
     await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "while true; do :; done"] }))
