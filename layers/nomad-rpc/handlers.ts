@@ -68,13 +68,17 @@ export const basePluginServer = (tracker: CallTracker<R>): BasePluginServer => (
     }))
 })
 
-const toExecInput = (m: ExecTaskStreamingRequest): ExecInput | undefined => {
-  if (m.stdin !== undefined) {
-    if (m.stdin.data.length > 0) return { _tag: "Stdin", data: m.stdin.data }
-    if (m.stdin.close) return { _tag: "StdinClose" }
-  }
-  if (m.ttySize !== undefined) return { _tag: "Resize", height: m.ttySize.height, width: m.ttySize.width }
-  return undefined // heartbeat
+/**
+ * One client message as exec input (none for a heartbeat). Every field set is honoured: data then
+ * close when a message carries both (Go's server would drop the data; losing the close would leave
+ * `cat` waiting forever), and a resize that rides along with stdin.
+ */
+export const toExecInputs = (m: ExecTaskStreamingRequest): ReadonlyArray<ExecInput> => {
+  const out: Array<ExecInput> = []
+  if (m.stdin !== undefined && m.stdin.data.length > 0) out.push({ _tag: "Stdin", data: m.stdin.data })
+  if (m.stdin?.close) out.push({ _tag: "StdinClose" })
+  if (m.ttySize !== undefined) out.push({ _tag: "Resize", height: m.ttySize.height, width: m.ttySize.width })
+  return out
 }
 
 export const driverServer = (tracker: CallTracker<R>): DriverServer => ({
@@ -191,10 +195,7 @@ export const driverServer = (tracker: CallTracker<R>): DriverServer => ({
       }
       const id = yield* requireTaskId(setup.taskId)
       if (setup.command.length === 0) return yield* new RpcRequestError(Code.INVALID_ARGUMENT, "command is required")
-      const execInput = Stream.fromQueue(input).pipe(
-        Stream.map(toExecInput),
-        Stream.filter((x): x is ExecInput => x !== undefined)
-      )
+      const execInput = Stream.fromQueue(input).pipe(Stream.map(toExecInputs), Stream.flattenIterable)
       return driver.execStreaming(id, { command: setup.command, tty: setup.tty }, execInput).pipe(
         Stream.map((o) =>
           o._tag === "Stdout"
