@@ -217,6 +217,8 @@ describe("plugin end to end", () => {
     cmd: string
     stdin?: string
     closeStdin?: boolean
+    /** stdin data and close in a single message */
+    stdinAndClose?: boolean
     stdout?: RegExp | string
     stderr?: RegExp | string
     exit: number
@@ -225,7 +227,9 @@ describe("plugin end to end", () => {
     { name: "notty: streaming", tty: false, cmd: "for n in 1 2 3; do echo $n; sleep 1; done", stdout: "1\n2\n3\n", exit: 0 },
     { name: "notty: stty check", tty: false, cmd: "stty size", stderr: /stty: .?standard input.?: (Inappropriate ioctl for device|Not a tty)\n/, exit: 1 },
     { name: "notty: stdin passing", tty: false, cmd: "echo hello from command; cat", stdin: "hello from stdin\n", closeStdin: true, stdout: "hello from command\nhello from stdin\n", exit: 0 },
+    { name: "notty: stdin data and close in one message", tty: false, cmd: "cat", stdin: "one message\n", stdinAndClose: true, stdout: "one message\n", exit: 0 },
     { name: "tty: basic", tty: true, cmd: "echo hello stdout; echo hello stderr >&2; exit 43", stdout: "hello stdout\r\nhello stderr\r\n", exit: 43 },
+    { name: "tty: streaming", tty: true, cmd: "for n in 1 2 3; do echo $n; sleep 1; done", stdout: "1\r\n2\r\n3\r\n", exit: 0 },
     { name: "tty: stdin passing", tty: true, cmd: "head -n1", stdin: "hello from stdin\n", stdout: "hello from stdin\r\nhello from stdin\r\n", exit: 0 },
     { name: "tty: children processes", tty: true, cmd: "(sleep 3600 >/dev/null 2>&1 &); echo from main", stdout: "from main\r\n", exit: 0 }
   ]
@@ -239,7 +243,7 @@ describe("plugin end to end", () => {
         s.on("error", reject)
       })
       s.write(ExecTaskStreamingRequest.fromPartial({ setup: { taskId: handle.config!.id, command: ["/bin/sh", "-c", tc.cmd], tty: tc.tty } }))
-      if (tc.stdin !== undefined) s.write(ExecTaskStreamingRequest.fromPartial({ stdin: { data: Buffer.from(tc.stdin), close: false } }))
+      if (tc.stdin !== undefined) s.write(ExecTaskStreamingRequest.fromPartial({ stdin: { data: Buffer.from(tc.stdin), close: tc.stdinAndClose === true } }))
       if (tc.closeStdin) s.write(ExecTaskStreamingRequest.fromPartial({ stdin: { data: new Uint8Array(), close: true } }))
       await done
       const text = (k: "stdout" | "stderr") => out.filter((m) => m[k]?.data?.length).map((m) => Buffer.from(m[k].data).toString()).join("")
@@ -338,4 +342,148 @@ describe("plugin end to end", () => {
     c.close()
     await removeContainer(PODMAN, id)
   }, 60_000)
+})
+
+/** How a server stream ended: its status code (0 = OK) and the messages before that. */
+const streamOutcome = <Res>(stream: grpc.ClientReadableStream<Res>, timeoutMillis: number) =>
+  new Promise<{ code: number; details: string; messages: Array<Res> }>((resolve, reject) => {
+    const messages: Array<Res> = []
+    const timer = setTimeout(() => {
+      stream.cancel()
+      reject(new Error(`stream still open after ${timeoutMillis} ms (${messages.length} messages)`))
+    }, timeoutMillis)
+    stream.on("data", (m: Res) => messages.push(m))
+    stream.on("error", (e: grpc.ServiceError) => {
+      clearTimeout(timer)
+      resolve({ code: e.code, details: e.details, messages })
+    })
+    stream.on("status", (s: grpc.StatusObject) => {
+      if (s.code === grpc.status.OK) {
+        clearTimeout(timer)
+        resolve({ code: 0, details: s.details, messages })
+      }
+    })
+  })
+
+// Per-RPC semantics of PROTOCOL.md §3.3 / §8.6 / §8.7 that the Go client and harness rely on.
+describe("plugin conformance details", () => {
+  let p: LaunchedPlugin
+  let d: PluginClients
+
+  beforeAll(async () => {
+    p = await launch()
+    d = connect(p.handshake.address)
+    await setConfig(d)
+    await call(d.driver.init.bind(d.driver), {})
+  }, 90_000)
+
+  afterAll(() => {
+    d?.close()
+  })
+
+  it("an unknown task id: every per-task RPC fails NOT_FOUND with Go's text (§8.6)", async () => {
+    const taskId = `${allocId}/nobody/00000000`
+    const errors = [
+      await callError(d.driver.waitTask.bind(d.driver), { taskId }),
+      await callError(d.driver.stopTask.bind(d.driver), { taskId, timeout: { seconds: 1, nanos: 0 }, signal: "" }),
+      await callError(d.driver.destroyTask.bind(d.driver), { taskId, force: true }),
+      await callError(d.driver.inspectTask.bind(d.driver), { taskId }),
+      await callError(d.driver.signalTask.bind(d.driver), { taskId, signal: "SIGHUP" }),
+      await callError(d.driver.execTask.bind(d.driver), { taskId, command: ["true"], timeout: undefined })
+    ]
+    const stats = await streamOutcome(d.driver.taskStats({ taskId, collectionInterval: { seconds: 1, nanos: 0 } }), 10_000)
+    for (const e of [...errors.map((x) => ({ code: x.code, details: x.details })), stats]) {
+      expect(e).toMatchObject({ code: grpc.status.NOT_FOUND, details: "task not found for given id" })
+    }
+  })
+
+  it("StopTask(timeout 0) kills at once even if the task ignores the signal; returns after exit (§3.3 StopTask)", async () => {
+    const task = makeTask("stubborn", {
+      image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "trap '' TERM INT; while true; do sleep 0.2; done"]
+    })
+    await call(d.driver.startTask.bind(d.driver), { task })
+    const wait = call(d.driver.waitTask.bind(d.driver), { taskId: task.id })
+    const t0 = Date.now()
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 0, nanos: 0 }, signal: "" })
+    expect(Date.now() - t0).toBeLessThan(5000)
+    // StopTask returns after the exit: InspectTask already says EXITED
+    const status = await call(d.driver.inspectTask.bind(d.driver), { taskId: task.id })
+    expect(status.task?.state).toBe(TaskState.EXITED)
+    const w = await wait
+    expect(w.result?.exitCode).not.toBe(0)
+    expect(w.result?.signal).toBe(9)
+    // StopTask again on the exited task is OK
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 5, nanos: 0 }, signal: "SIGTERM" })
+    await call(d.driver.destroyTask.bind(d.driver), { taskId: task.id, force: true })
+  }, 60_000)
+
+  it("TaskStats: first sample at once, then the stream ends OK when the task exits (§3.3 TaskStats, §8.4)", async () => {
+    const task = makeTask("statsend", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", LOOP] })
+    await call(d.driver.startTask.bind(d.driver), { task })
+    const stream = d.driver.taskStats({ taskId: task.id, collectionInterval: { seconds: 1, nanos: 0 } })
+    const outcome = streamOutcome(stream, 30_000)
+    await new Promise((res) => setTimeout(res, 1500))
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 0, nanos: 0 }, signal: "SIGKILL" })
+    const r = await outcome
+    expect(r.code).toBe(grpc.status.OK)
+    expect(r.messages.length).toBeGreaterThanOrEqual(1)
+    for (const m of r.messages) {
+      expect(m.stats?.timestamp).toBeDefined()
+      expect(m.stats?.aggResourceUsage?.cpu).toBeDefined()
+      expect(m.stats?.aggResourceUsage?.memory).toBeDefined()
+    }
+    await call(d.driver.destroyTask.bind(d.driver), { taskId: task.id, force: true })
+  }, 60_000)
+
+  it("natural exit: WaitTask result + empty err, InspectTask EXITED with real timestamps and result, DestroyTask(force=false) OK (§3.3, §8.7)", async () => {
+    const task = makeTask("exit3", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "sleep 1; exit 3"] })
+    await call(d.driver.startTask.bind(d.driver), { task })
+    const w = await call(d.driver.waitTask.bind(d.driver), { taskId: task.id })
+    expect(w.result).toStrictEqual({ exitCode: 3, signal: 0, oomKilled: false })
+    expect(w.err).toBe("")
+    const s = await call(d.driver.inspectTask.bind(d.driver), { taskId: task.id })
+    expect(s.task?.state).toBe(TaskState.EXITED)
+    expect(s.task?.result?.exitCode).toBe(3)
+    const started = s.task!.startedAt!.seconds
+    const completed = s.task!.completedAt!.seconds
+    expect(started).toBeGreaterThan(1_700_000_000)
+    expect(completed).toBeGreaterThanOrEqual(started)
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 5, nanos: 0 }, signal: "" })
+    await call(d.driver.destroyTask.bind(d.driver), { taskId: task.id, force: false })
+    expect((await callError(d.driver.inspectTask.bind(d.driver), { taskId: task.id })).code).toBe(grpc.status.NOT_FOUND)
+  }, 60_000)
+
+  it("DestroyTask: force=false on a running task fails; force=true kills it and answers a pending WaitTask (§3.3 DestroyTask)", async () => {
+    const task = makeTask("destroyme", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", LOOP] })
+    const r = await call(d.driver.startTask.bind(d.driver), { task })
+    const id = await containerIdOf(r.handle!)
+    const wait = call(d.driver.waitTask.bind(d.driver), { taskId: task.id })
+    const e = await callError(d.driver.destroyTask.bind(d.driver), { taskId: task.id, force: false })
+    expect(e.code).not.toBe(grpc.status.UNAVAILABLE)
+    expect(e.code).not.toBe(grpc.status.CANCELLED)
+    await call(d.driver.destroyTask.bind(d.driver), { taskId: task.id, force: true })
+    const w = await wait
+    expect(w.result).toBeDefined()
+    expect(await containerState(PODMAN, id)).toBe("gone")
+  }, 60_000)
+
+  it("ExecTask: a failing command still has a result, a non-zero exit code and its error text (§3.3 ExecTask, §8.7)", async () => {
+    const task = makeTask("execfail", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", LOOP] })
+    await call(d.driver.startTask.bind(d.driver), { task })
+    const r = await call(d.driver.execTask.bind(d.driver), {
+      taskId: task.id, command: ["/bin/ls", "/does-not-exist"], timeout: { seconds: 10, nanos: 0 }
+    })
+    expect(r.result).toBeDefined()
+    expect(r.result!.exitCode).not.toBe(0)
+    expect(Buffer.concat([Buffer.from(r.stdout), Buffer.from(r.stderr)]).toString()).toMatch(/does-not-exist/)
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 0, nanos: 0 }, signal: "" })
+    await call(d.driver.destroyTask.bind(d.driver), { taskId: task.id, force: true })
+  }, 60_000)
+
+  it("TaskEvents and Fingerprint streams stay open (ending OK would make the client reopen them in a hot loop) (§3.3)", async () => {
+    const events = d.driver.taskEvents({})
+    const fingerprint = d.driver.fingerprint({})
+    await expect(streamOutcome(events, 3000)).rejects.toThrow(/still open/)
+    await expect(streamOutcome(fingerprint, 3000)).rejects.toThrow(/still open/)
+  }, 30_000)
 })
