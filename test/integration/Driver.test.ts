@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as http from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Effect, Layer, ManagedRuntime, Stream } from "effect"
+import { Effect, Fiber, Layer, ManagedRuntime, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as ConfigLayers from "../../layers/config/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
@@ -17,7 +17,7 @@ import { driverLayer } from "../../src/driver/layers.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { Podman } from "../../src/services/Podman.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
-import type { Fingerprint } from "../../src/domain/results.ts"
+import type { Fingerprint, TaskEvent } from "../../src/domain/results.ts"
 
 const socket = process.env.PODMAN_SOCKET!
 const registry = process.env.SANDBOX_REGISTRY!
@@ -55,6 +55,18 @@ const libpod = (p: string): Promise<{ status: number; body: any }> =>
       let data = ""
       res.on("data", (c) => (data += c))
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data ? JSON.parse(data) : undefined }))
+    })
+    req.on("error", reject)
+    req.end()
+  })
+
+/** Raw libpod GET returning the body text (JSON lines endpoints). */
+const libpodText = (p: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: socket.replace(/^unix:\/\//, ""), path: `/v4.0.0/libpod${p}` }, (res) => {
+      let data = ""
+      res.on("data", (c) => (data += c))
+      res.on("end", () => resolve(data))
     })
     req.on("error", reject)
     req.end()
@@ -317,6 +329,38 @@ describe("Driver against real Podman", () => {
     expect(missing).toMatchObject({ _tag: "ImagePullError", reason: "not-found" })
     const unreachable = await failureOf("pull-unreachable", { image: "127.0.0.1:1/test/busybox:latest", auth: { tls_verify: false } })
     expect(unreachable).toMatchObject({ _tag: "ImagePullError", reason: "unreachable" })
+  })
+
+  it("concurrent starts of one image share one pull, and pull progress arrives as task events", async () => {
+    const image = `${registry}/test/httpd:latest`
+    const auth = { username: "testuser", password: "testpass", tls_verify: false }
+    const tasks = [task("dedupe-a"), task("dedupe-b"), task("dedupe-c")]
+    const since = new Date()
+    const events = await run(
+      Effect.gen(function*() {
+        const d = yield* Driver
+        const collected: Array<TaskEvent> = []
+        const collector = yield* d.taskEvents.pipe(
+          Stream.runForEach((e) => Effect.sync(() => collected.push(e))),
+          Effect.forkChild
+        )
+        yield* Effect.sleep(50)
+        yield* Effect.forEach(tasks, (t) => d.startTask(t, { image, force_pull: true, auth, command: "/bin/true" }), {
+          concurrency: "unbounded"
+        })
+        yield* Fiber.interrupt(collector)
+        return collected
+      })
+    )
+    for (const t of tasks) {
+      expect(events.some((e) => e.taskId === t.id && e.allocId === t.allocId && e.taskName === t.name && /Pulling image/.test(e.message))).toBe(true)
+    }
+    // Podman records one `pull` image event per pull actually made
+    const history = await libpodText(
+      `/events?stream=false&since=${Math.floor(since.getTime() / 1000) - 1}&filters=${encodeURIComponent(JSON.stringify({ type: ["image"], event: ["pull"] }))}`
+    )
+    const pulls = history.split("\n").filter((l) => l.includes("test/httpd")).length
+    expect(pulls).toBe(1)
   })
 
   it("a bad task config is a typed error naming the field and leaves nothing behind", async () => {
