@@ -262,6 +262,7 @@ export const make = Effect.gen(function*() {
                   const gc = (yield* driverConfig.get).gc.container
                   if (Exit.isSuccess(exit) && !gc) return
                   yield* client.containerRemove(id, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(
+                    Effect.catchTag("ContainerNotFound", () => Effect.void), // already gone: nothing to do
                     Effect.catch((e) => Effect.logWarning(`removing container ${id} failed: ${e.message}`))
                   )
                 })

@@ -29,7 +29,19 @@ const started: Array<string> = []
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "pvd-"))
   service = await startPodmanVarlinkService(path.join(dir, "io.podman"), PODMAN_SOCKET)
-  rt = ManagedRuntime.make(
+  rt = makeRuntime()
+})
+
+afterAll(async () => {
+  for (const id of started) await rt.runPromise(Driver.use((d) => d.destroyTask(id, true))).catch(() => undefined)
+  await rt?.dispose()
+  await service?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** A driver whose only socket is the varlink test service (as the plugin config would select it). */
+const makeRuntime = () =>
+  ManagedRuntime.make(
     driverLayer.pipe(
       Layer.provideMerge(
         Layer.mergeAll(
@@ -39,14 +51,6 @@ beforeAll(async () => {
       )
     )
   )
-})
-
-afterAll(async () => {
-  for (const id of started) await rt.runPromise(Driver.use((d) => d.destroyTask(id, true))).catch(() => undefined)
-  await rt?.dispose()
-  await service?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
 
 const run = <A, E>(eff: Effect.Effect<A, E, Driver | Podman | LogSinks.MemoryLogSink>) => rt.runPromise(eff)
 const driver = <A, E>(f: (d: Driver["Service"]) => Effect.Effect<A, E>) => run(Driver.use(f))
@@ -125,5 +129,25 @@ describe("Driver with the varlink transport selected", () => {
     expect(exit.exitCode).toBe(143) // catatonit (init) forwards SIGTERM to sleep
     await driver((d) => d.destroyTask(t.id, false))
     expect(await libpodStatus(s.state.containerId)).toBe(404)
+  })
+
+  it("recover: a new driver instance re-attaches over varlink from the DriverState, then waits, stops and destroys", async () => {
+    const t = task("vl-recover")
+    const s = await driver((d) =>
+      d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true })
+    )
+    const rt2 = makeRuntime()
+    try {
+      const on2 = <A, E>(f: (d: Driver["Service"]) => Effect.Effect<A, E>) => rt2.runPromise(Driver.use(f))
+      await on2((d) => d.recoverTask(s.state))
+      await on2((d) => d.recoverTask(s.state)) // idempotent
+      expect((await on2((d) => d.inspectTask(t.id))).state).toBe("running")
+      await on2((d) => d.stopTask(t.id, 2_000, "SIGTERM"))
+      expect((await on2((d) => d.waitTask(t.id))).exitCode).toBe(143)
+      await on2((d) => d.destroyTask(t.id, false))
+      expect(await libpodStatus(s.state.containerId)).toBe(404)
+    } finally {
+      await rt2.dispose()
+    }
   })
 })
