@@ -28,11 +28,12 @@ import { translate } from "../translate/index.ts"
 import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
 import { LogSink } from "../services/LogSink.ts"
-import { Podman, type ContainerInspect, type ContainerStats, type PodmanClient, type PodmanInfo } from "../services/Podman.ts"
+import { Podman, type ContainerInspect, type PodmanClient, type PodmanInfo } from "../services/Podman.ts"
 import { cgroupPathOf, readCgroupStats } from "./cgroup.ts"
 import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
 import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
+import { makeStatsHub } from "./statsHub.ts"
 import { parseGoDuration, signalName, signalNumber } from "./util.ts"
 
 /** Labels every container of ours carries (recovery and orphan cleanup find them by these). */
@@ -97,6 +98,7 @@ export const make = Effect.gen(function*() {
   const pending = new Set<string>()
   const events = yield* PubSub.unbounded<TaskEvent>()
   const images = yield* makeImageResolver
+  const statsHub = yield* makeStatsHub
 
   // Plugin shutdown: stop the fibers of every task, keep the containers (they are recovered later).
   yield* Effect.addFinalizer(() =>
@@ -401,9 +403,7 @@ export const make = Effect.gen(function*() {
             Effect.map((cg) => initialSample(taskId, cg))
           )
         )
-        return Stream.concat(first, t.client.containerStats([t.containerId], { intervalSeconds }).pipe(
-          Stream.map((batch) => batch.find((x) => x.containerId === t.containerId || t.containerId.startsWith(x.containerId))),
-          Stream.filter((s): s is ContainerStats => s !== undefined),
+        return Stream.concat(first, statsHub.subscribe(t.client, t.containerId, intervalSeconds).pipe(
           Stream.mapAccum(() => emptyAccumulator, (acc, s) => {
             const [next, sample] = toSample(taskId, acc, s, mhzPerCore)
             return [next, [sample]] as const
