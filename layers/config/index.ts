@@ -23,16 +23,22 @@
 import { Effect, Layer, SubscriptionRef } from "effect"
 import { decodePluginConfig, defaultPluginConfig, type PluginConfig } from "../../src/domain/PluginConfig.ts"
 import type { InvalidPluginConfig } from "../../src/domain/errors.ts"
-import { DriverConfig } from "../../src/services/DriverConfig.ts"
+import { type AgentFacts, DriverConfig } from "../../src/services/DriverConfig.ts"
 
 /** Builds the service over a fresh `SubscriptionRef` seeded with `initial`. */
 export const make = (initial: PluginConfig): Effect.Effect<DriverConfig["Service"]> =>
-  Effect.map(SubscriptionRef.make(initial), (ref) =>
-    DriverConfig.of({
+  Effect.map(SubscriptionRef.make(initial), (ref) => {
+    let agent: AgentFacts = { cpuMhzPerCore: 0 }
+    return DriverConfig.of({
       get: SubscriptionRef.get(ref),
       set: (config) => SubscriptionRef.set(ref, config),
-      changes: SubscriptionRef.changes(ref)
-    }))
+      changes: SubscriptionRef.changes(ref),
+      agent: Effect.sync(() => agent),
+      setAgent: (facts) => Effect.sync(() => {
+        agent = facts
+      })
+    })
+  })
 
 /** Starts with `defaultPluginConfig`; Nomad's `SetConfig` replaces it through `set`. */
 export const layer: Layer.Layer<DriverConfig> = Layer.effect(DriverConfig, make(defaultPluginConfig))

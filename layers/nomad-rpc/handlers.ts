@@ -15,7 +15,7 @@ import { HealthCheckResponse, HealthCheckResponse_ServingStatus, type HealthServ
 import type { GRPCBrokerServer } from "../../proto/gen/plugin/grpc_broker.ts"
 import type { GRPCControllerServer } from "../../proto/gen/plugin/grpc_controller.ts"
 import type { GRPCStdioServer } from "../../proto/gen/plugin/grpc_stdio.ts"
-import { type BasePluginServer, PluginInfoResponse, PluginType } from "../../proto/gen/plugins/base/proto/base.ts"
+import { type BasePluginServer, type ClientTopology, PluginInfoResponse, PluginType } from "../../proto/gen/plugins/base/proto/base.ts"
 import {
   CapabilitiesResponse, type DriverServer, ExecTaskStreamingResponse, InspectTaskResponse, StartTaskResponse, TaskHandle,
   TaskState, TaskStatsResponse, WaitTaskResponse, type ExecTaskStreamingRequest
@@ -57,8 +57,11 @@ export const basePluginServer = (tracker: CallTracker<R>): BasePluginServer => (
       const raw = yield* decodeCty(req.msgpackConfig)
       // 0 bytes: the agent has no config block for us; defaults apply.
       const config = yield* decodePluginConfig(raw ?? {})
-      yield* (yield* DriverConfig).set(config)
+      const driverConfig = yield* DriverConfig
+      yield* driverConfig.set(config)
       const agent = req.nomadConfig?.driver
+      const cpuMhzPerCore = agent?.Topology ? topologyMhzPerCore(agent.Topology) : 0
+      if (cpuMhzPerCore > 0) yield* driverConfig.setAgent({ cpuMhzPerCore })
       yield* Effect.logDebug("plugin config set").pipe(Effect.annotateLogs({
         api_version: req.pluginApiVersion,
         validation_only: req.nomadConfig === undefined,
@@ -67,6 +70,19 @@ export const basePluginServer = (tracker: CallTracker<R>): BasePluginServer => (
       return {}
     }))
 })
+
+/**
+ * The average speed (MHz) of the node's usable cores, from the client's CPU topology: what Nomad's
+ * own drivers use to turn a CPU percentage into MHz ("TotalTicks"). Per core the best known speed
+ * is taken (base, else guessed, else max); disabled cores are skipped. 0 when unknown.
+ */
+export const topologyMhzPerCore = (topology: ClientTopology): number => {
+  const speeds = topology.cores
+    .filter((c) => !c.disable)
+    .map((c) => Number(c.baseSpeed || c.guessSpeed || c.maxSpeed))
+    .filter((mhz) => mhz > 0)
+  return speeds.length === 0 ? 0 : speeds.reduce((a, b) => a + b, 0) / speeds.length
+}
 
 /**
  * One client message as exec input (none for a heartbeat). Every field set is honoured: data then

@@ -387,8 +387,8 @@ export const make = Effect.gen(function*() {
     Stream.unwrap(
       Effect.gen(function*() {
         const t = yield* lookup(taskId)
-        // Nomad's MHz per core is not known to the driver; TotalTicks is left unmeasured.
-        const mhzPerCore = 0
+        // TotalTicks (MHz used) needs the node's core speed, which the agent sends in SetConfig.
+        const mhzPerCore = (yield* driverConfig.agent).cpuMhzPerCore
         const intervalSeconds = Math.max(1, Math.round(intervalMillis / 1000))
         // RSS, cache, swap and throttling come from the container's cgroup when Podman is local.
         const local = /^(unix:|\/)/.test(t.client.address)

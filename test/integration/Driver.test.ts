@@ -243,6 +243,8 @@ describe("Driver against real Podman", () => {
   it("reports stats samples with memory usage", async () => {
     const t = task("stats")
     await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "while true; do :; done"] }))
+    // the agent's CPU topology (SetConfig) gives the MHz per core that TotalTicks needs
+    await run(DriverConfig.use((c) => c.setAgent({ cpuMhzPerCore: 2000 })))
     const t0 = Date.now()
     const firstAt: Array<number> = []
     const samples = await driver((d) =>
@@ -259,6 +261,8 @@ describe("Driver against real Podman", () => {
     expect(samples[2]!.memory.rss).toBeGreaterThan(0)
     expect(samples[2]!.memory.rss).toBeLessThanOrEqual(samples[2]!.memory.usage)
     expect(samples[2]!.cpu.measured).toContain("Throttled Periods")
+    expect(samples[2]!.cpu.measured).toContain("Total Ticks")
+    expect(samples[2]!.cpu.totalTicks).toBeCloseTo((samples[2]!.cpu.percent / 100) * 2000)
     await driver((d) => d.stopTask(t.id, 500, "SIGKILL"))
   })
 

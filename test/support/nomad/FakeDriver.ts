@@ -15,7 +15,7 @@ import { defaultPluginConfig, type PluginConfig } from "../../../src/domain/Plug
 import type { ExitResult, TaskEvent } from "../../../src/domain/results.ts"
 import { decodeTaskConfig } from "../../../src/domain/TaskConfig.ts"
 import { Driver, type ExecOutput } from "../../../src/services/Driver.ts"
-import { DriverConfig } from "../../../src/services/DriverConfig.ts"
+import { type AgentFacts, DriverConfig } from "../../../src/services/DriverConfig.ts"
 
 interface FakeTask {
   readonly task: NomadTask
@@ -163,12 +163,15 @@ const sample = (taskId: string) => ({
 export const makeFakeDriverConfig = Effect.gen(function*() {
   const ref = yield* Ref.make<PluginConfig>(defaultPluginConfig)
   const sets: Array<PluginConfig> = []
+  const agents: Array<AgentFacts> = []
   const config = DriverConfig.of({
     get: Ref.get(ref),
     set: (c) => Effect.sync(() => sets.push(c)).pipe(Effect.andThen(Ref.set(ref, c))),
-    changes: Stream.fromEffect(Ref.get(ref))
+    changes: Stream.fromEffect(Ref.get(ref)),
+    agent: Effect.sync(() => agents.at(-1) ?? { cpuMhzPerCore: 0 }),
+    setAgent: (facts) => Effect.sync(() => void agents.push(facts))
   })
-  return { config, sets }
+  return { config, sets, agents }
 })
 
 /** Both fakes as one layer, plus handles to inspect them. */
