@@ -34,7 +34,7 @@ import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
 import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
 import { makeStatsHub } from "./statsHub.ts"
-import { parseGoDuration, signalName, signalNumber } from "./util.ts"
+import { signalName, signalNumber } from "./util.ts"
 
 /** Labels every container of ours carries (recovery and orphan cleanup find them by these). */
 export const LABEL_ALLOC_ID = "com.hashicorp.nomad.alloc_id"
@@ -348,10 +348,9 @@ export const make = Effect.gen(function*() {
     const t = tasks.get(taskId)
     if (!t) return yield* new TaskNotFound({ taskId })
     if (!(yield* isExited(t))) {
-      if (!force) return yield* new TaskStateError({ taskId, detail: "cannot destroy a running task without force" })
-      const stopTimeout = (t.config as { readonly stop_timeout?: string }).stop_timeout
-      const grace = (stopTimeout !== undefined ? parseGoDuration(stopTimeout) : undefined) ?? 5_000
-      yield* stopEntry(t, grace, "").pipe(Effect.catch((e) => Effect.logWarning(`stop before destroy failed: ${e.message}`)))
+      if (!force) return yield* new TaskStateError({ taskId, detail: "cannot destroy running task" })
+      // force: kill at once (Nomad sends StopTask with the grace period first when it wants one)
+      yield* stopEntry(t, 0, "SIGKILL").pipe(Effect.catch((e) => Effect.logWarning(`kill before destroy failed: ${e.message}`)))
     }
     tasks.delete(taskId)
     yield* Scope.close(t.fibers, Exit.void)

@@ -215,10 +215,11 @@ describe("Driver against real Podman", () => {
     const t = task("destroy-running")
     await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true, stop_timeout: "1s" }))
     const pending = driver((d) => d.waitTask(t.id))
-    await expect(driver((d) => d.destroyTask(t.id, false))).rejects.toThrow(/without force/)
+    await expect(driver((d) => d.destroyTask(t.id, false))).rejects.toThrow(/cannot destroy running task/)
     await driver((d) => d.destroyTask(t.id, true))
     const r = await pending
-    expect(r.exitCode).not.toBe(0)
+    expect(r.exitCode).toBe(137) // killed at once
+    expect(r.signal).toBe(9)
     await expect(driver((d) => d.inspectTask(t.id))).rejects.toThrow(/task not found/)
   })
 
