@@ -26,6 +26,7 @@ import {
   hclSpecToProto, startedNetwork, statsToProto, taskEventToProto, taskStatusToProto, toNomadTask
 } from "./codec.ts"
 import { decodeCty } from "./cty.ts"
+import { fromGoDriverState } from "./goDriverState.ts"
 import { RpcRequestError } from "./status.ts"
 
 /** The driver name jobs use (`driver = "podman"`). */
@@ -119,7 +120,10 @@ export const driverServer = (tracker: CallTracker<R>): DriverServer => ({
       if (handle.driverState.length === 0) {
         return yield* new RpcRequestError(Code.INVALID_ARGUMENT, `RecoverTask: handle for ${taskId} has no driver_state`)
       }
-      const state = yield* decodeDriverState(handle.driverState)
+      // A handle written by the Go nomad-driver-podman (after a binary swap) is adopted too.
+      const state = yield* decodeDriverState(handle.driverState).pipe(
+        Effect.catchTag("InvalidTaskConfig", (ours) => fromGoDriverState(handle).pipe(Effect.mapError(() => ours)))
+      )
       yield* (yield* Driver).recoverTask(state.taskId === taskId ? state : { ...state, taskId })
       return {}
     })),

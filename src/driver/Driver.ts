@@ -533,7 +533,8 @@ export const make = Effect.gen(function*() {
           client,
           containerId: state.containerId,
           containerName: state.containerName,
-          startedAt: new Date(state.startedAt),
+          // the state's start time, or Podman's when the state does not know it (a Go driver handle)
+          startedAt: new Date(state.startedAt).getTime() > 0 ? new Date(state.startedAt) : (inspect.state.startedAt ?? new Date()),
           resources,
           state
         },
