@@ -5,7 +5,6 @@
  * container and Wait/Stop/Destroy work on it.
  */
 import { encode } from "@msgpack/msgpack"
-import * as http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { pluginConfigSpec } from "../../src/domain/PluginConfig.ts"
 import { taskConfigSpec } from "../../src/domain/TaskConfig.ts"
@@ -14,6 +13,7 @@ import { call, connect, type PluginClients } from "../support/nomad/clients.ts"
 import { ctyEncode } from "../support/nomad/ctyEncode.ts"
 import { decodeLikeNomad } from "../support/nomad/hcldec.ts"
 import { launchPlugin, type LaunchedPlugin } from "../support/nomad/launch.ts"
+import { libpod } from "../support/libpod.ts"
 import { containerState, removeContainer } from "../support/nomad/podmanApi.ts"
 
 const PODMAN = process.env.PODMAN_SOCKET ?? ""
@@ -23,31 +23,17 @@ let c: PluginClients
 let containerId = ""
 
 /** Creates and starts a container the way the Go driver would (its name, none of our labels). */
-const createLikeGoDriver = (name: string): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const socketPath = PODMAN.replace(/^unix:\/\//, "")
-    const body = JSON.stringify({
-      name,
-      image: "localhost/busybox:latest",
-      command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"],
-      netns: { nsmode: "none" }
-    })
-    const req = http.request({ socketPath, method: "POST", path: "/v4.0.0/libpod/containers/create", headers: { "content-type": "application/json" } }, (res) => {
-      let text = ""
-      res.on("data", (d) => (text += d))
-      res.on("end", () => {
-        const id = JSON.parse(text).Id as string
-        const start = http.request({ socketPath, method: "POST", path: `/v4.0.0/libpod/containers/${id}/start` }, (r) => {
-          r.resume()
-          r.on("end", () => resolve(id))
-        })
-        start.on("error", reject)
-        start.end()
-      })
-    })
-    req.on("error", reject)
-    req.end(body)
+const createLikeGoDriver = async (name: string): Promise<string> => {
+  const created = await libpod("POST", "/v4.0.0/libpod/containers/create", {
+    name,
+    image: "localhost/busybox:latest",
+    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"],
+    netns: { nsmode: "none" }
   })
+  const id = created.json.Id as string
+  await libpod("POST", `/v4.0.0/libpod/containers/${id}/start`)
+  return id
+}
 
 beforeAll(async () => {
   plugin = await launchPlugin({ timeoutMillis: 60_000 })

@@ -16,6 +16,7 @@ import { makeNomadTask, type NomadTask } from "../../src/domain/NomadTask.ts"
 import { driverLayer } from "../../src/driver/layers.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { Podman } from "../../src/services/Podman.ts"
+import { libpod as libpodRequest, removeContainer } from "../support/libpod.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
 import type { Fingerprint, TaskEvent } from "../../src/domain/results.ts"
 
@@ -48,29 +49,14 @@ const task = (name: string, extra: Partial<Parameters<typeof makeNomadTask>[0]> 
   return t
 }
 
-/** Raw libpod GET for assertions. */
-const libpod = (p: string): Promise<{ status: number; body: any }> =>
-  new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket.replace(/^unix:\/\//, ""), path: `/v4.0.0/libpod${p}` }, (res) => {
-      let data = ""
-      res.on("data", (c) => (data += c))
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data ? JSON.parse(data) : undefined }))
-    })
-    req.on("error", reject)
-    req.end()
-  })
+/** Raw libpod GET for assertions (the shared test helper). */
+const libpod = async (p: string): Promise<{ status: number; body: any }> => {
+  const r = await libpodRequest("GET", `/v4.0.0/libpod${p}`)
+  return { status: r.status, body: r.json }
+}
 
 /** Raw libpod GET returning the body text (JSON lines endpoints). */
-const libpodText = (p: string): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket.replace(/^unix:\/\//, ""), path: `/v4.0.0/libpod${p}` }, (res) => {
-      let data = ""
-      res.on("data", (c) => (data += c))
-      res.on("end", () => resolve(data))
-    })
-    req.on("error", reject)
-    req.end()
-  })
+const libpodText = async (p: string): Promise<string> => (await libpodRequest("GET", `/v4.0.0/libpod${p}`)).text
 
 const stdout = (taskId: string) => run(LogSinks.MemoryLogSink.use((m) => m.text(taskId, "stdout")))
 const stderr = (taskId: string) => run(LogSinks.MemoryLogSink.use((m) => m.text(taskId, "stderr")))
@@ -464,10 +450,7 @@ describe("Driver against real Podman", () => {
       await rt3.runPromise(Driver.use((d) => d.destroyTask(t.id, false)))
       const after = await libpod(`/containers/${s.state.containerId}/json`)
       expect(after.status).toBe(200)
-      await new Promise<void>((resolve) => {
-        const req = http.request({ socketPath: socket.replace(/^unix:\/\//, ""), method: "DELETE", path: `/v4.0.0/libpod/containers/${s.state.containerId}?force=true&timeout=0` }, (res) => { res.resume(); res.on("end", () => resolve()) })
-        req.end()
-      })
+      await removeContainer(s.state.containerId)
     } finally {
       await rt3.dispose()
     }

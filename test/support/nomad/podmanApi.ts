@@ -1,25 +1,11 @@
 /** Minimal libpod REST calls the e2e test uses to look behind the plugin's back. */
-import * as http from "node:http"
+import { libpod, podmanSocketPath } from "../libpod.ts"
 
-const socketOf = (address: string) => address.replace(/^unix:\/\//, "")
-
-export const podmanRequest = (address: string, method: string, path: string): Promise<{ status: number; body: any }> =>
-  new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socketOf(address), method, path: `/v4.0.0/libpod${path}`, host: "d", timeout: 30_000 }, (res) => {
-      let data = ""
-      res.setEncoding("utf8").on("data", (d: string) => (data += d)).on("end", () => {
-        let body: unknown = data
-        try {
-          body = data === "" ? undefined : JSON.parse(data)
-        } catch {
-          // text body
-        }
-        resolve({ status: res.statusCode ?? 0, body })
-      })
-    })
-    req.on("error", reject)
-    req.end()
-  })
+/** One libpod call on `address` (`unix:///…` or a path); `body` is the JSON, else the text. */
+export const podmanRequest = async (address: string, method: "GET" | "POST" | "DELETE", path: string): Promise<{ status: number; body: any }> => {
+  const r = await libpod(method, `/v4.0.0/libpod${path}`, undefined, podmanSocketPath(address))
+  return { status: r.status, body: r.json ?? (r.text === "" ? undefined : r.text) }
+}
 
 /** `running`, `exited`, ... or `gone` (404). */
 export const containerState = async (address: string, id: string): Promise<string> => {
