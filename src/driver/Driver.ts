@@ -28,8 +28,9 @@ import { translate } from "../translate/index.ts"
 import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
 import { LogSink } from "../services/LogSink.ts"
-import { Podman, type ContainerInspect, type PodmanClient, type PodmanInfo } from "../services/Podman.ts"
+import { Podman, type ContainerInspect, type OutputChunk, type PodmanClient, type PodmanInfo } from "../services/Podman.ts"
 import { cgroupPathOf, readCgroupStats } from "./cgroup.ts"
+import { canReadFile, k8sLogPathOf, tailK8sFile } from "./k8sFileLogs.ts"
 import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
 import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
@@ -156,8 +157,27 @@ export const make = Effect.gen(function*() {
       )
     )
 
+  /**
+   * Where a task's output is read from: Podman's k8s-file log on this host when it is readable
+   * (lossless, see k8sFileLogs.ts), else the logs API (remote sockets, other log drivers).
+   */
+  const logSource = (entry: TaskEntry, since: Date | undefined) =>
+    Effect.gen(function*() {
+      const local = /^(unix:|\/)/.test(entry.client.address)
+      const path = local
+        ? yield* entry.client.containerInspect(entry.containerId).pipe(
+          Effect.map((i) => k8sLogPathOf(i.raw)),
+          Effect.orElseSucceed(() => undefined)
+        )
+        : undefined
+      if (path !== undefined && (yield* canReadFile(path))) {
+        return tailK8sFile(path, { exited: Deferred.isDone(entry.exit), ...(since ? { since } : {}) })
+      }
+      return entry.client.containerLogs(entry.containerId, { follow: true, stdout: true, stderr: true, ...(since ? { since } : {}) })
+    })
+
   /** Forwards the container's stdout/stderr to the task's log sink until the container exits. */
-  const forwardLogs = (entry: { client: PodmanClient; containerId: string; task: NomadTask }, since: Date | undefined) =>
+  const forwardLogs = (entry: TaskEntry, since: Date | undefined) =>
     Effect.scoped(
       Effect.gen(function*() {
         const writer = yield* logSink.open({
@@ -165,12 +185,8 @@ export const make = Effect.gen(function*() {
           stdoutPath: entry.task.stdoutPath,
           stderrPath: entry.task.stderrPath
         })
-        yield* entry.client.containerLogs(entry.containerId, {
-          follow: true,
-          stdout: true,
-          stderr: true,
-          ...(since ? { since } : {})
-        }).pipe(Stream.runForEach(writer.write))
+        const source: Stream.Stream<OutputChunk, PodmanFailure> = yield* logSource(entry, since)
+        yield* source.pipe(Stream.runForEach(writer.write))
       })
     ).pipe(
       Effect.catchCause((cause) =>

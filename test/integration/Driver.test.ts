@@ -111,6 +111,21 @@ describe("Driver against real Podman", () => {
     expect((await driver((d) => d.waitTask(t.id))).exitCode).toBe(3)
   })
 
+  it("a running task's burst of output reaches its log sink complete and in order (no exit needed)", async () => {
+    const t = task("burst")
+    await driver((d) =>
+      d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "seq 1 300000 & seq 1 300000 >&2 & wait; exec sleep 300"], init: true })
+    )
+    const want = Array.from({ length: 300000 }, (_, i) => `${i + 1}`).join("\n") + "\n"
+    await expect.poll(async () => (await stdout(t.id)).length, { timeout: 30_000, interval: 200 }).toBe(want.length)
+    expect(await stdout(t.id)).toBe(want)
+    // stdout and stderr written at the same time: each stream complete and in order
+    await expect.poll(async () => (await stderr(t.id)).length, { timeout: 30_000, interval: 200 }).toBe(want.length)
+    expect(await stderr(t.id)).toBe(want)
+    expect((await driver((d) => d.inspectTask(t.id))).state).toBe("running")
+    await driver((d) => d.stopTask(t.id, 1_000, "SIGKILL"))
+  })
+
   it("publishes a port that answers from the host", async () => {
     const hostPort = 20000 + Math.floor(Math.random() * 20000)
     const t = task("web", { resources: { ports: [{ label: "http", value: hostPort, to: 8080, hostIp: "127.0.0.1" }] } })
