@@ -52,6 +52,9 @@ const INFO_CACHE_MILLIS = 60_000
 /** Delay after which the last terminal size of an exec is applied again (see execStreaming). */
 const RESIZE_SETTLE_MILLIS = 250
 
+/** How long DestroyTask waits for an exited task's last log lines to be forwarded. */
+const LOG_DRAIN_MILLIS = 5_000
+
 /** Exec output kept per stream by ExecTask (script checks need only the tail). */
 const EXEC_CAPTURE_LIMIT = 1 << 20
 
@@ -66,6 +69,8 @@ interface TaskEntry {
   readonly exit: Deferred.Deferred<ExitResult>
   readonly resources: Scope.Closeable
   readonly fibers: Scope.Closeable
+  /** Completed when the log forwarder has written everything (or is not running). */
+  readonly logsDone: Deferred.Deferred<void>
   readonly state: DriverState
 }
 
@@ -198,15 +203,18 @@ export const make = Effect.gen(function*() {
     !plugin.disable_log_collection && (config.logging?.driver ?? plugin.logging.driver) !== "none"
 
   /** Registers a task whose container exists, and forks its watchers into a fresh fibers scope. */
-  const register = (fields: Omit<TaskEntry, "fibers" | "exit">, logSince: Date | undefined, plugin: PluginConfig) =>
+  const register = (fields: Omit<TaskEntry, "fibers" | "exit" | "logsDone">, logSince: Date | undefined, plugin: PluginConfig) =>
     Effect.gen(function*() {
       const exit = yield* Deferred.make<ExitResult>()
       const fibers = yield* Scope.make()
-      const entry: TaskEntry = { ...fields, exit, fibers }
+      const logsDone = yield* Deferred.make<void>()
+      const entry: TaskEntry = { ...fields, exit, fibers, logsDone }
       tasks.set(entry.taskId, entry)
       yield* Effect.forkIn(watchExit(entry.client, entry.containerId, exit), fibers)
       if (logsEnabled(plugin, entry.config)) {
-        yield* Effect.forkIn(forwardLogs(entry, logSince), fibers)
+        yield* Effect.forkIn(forwardLogs(entry, logSince).pipe(Effect.ensuring(Deferred.succeed(logsDone, undefined))), fibers)
+      } else {
+        yield* Deferred.succeed(logsDone, undefined)
       }
       return entry
     })
@@ -369,6 +377,8 @@ export const make = Effect.gen(function*() {
       yield* stopEntry(t, 0, "SIGKILL").pipe(Effect.catch((e) => Effect.logWarning(`kill before destroy failed: ${e.message}`)))
     }
     tasks.delete(taskId)
+    // A task that printed and exited at once: let its last lines reach the log sink first.
+    yield* Deferred.await(t.logsDone).pipe(Effect.timeout(LOG_DRAIN_MILLIS), Effect.ignore)
     yield* Scope.close(t.fibers, Exit.void)
     // Pending WaitTask calls must not hang on a task that no longer exists: if the exit was never
     // observed (the watcher was just interrupted), resolve them with an explicit error result.

@@ -79,12 +79,14 @@ export const tailK8sFile = (
       const buf = Buffer.alloc(READ_SIZE)
       const step = (s: TailState): Effect.Effect<readonly [ReadonlyArray<OutputChunk>, Option.Option<TailState>]> =>
         Effect.gen(function*() {
+          // Exit is looked at BEFORE reading: conmon wrote every line before the exit became known,
+          // so an empty read after seeing the exit really is the end (the other order loses the tail).
+          const exited = yield* options.exited
           const size = (yield* Effect.promise(() => fh.stat())).size
           const from = size < s.offset ? { offset: 0, rest: Buffer.alloc(0) } : s
           const { bytesRead } = yield* Effect.promise(() => fh.read(buf, 0, READ_SIZE, from.offset))
           if (bytesRead === 0) {
-            // Nothing new: stop once the container has exited (conmon wrote everything before that).
-            if (yield* options.exited) return [[], Option.none()] as const
+            if (exited) return [[], Option.none()] as const
             yield* Effect.sleep(poll)
             return [[], Option.some(from)] as const
           }

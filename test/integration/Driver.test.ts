@@ -126,6 +126,17 @@ describe("Driver against real Podman", () => {
     await driver((d) => d.stopTask(t.id, 1_000, "SIGKILL"))
   })
 
+  it("the last lines of a task that prints and exits at once are forwarded before destroy returns", async () => {
+    for (let i = 0; i < 3; i++) {
+      const t = task(`quick${i}`)
+      await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "seq 1 2000; echo last-err >&2"] }))
+      await driver((d) => d.waitTask(t.id))
+      await driver((d) => d.destroyTask(t.id, true)) // no waiting for the logs in between
+      expect((await stdout(t.id)).split("\n").filter(Boolean).at(-1)).toBe("2000")
+      expect(await stderr(t.id)).toBe("last-err\n")
+    }
+  })
+
   it("publishes a port that answers from the host", async () => {
     const hostPort = 20000 + Math.floor(Math.random() * 20000)
     const t = task("web", { resources: { ports: [{ label: "http", value: hostPort, to: 8080, hostIp: "127.0.0.1" }] } })
