@@ -61,8 +61,9 @@ interface TailState {
 }
 
 /**
- * Follows the file from its start (skipping records before `since`) until `exited` is true and the
- * file has been read to its end. Truncation (conmon's log_size_max) restarts from the beginning.
+ * Follows the file from its start (with `since`: from its current end, and records before `since`
+ * skipped) until `exited` is true and the file has been read to its end. Truncation (conmon's
+ * log_size_max) restarts from the beginning.
  */
 export const tailK8sFile = (
   path: string,
@@ -95,7 +96,10 @@ export const tailK8sFile = (
           const chunks = cut > 0 ? parseK8sRecords(data.subarray(0, cut).toString("utf8"), sinceMillis) : []
           return [chunks, Option.some({ offset: from.offset + bytesRead, rest: Buffer.from(data.subarray(cut)) })] as const
         })
-      return Stream.paginate({ offset: 0, rest: Buffer.alloc(0) } as TailState, step)
+      // Resuming (after a plugin restart): what is already in the file predates `since`; start at
+      // its end instead of parsing a possibly huge log only to skip it.
+      const start = options.since === undefined ? 0 : (yield* Effect.promise(() => fh.stat())).size
+      return Stream.paginate({ offset: start, rest: Buffer.alloc(0) } as TailState, step)
     })
   )
 

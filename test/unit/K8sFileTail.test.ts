@@ -49,3 +49,20 @@ describe("tailK8sFile", () => {
     expect(chunks.map((c) => Buffer.from(c.data).toString()).join("")).toBe("a\nb\nc\n")
   })
 })
+
+describe("tailK8sFile with since (recovery)", () => {
+  it("starts at the end of what is already there and forwards only new records", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ndp-k8s-"))
+    dirs.push(dir)
+    const file = path.join(dir, "ctr.log")
+    writeFileSync(file, record("stdout", "old-1") + record("stdout", "old-2"))
+    let step = 0
+    const exited = Effect.sync(() => {
+      step++
+      if (step === 2) appendFileSync(file, `2099-01-01T00:00:00.000000001+00:00 stdout F new\n`)
+      return step > 3
+    })
+    const chunks = await Effect.runPromise(tailK8sFile(file, { exited, since: new Date(), pollMillis: 5 }).pipe(Stream.runCollect))
+    expect(chunks.map((c) => Buffer.from(c.data).toString()).join("")).toBe("new\n")
+  })
+})
