@@ -2,7 +2,7 @@
  * Maps libpod JSON onto the domain types of src/services/Podman.ts, through the lenient readers:
  * only the fields the driver uses are read, and every one has a default.
  */
-import { constants } from "node:os"
+import { signalNumber as signalFromText } from "../../src/translate/values.ts"
 import type {
   ContainerInspect,
   ContainerStats,
@@ -59,10 +59,7 @@ export const toImageInfo = (j: unknown): ImageInfo => {
  */
 export const signalNumber = (v: unknown): number | undefined => {
   if (typeof v === "number") return v > 0 ? v : undefined
-  if (typeof v !== "string" || v === "") return undefined
-  if (/^\d+$/.test(v)) return Number(v) > 0 ? Number(v) : undefined
-  const name = v.toUpperCase().startsWith("SIG") ? v.toUpperCase() : `SIG${v.toUpperCase()}`
-  return (constants.signals as Record<string, number>)[name]
+  return typeof v === "string" && v !== "" ? signalFromText(v) : undefined
 }
 
 /** The container's IPv4: the top-level `IPAddress` (default network), else the first network that has one. */

@@ -24,7 +24,7 @@ import type { NomadTask } from "../domain/NomadTask.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { DriverNetwork, ExitResult, Fingerprint, TaskEvent, TaskStatsSample, TaskStatus } from "../domain/results.ts"
 import { decodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
-import { translate } from "../translate/index.ts"
+import { LABEL_ALLOC_ID, translate } from "../translate/index.ts"
 import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
 import { LogSink } from "../services/LogSink.ts"
@@ -36,10 +36,6 @@ import { makeImageResolver } from "./images.ts"
 import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
 import { makeStatsHub } from "./statsHub.ts"
 import { signalName, signalNumber } from "./util.ts"
-
-/** Labels every container of ours carries (recovery and orphan cleanup find them by these). */
-export const LABEL_ALLOC_ID = "com.hashicorp.nomad.alloc_id"
-export const LABEL_TASK_NAME = "com.hashicorp.nomad.task_name"
 
 /** The longest time between two fingerprints. */
 export const FINGERPRINT_PERIOD_MILLIS = 30_000

@@ -22,7 +22,7 @@ import type { Issues, Mutable, TranslateInput } from "./types.ts"
 
 export { type ArchiveSource, type ImageRef, isImageIssue, parseImageRef } from "./image.ts"
 export { parseMemory } from "./memory.ts"
-export { LABEL_PREFIX, nomadLabels } from "./metadata.ts"
+export { LABEL_ALLOC_ID, LABEL_PREFIX, nomadLabels } from "./metadata.ts"
 export { DEFAULT_RLIMIT } from "./resources.ts"
 export { containerName, type PodmanFacts, siblingContainerName, type TranslateInput } from "./types.ts"
 export { globMatch, parseGoDuration, signalNumber } from "./values.ts"

@@ -21,11 +21,14 @@ type Part = Partial<Mutable<ContainerSpec>>
 /** The label prefix of the driver's identity labels. */
 export const LABEL_PREFIX = "com.hashicorp.nomad."
 
+/** The allocation label: how the driver recognises its own containers (adoption, recovery). */
+export const LABEL_ALLOC_ID = `${LABEL_PREFIX}alloc_id`
+
 /** The identity labels every container gets, and the optional node ones selected by `extra_labels`. */
 export const nomadLabels = (input: TranslateInput): Readonly<Record<string, string>> => {
   const { task, plugin } = input
   const labels: Record<string, string> = {
-    [`${LABEL_PREFIX}alloc_id`]: task.allocId,
+    [LABEL_ALLOC_ID]: task.allocId,
     [`${LABEL_PREFIX}task_name`]: task.name,
     [`${LABEL_PREFIX}task_group_name`]: task.taskGroupName,
     [`${LABEL_PREFIX}job_name`]: task.jobName,
