@@ -54,6 +54,19 @@ const LOG_DRAIN_MILLIS = 5_000
 /** Exec output kept per stream by ExecTask (script checks need only the tail). */
 const EXEC_CAPTURE_LIMIT = 1 << 20
 
+interface HostFiles {
+  /** Podman's k8s-file log of the container. */
+  readonly logPath: string | undefined
+  /** The container's cgroup (`/libpod_parent/libpod-<id>` and the like). */
+  readonly cgroupPath: string | undefined
+}
+
+/** A container's files on this host: only meaningful when Podman runs here (a unix socket). */
+const hostFilesOf = (client: PodmanClient, inspect: ContainerInspect): HostFiles =>
+  /^(unix:|\/)/.test(client.address)
+    ? { logPath: k8sLogPathOf(inspect.raw), cgroupPath: cgroupPathOf(inspect.raw) }
+    : { logPath: undefined, cgroupPath: undefined }
+
 interface TaskEntry {
   readonly taskId: string
   readonly task: NomadTask
@@ -67,6 +80,8 @@ interface TaskEntry {
   readonly fibers: Scope.Closeable
   /** Completed when the log forwarder has written everything (or is not running). */
   readonly logsDone: Deferred.Deferred<void>
+  /** Host files of the container, read directly when Podman is local (from one inspect at register). */
+  readonly hostFiles: HostFiles
   readonly state: DriverState
 }
 
@@ -164,13 +179,7 @@ export const make = Effect.gen(function*() {
    */
   const logSource = (entry: TaskEntry, since: Date | undefined) =>
     Effect.gen(function*() {
-      const local = /^(unix:|\/)/.test(entry.client.address)
-      const path = local
-        ? yield* entry.client.containerInspect(entry.containerId).pipe(
-          Effect.map((i) => k8sLogPathOf(i.raw)),
-          Effect.orElseSucceed(() => undefined)
-        )
-        : undefined
+      const path = entry.hostFiles.logPath
       if (path !== undefined && (yield* canReadFile(path))) {
         return tailK8sFile(path, { exited: Deferred.isDone(entry.exit), ...(since ? { since } : {}) })
       }
@@ -199,12 +208,17 @@ export const make = Effect.gen(function*() {
     !plugin.disable_log_collection && (config.logging?.driver ?? plugin.logging.driver) !== "none"
 
   /** Registers a task whose container exists, and forks its watchers into a fresh fibers scope. */
-  const register = (fields: Omit<TaskEntry, "fibers" | "exit" | "logsDone">, logSince: Date | undefined, plugin: PluginConfig) =>
+  const register = (
+    fields: Omit<TaskEntry, "fibers" | "exit" | "logsDone" | "hostFiles">,
+    inspect: ContainerInspect,
+    logSince: Date | undefined,
+    plugin: PluginConfig
+  ) =>
     Effect.gen(function*() {
       const exit = yield* Deferred.make<ExitResult>()
       const fibers = yield* Scope.make()
       const logsDone = yield* Deferred.make<void>()
-      const entry: TaskEntry = { ...fields, exit, fibers, logsDone }
+      const entry: TaskEntry = { ...fields, exit, fibers, logsDone, hostFiles: hostFilesOf(fields.client, inspect) }
       tasks.set(entry.taskId, entry)
       yield* Effect.forkIn(watchExit(entry.client, entry.containerId, exit), fibers)
       if (logsEnabled(plugin, entry.config)) {
@@ -317,6 +331,7 @@ export const make = Effect.gen(function*() {
         }
         yield* register(
           { taskId: task.id, task, config, client, containerId, containerName: name, startedAt, resources, state },
+          inspect,
           undefined,
           plugin
         )
@@ -412,13 +427,7 @@ export const make = Effect.gen(function*() {
         const mhzPerCore = (yield* driverConfig.agent).cpuMhzPerCore
         const intervalSeconds = Math.max(1, Math.round(intervalMillis / 1000))
         // RSS, cache, swap and throttling come from the container's cgroup when Podman is local.
-        const local = /^(unix:|\/)/.test(t.client.address)
-        const cgroupPath = local
-          ? yield* t.client.containerInspect(t.containerId).pipe(
-            Effect.map((i) => cgroupPathOf(i.raw)),
-            Effect.orElseSucceed(() => undefined)
-          )
-          : undefined
+        const cgroupPath = t.hostFiles.cgroupPath
         const first = Stream.fromEffect(
           (cgroupPath === undefined ? Effect.succeed(undefined) : readCgroupStats(cgroupPath)).pipe(
             Effect.map((cg) => initialSample(taskId, cg))
@@ -528,17 +537,19 @@ export const make = Effect.gen(function*() {
       const config = yield* decodeTaskConfig(state.taskConfig)
       const plugin = yield* driverConfig.get
       const client = yield* podman.client(state.socketName)
-      const inspect = yield* client.containerInspect(state.containerId).pipe(
+      const inspectNow = client.containerInspect(state.containerId).pipe(
         Effect.catchTag("ContainerNotFound", () => Effect.fail(new TaskNotFound({ taskId: state.taskId })))
       )
+      let inspect = yield* inspectNow
       let running = inspect.state.running
       if (!running && plugin.recover_stopped) {
-        const restarted = yield* client.containerStart(state.containerId).pipe(
+        running = yield* client.containerStart(state.containerId).pipe(
           Effect.timeout(30_000),
           Effect.as(true),
           Effect.catch((e) => Effect.logWarning(`recover_stopped: restarting ${state.containerId} failed: ${e.message}`).pipe(Effect.as(false)))
         )
-        running = restarted
+        // a restarted container has a new cgroup and start time
+        if (running) inspect = yield* inspectNow
       }
       const resources = yield* Scope.make()
       yield* Scope.addFinalizerExit(resources, () =>
@@ -560,7 +571,9 @@ export const make = Effect.gen(function*() {
           resources,
           state
         },
-        // lines written while no plugin was running are lost with podman's log API; do not replay old ones
+        inspect,
+        // what was logged before this moment was forwarded by the previous plugin (or, while no
+        // plugin ran, is not replayed): only newer lines are forwarded
         new Date(),
         plugin
       )
