@@ -5,10 +5,9 @@
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import * as http from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { removeContainer } from "../support/libpod.ts"
+import { libpod, removeContainer } from "../support/libpod.ts"
 import { afterAll, describe, expect, it } from "vitest"
 
 const root = path.resolve(import.meta.dirname, "../..")
@@ -47,15 +46,8 @@ const runCli = (args: ReadonlyArray<string>, onStderr?: (text: string, kill: (s:
     })
   })
 
-/** GET on the sandbox Podman API. */
-const podmanGet = (p: string): Promise<unknown> =>
-  new Promise((resolve, reject) => {
-    http.get({ socketPath: socket.replace(/^unix:\/\//, ""), path: p, host: "d" }, (res) => {
-      let body = ""
-      res.on("data", (d: Buffer) => (body += d.toString()))
-      res.on("end", () => resolve(JSON.parse(body)))
-    }).on("error", reject)
-  })
+/** GET on the sandbox Podman API (the shared test helper). */
+const podmanGet = async (p: string): Promise<unknown> => (await libpod("GET", p)).json
 
 const containersNamed = async (prefix: string): Promise<ReadonlyArray<string>> => {
   const list = (await podmanGet("/v4.0.0/libpod/containers/json?all=true")) as ReadonlyArray<{ Names: ReadonlyArray<string> }>
@@ -63,16 +55,7 @@ const containersNamed = async (prefix: string): Promise<ReadonlyArray<string>> =
 }
 
 const removeContainersNamed = async (prefix: string): Promise<void> => {
-  for (const name of await containersNamed(prefix)) {
-    await new Promise<void>((resolve) => {
-      const req = http.request({ socketPath: socket.replace(/^unix:\/\//, ""), method: "DELETE", path: `/v4.0.0/libpod/containers/${name}?force=true&timeout=0`, host: "d" }, (res) => {
-        res.resume()
-        res.on("end", () => resolve())
-      })
-      req.on("error", () => resolve())
-      req.end()
-    })
-  }
+  for (const name of await containersNamed(prefix)) await removeContainer(name)
 }
 
 const jobFile = (task: string, args: string): string => {

@@ -5,7 +5,6 @@
  * test run. Start, logs, wait (exit code), inspect, stats, exec, stop and destroy of real containers.
  */
 import { mkdtempSync, rmSync } from "node:fs"
-import * as http from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
@@ -17,6 +16,7 @@ import { makeNomadTask, type NomadTask } from "../../src/domain/NomadTask.ts"
 import { driverLayer } from "../../src/driver/layers.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { Podman } from "../../src/services/Podman.ts"
+import { libpod, podmanSocketPath } from "../support/libpod.ts"
 import { type PodmanVarlinkService, startPodmanVarlinkService } from "../support/varlink/PodmanVarlinkService.ts"
 
 const PODMAN_SOCKET = process.env.PODMAN_SOCKET ?? ""
@@ -61,13 +61,7 @@ const task = (name: string): NomadTask => {
   started.push(t.id)
   return t
 }
-const libpodStatus = (id: string) =>
-  new Promise<number>((resolve) => {
-    http.get({ socketPath: PODMAN_SOCKET.replace(/^unix:\/\//, ""), path: `/v4.0.0/libpod/containers/${id}/json` }, (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    }).on("error", () => resolve(0))
-  })
+const libpodStatus = async (id: string) => (await libpod("GET", `/v4.0.0/libpod/containers/${id}/json`, undefined, podmanSocketPath(PODMAN_SOCKET))).status
 
 describe("Driver with the varlink transport selected", () => {
   it("the configured socket is served by the varlink client", async () => {
