@@ -6,12 +6,12 @@
  * the container's exit code (128 + signal when a signal ended it, 130 when Ctrl-C aborted the start).
  */
 import { Cause, Effect, Exit, Fiber, Layer, Logger, Option, References, Stream } from "effect"
-import * as http from "node:http"
 import { decodeTaskConfig } from "../domain/TaskConfig.ts"
 import { InvalidTaskConfig } from "../domain/errors.ts"
 import { defaultPluginConfig, resolveSockets } from "../domain/PluginConfig.ts"
 import type { ExitResult } from "../domain/results.ts"
 import { Driver } from "../services/Driver.ts"
+import { Podman } from "../services/Podman.ts"
 import { translate } from "../translate/index.ts"
 import { commandUsage, parseArgs, type ParsedArgs, usage, UsageError } from "./args.ts"
 import { interpolate, loadTask, TaskFileError, type TaskSource } from "./jobfile.ts"
@@ -193,69 +193,38 @@ const run = (args: ParsedArgs, io: CliIO) =>
     return yield* body.pipe(Effect.provide(layers.cliLayer({ socketPath })), Effect.provide(cliLogger(io, args.verbose === true)))
   }).pipe(Effect.scoped)
 
-/** GET `path` on the Podman API; resolves with status and body, rejects on transport errors. */
-const podmanGet = (address: string, path: string, timeoutMillis: number): Promise<{ status: number; body: string }> =>
-  new Promise((resolve, reject) => {
-    const target: http.RequestOptions = address.startsWith("unix://")
-      ? { socketPath: address.slice("unix://".length), path, host: "d" }
-      : (() => {
-        const url = new URL(path, address.replace(/^tcp:\/\//, "http://"))
-        return { host: url.hostname, port: url.port, path: url.pathname + url.search }
-      })()
-    const req = http.get({ ...target, timeout: timeoutMillis }, (res) => {
-      let body = ""
-      res.setEncoding("utf8")
-      res.on("data", (d: string) => (body += d))
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
-      res.on("error", reject)
-    })
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMillis} ms`)))
-    req.on("error", reject)
-  })
-
+/** Checks the socket through the same transport the plugin uses (REST or varlink), then fingerprints it. */
 const doctor = (args: ParsedArgs, io: CliIO) =>
   Effect.gen(function*() {
     const address = socketAddress(args, io.env)
     io.out(`socket: ${address}`)
-    let ok = true
-    const ping = address.startsWith("varlink:")
-      ? undefined // io.podman varlink: no REST ping; the fingerprint below goes through the varlink transport
-      : yield* Effect.promise(() => podmanGet(address, "/_ping", 5_000).then((r) => r, (e: Error) => e))
-    if (ping === undefined) {
-      io.out("ping: skipped (varlink transport; see the fingerprint)")
-    } else if (ping instanceof Error) {
-      ok = false
-      io.out(`ping: FAILED (${ping.message})`)
-    } else {
-      io.out(`ping: ${ping.status === 200 ? "ok" : `FAILED (HTTP ${ping.status})`}`)
-      if (ping.status !== 200) ok = false
-      const info = yield* Effect.promise(() => podmanGet(address, "/v4.0.0/libpod/info", 10_000).then((r) => r, (e: Error) => e))
-      if (!(info instanceof Error) && info.status === 200) {
-        try {
-          const v = JSON.parse(info.body) as { version?: { Version?: string; APIVersion?: string }; host?: { security?: { rootless?: boolean }; cgroupVersion?: string } }
-          io.out(`podman: ${v.version?.Version ?? "?"} (API ${v.version?.APIVersion ?? "?"}, rootless ${String(v.host?.security?.rootless ?? "?")}, cgroup ${v.host?.cgroupVersion ?? "?"})`)
-        } catch {
-          io.out("podman: info is not JSON")
-        }
-      } else {
-        io.out(`podman: info FAILED (${info instanceof Error ? info.message : `HTTP ${info.status}`})`)
-      }
-    }
     const layers = yield* Effect.promise(loadDriverLayers)
-    const first = yield* Effect.gen(function*() {
-      const driver = yield* Driver
-      return yield* Stream.runHead(driver.fingerprint).pipe(Effect.timeoutOption("30 seconds"))
+    return yield* Effect.gen(function*() {
+      const client = yield* (yield* Podman).client()
+      const ping = yield* client.ping.pipe(Effect.timeout("5 seconds"), Effect.result)
+      if (ping._tag === "Failure") {
+        io.out(`ping: FAILED (${ping.failure.message})`)
+      } else {
+        io.out(`ping: ok (${client.capabilities.transport}, API ${ping.success.apiVersion})`)
+        const info = yield* client.info.pipe(Effect.timeout("10 seconds"), Effect.result)
+        io.out(
+          info._tag === "Success"
+            ? `podman: ${info.success.version} (API ${info.success.apiVersion}, rootless ${info.success.rootless}, cgroup ${info.success.cgroupVersion || "?"})`
+            : `podman: info FAILED (${info.failure.message})`
+        )
+      }
+      const first = yield* Stream.runHead((yield* Driver).fingerprint).pipe(Effect.timeoutOption("30 seconds"))
+      const fp = Option.flatten(first)
+      if (Option.isNone(fp)) {
+        io.out("fingerprint: none within 30 s")
+        return 1
+      }
+      const { attributes, health, healthDescription } = fp.value
+      io.out("attributes:")
+      for (const key of Object.keys(attributes).sort()) io.out(`  ${key} = ${String(attributes[key])}`)
+      io.out(`health: ${health}${healthDescription ? ` (${healthDescription})` : ""}`)
+      return ping._tag === "Success" && health === "healthy" ? 0 : 1
     }).pipe(Effect.provide(layers.cliLayer({ socketPath: address })), Effect.provide(cliLogger(io, args.verbose === true)))
-    const fp = Option.flatten(first)
-    if (Option.isNone(fp)) {
-      io.out("fingerprint: none within 30 s")
-      return 1
-    }
-    const { attributes, health, healthDescription } = fp.value
-    io.out("attributes:")
-    for (const key of Object.keys(attributes).sort()) io.out(`  ${key} = ${String(attributes[key])}`)
-    io.out(`health: ${health}${healthDescription ? ` (${healthDescription})` : ""}`)
-    return ok && health === "healthy" ? 0 : 1
   })
 
 /** Runs one command to its exit code. */
