@@ -58,7 +58,12 @@ interface TailState {
   readonly offset: number
   /** Bytes after the last newline (a record still being written). */
   readonly rest: Buffer
+  /** Empty reads in a row (the poll interval backs off while the container is quiet). */
+  readonly idle: number
 }
+
+/** The longest pause between two reads of a quiet log. */
+const MAX_POLL_MILLIS = 1_000
 
 /**
  * Follows the file from its start (with `since`: from its current end, and records before `since`
@@ -83,23 +88,24 @@ export const tailK8sFile = (
           // Exit is looked at BEFORE reading: conmon wrote every line before the exit became known,
           // so an empty read after seeing the exit really is the end (the other order loses the tail).
           const exited = yield* options.exited
-          const size = (yield* Effect.promise(() => fh.stat())).size
-          const from = size < s.offset ? { offset: 0, rest: Buffer.alloc(0) } : s
-          const { bytesRead } = yield* Effect.promise(() => fh.read(buf, 0, READ_SIZE, from.offset))
+          const { bytesRead } = yield* Effect.promise(() => fh.read(buf, 0, READ_SIZE, s.offset))
           if (bytesRead === 0) {
             if (exited) return [[], Option.none()] as const
-            yield* Effect.sleep(poll)
-            return [[], Option.some(from)] as const
+            // Nothing new: was the file truncated (conmon's log_size_max)? Then start over.
+            const size = (yield* Effect.promise(() => fh.stat())).size
+            if (size < s.offset) return [[], Option.some({ offset: 0, rest: Buffer.alloc(0), idle: 0 })] as const
+            yield* Effect.sleep(Math.min(poll * 2 ** s.idle, Math.max(poll, MAX_POLL_MILLIS)))
+            return [[], Option.some({ ...s, idle: Math.min(s.idle + 1, 10) })] as const
           }
-          const data = Buffer.concat([from.rest, buf.subarray(0, bytesRead)])
+          const data = Buffer.concat([s.rest, buf.subarray(0, bytesRead)])
           const cut = data.lastIndexOf(0x0a) + 1
           const chunks = cut > 0 ? parseK8sRecords(data.subarray(0, cut).toString("utf8"), sinceMillis) : []
-          return [chunks, Option.some({ offset: from.offset + bytesRead, rest: Buffer.from(data.subarray(cut)) })] as const
+          return [chunks, Option.some({ offset: s.offset + bytesRead, rest: Buffer.from(data.subarray(cut)), idle: 0 })] as const
         })
       // Resuming (after a plugin restart): what is already in the file predates `since`; start at
       // its end instead of parsing a possibly huge log only to skip it.
       const start = options.since === undefined ? 0 : (yield* Effect.promise(() => fh.stat())).size
-      return Stream.paginate({ offset: start, rest: Buffer.alloc(0) } as TailState, step)
+      return Stream.paginate({ offset: start, rest: Buffer.alloc(0), idle: 0 } as TailState, step)
     })
   )
 
