@@ -21,6 +21,7 @@ interface Group {
 }
 
 const REOPEN_DELAY_MILLIS = 1_000
+const COALESCE_MILLIS = 100
 
 export const makeStatsHub = Effect.gen(function*() {
   const scope = yield* Effect.scope
@@ -46,9 +47,13 @@ export const makeStatsHub = Effect.gen(function*() {
         yield* PubSub.shutdown(g.pubsub)
         return
       }
-      const ids = [...g.ids.keys()]
-      g.fiber = yield* g.client.containerStats(ids, { intervalSeconds: g.intervalSeconds }).pipe(
-        Stream.runForEach((batch) => PubSub.publish(g.pubsub, batch)),
+      // Opened a moment later with the set as it is then: when many tasks subscribe at once (an
+      // agent restart recovers them all), their restarts coalesce into one Podman stream.
+      g.fiber = yield* Effect.sleep(COALESCE_MILLIS).pipe(
+        Effect.andThen(Stream.runForEach(
+          Stream.suspend(() => g.client.containerStats([...g.ids.keys()], { intervalSeconds: g.intervalSeconds })),
+          (batch) => PubSub.publish(g.pubsub, batch)
+        )),
         Effect.catchCause((cause) =>
           Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.logDebug("stats stream ended; reopening", Cause.pretty(cause))
         ),
