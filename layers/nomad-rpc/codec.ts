@@ -33,16 +33,9 @@ export const toTimestamp = (d: Date | undefined): Timestamp => {
   return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 }
 }
 
-export const fromTimestamp = (t: Timestamp): Date => new Date(t.seconds * 1000 + Math.floor(t.nanos / 1_000_000))
-
 /** A Duration in whole milliseconds (absent = 0; negative clamped to 0). */
 export const durationToMillis = (d: Duration | undefined): number =>
   d === undefined ? 0 : Math.max(0, d.seconds * 1000 + Math.floor(d.nanos / 1_000_000))
-
-export const millisToDuration = (ms: number): Duration => {
-  const seconds = Math.floor(ms / 1000)
-  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 }
-}
 
 // ---------------------------------------------------------------------------------------------
 // hclspec
