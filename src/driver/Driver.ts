@@ -35,7 +35,8 @@ import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
 import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
 import { makeStatsHub } from "./statsHub.ts"
-import { signalName, signalNumber } from "./util.ts"
+import { signalNumber } from "../translate/values.ts"
+import { signalName } from "./util.ts"
 
 /** The longest time between two fingerprints. */
 export const FINGERPRINT_PERIOD_MILLIS = 30_000

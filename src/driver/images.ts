@@ -10,7 +10,7 @@ import type { TaskConfig } from "../domain/TaskConfig.ts"
 import type { PodmanClient } from "../services/Podman.ts"
 import { imageRef } from "../translate/index.ts"
 import { resolveAuth } from "./auth.ts"
-import { parseGoDuration } from "./util.ts"
+import { parseGoDuration } from "../translate/values.ts"
 
 export type ImageEvent = (message: string, annotations?: Record<string, string>) => Effect.Effect<void>
 

@@ -3,8 +3,6 @@
  */
 import { linuxSignals, signalNumber } from "../translate/values.ts"
 
-export { parseGoDuration, signalNumber } from "../translate/values.ts"
-
 /** `15`, `TERM`, `sigterm` → `SIGTERM`; `undefined` when unknown. */
 export const signalName = (signal: string | number): string | undefined => {
   const n = typeof signal === "number" ? signal : signalNumber(signal)
