@@ -35,7 +35,6 @@ import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
 import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
 import { makeStatsHub } from "./statsHub.ts"
-import { signalNumber } from "../translate/values.ts"
 import { signalName } from "./util.ts"
 
 /** The longest time between two fingerprints. */
@@ -451,7 +450,7 @@ export const make = Effect.gen(function*() {
 
   const signalTask = Effect.fn("Driver.signalTask")(function*(taskId: string, signal: string) {
     const t = yield* lookup(taskId)
-    const name = signalNumber(signal) !== undefined ? signalName(signal)! : undefined
+    const name = signalName(signal)
     if (name === undefined) return yield* new TaskStateError({ taskId, detail: `unknown signal ${JSON.stringify(signal)}` })
     yield* t.client.containerKill(t.containerId, name)
   })
