@@ -132,6 +132,19 @@ export const make = Effect.gen(function*() {
       return client.info.pipe(Effect.tap((info) => Effect.sync(() => infoCache.set(client, { at: Date.now(), info }))))
     })
 
+  /**
+   * The release of a task's container (its `resources` scope closing): removed when `gc.container`
+   * is on, and always when the scope closed because the start failed. Already gone is fine.
+   */
+  const releaseContainer = (client: PodmanClient, id: string, exit: Exit.Exit<unknown, unknown>) =>
+    Effect.gen(function*() {
+      if (Exit.isSuccess(exit) && !(yield* driverConfig.get).gc.container) return
+      yield* client.containerRemove(id, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(
+        Effect.catchTag("ContainerNotFound", () => Effect.void),
+        Effect.catch((e) => Effect.logWarning(`removing container ${id} failed: ${e.message}`))
+      )
+    })
+
   const lookup = (taskId: string): Effect.Effect<TaskEntry, TaskNotFound> =>
     Effect.suspend(() => {
       const t = tasks.get(taskId)
@@ -285,37 +298,19 @@ export const make = Effect.gen(function*() {
       const resources = yield* Scope.make()
       const started = yield* Effect.gen(function*() {
         const adopt = Option.isSome(existing) && existing.value.state.running ? existing.value : undefined
-        const containerId = adopt
-          ? adopt.id
-          : yield* Scope.provide(
-            Effect.acquireRelease(
-              client.containerCreate(spec).pipe(
+        const containerId = yield* Scope.provide(
+          Effect.acquireRelease(
+            adopt
+              ? Effect.succeed(adopt.id)
+              : client.containerCreate(spec).pipe(
                 Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`podman create: ${w}`))),
                 Effect.map((r) => r.id)
               ),
-              (id, exit) =>
-                Effect.gen(function*() {
-                  const gc = (yield* driverConfig.get).gc.container
-                  if (Exit.isSuccess(exit) && !gc) return
-                  yield* client.containerRemove(id, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(
-                    Effect.catchTag("ContainerNotFound", () => Effect.void), // already gone: nothing to do
-                    Effect.catch((e) => Effect.logWarning(`removing container ${id} failed: ${e.message}`))
-                  )
-                })
-            ),
-            resources
-          )
-        if (!adopt) {
-          yield* client.containerStart(containerId)
-        } else {
-          yield* Scope.addFinalizerExit(resources, (exit) =>
-            Effect.gen(function*() {
-              const gc = (yield* driverConfig.get).gc.container
-              if (Exit.isSuccess(exit) && !gc) return
-              yield* client.containerRemove(containerId, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(Effect.ignore)
-            })
-          )
-        }
+            (id, exit) => releaseContainer(client, id, exit)
+          ),
+          resources
+        )
+        if (!adopt) yield* client.containerStart(containerId)
         const inspect = yield* client.containerInspect(containerId)
         const startedAt = inspect.state.startedAt ?? new Date()
         const state: DriverState = {
@@ -552,12 +547,7 @@ export const make = Effect.gen(function*() {
         if (running) inspect = yield* inspectNow
       }
       const resources = yield* Scope.make()
-      yield* Scope.addFinalizerExit(resources, () =>
-        Effect.gen(function*() {
-          if (!(yield* driverConfig.get).gc.container) return
-          yield* client.containerRemove(state.containerId, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(Effect.ignore)
-        })
-      )
+      yield* Scope.addFinalizerExit(resources, (exit) => releaseContainer(client, state.containerId, exit))
       const entry = yield* register(
         {
           taskId: state.taskId,
