@@ -194,7 +194,11 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const path = entry.hostFiles.logPath
       if (path !== undefined && (yield* canReadFile(path))) {
-        return tailK8sFile(path, { exited: Deferred.isDone(entry.exit), ...(since ? { since } : {}) })
+        return tailK8sFile(path, {
+          exited: Deferred.isDone(entry.exit),
+          awaitExit: Deferred.await(entry.exit),
+          ...(since ? { since } : {})
+        })
       }
       return entry.client.containerLogs(entry.containerId, { follow: true, stdout: true, stderr: true, ...(since ? { since } : {}) })
     })

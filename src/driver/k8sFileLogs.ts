@@ -72,7 +72,13 @@ const MAX_POLL_MILLIS = 1_000
  */
 export const tailK8sFile = (
   path: string,
-  options: { readonly since?: Date; readonly exited: Effect.Effect<boolean>; readonly pollMillis?: number }
+  options: {
+    readonly since?: Date
+    readonly exited: Effect.Effect<boolean>
+    /** Completes when the container exits: cuts a poll pause short so the end is seen at once. */
+    readonly awaitExit?: Effect.Effect<unknown>
+    readonly pollMillis?: number
+  }
 ): Stream.Stream<OutputChunk> =>
   Stream.unwrap(
     Effect.gen(function*() {
@@ -94,7 +100,8 @@ export const tailK8sFile = (
             // Nothing new: was the file truncated (conmon's log_size_max)? Then start over.
             const size = (yield* Effect.promise(() => fh.stat())).size
             if (size < s.offset) return [[], Option.some({ offset: 0, rest: Buffer.alloc(0), idle: 0 })] as const
-            yield* Effect.sleep(Math.min(poll * 2 ** s.idle, Math.max(poll, MAX_POLL_MILLIS)))
+            const pause = Effect.sleep(Math.min(poll * 2 ** s.idle, Math.max(poll, MAX_POLL_MILLIS)))
+            yield* options.awaitExit === undefined ? pause : Effect.raceFirst(pause, options.awaitExit)
             return [[], Option.some({ ...s, idle: Math.min(s.idle + 1, 10) })] as const
           }
           const data = Buffer.concat([s.rest, buf.subarray(0, bytesRead)])
