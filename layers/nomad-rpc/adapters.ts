@@ -1,7 +1,8 @@
 /**
  * grpc-js handler adapters that run Effect programs: a client cancel (or a deadline) interrupts
  * the handler's fiber; every running handler is tracked so that a plugin shutdown interrupts them
- * all (streams forwarding stats, events, exec output) before the server stops.
+ * all (streams forwarding stats, events, exec output) before the server stops. Every handler runs
+ * in a span named after the RPC (`Nomad.StartTask`, …), the parent of the driver's own spans.
  */
 import type * as grpc from "@grpc/grpc-js"
 import { Cause, Effect, Exit, Queue, Stream } from "effect"
@@ -65,7 +66,8 @@ export const unary = <R, Req, Res>(
 ): grpc.handleUnaryCall<Req, Res> =>
 (call, callback) => {
   const program = handler(call.request).pipe(
-    Effect.tapCause((cause) => logFailure(method, cause))
+    Effect.tapCause((cause) => logFailure(method, cause)),
+    Effect.withSpan(`Nomad.${method}`)
   )
   const cancel = tracker.start(program, (exit) => {
     if (Exit.isSuccess(exit)) callback(null, exit.value)
@@ -94,7 +96,8 @@ export const serverStream = <R, Req, Res>(
 ): grpc.handleServerStreamingCall<Req, Res> =>
 (call) => {
   const program = Stream.runForEach(handler(call.request), writeTo(call)).pipe(
-    Effect.tapCause((cause) => logFailure(method, cause))
+    Effect.tapCause((cause) => logFailure(method, cause)),
+    Effect.withSpan(`Nomad.${method}`)
   )
   const cancel = tracker.start(program, (exit) => {
     if (call.cancelled) return
@@ -117,7 +120,7 @@ export const bidiStream = <R, Req, Res>(
     call.on("end", () => Queue.endUnsafe(queue))
     call.on("error", () => Queue.endUnsafe(queue))
     yield* Stream.runForEach(handler(queue), writeTo(call))
-  }).pipe(Effect.tapCause((cause) => logFailure(method, cause)))
+  }).pipe(Effect.tapCause((cause) => logFailure(method, cause)), Effect.withSpan(`Nomad.${method}`))
   const cancel = tracker.start(program, (exit) => {
     if (call.cancelled) return
     if (Exit.isSuccess(exit)) call.end()
