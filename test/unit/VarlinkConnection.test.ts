@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
-import { VarlinkError, VarlinkTransportError } from "../../src/domain/errors.ts"
+import { VarlinkError, VarlinkTransportError } from "../../layers/varlink/index.ts"
 import { makeVarlinkClient, parseVarlinkAddress, VarlinkConnection } from "../../layers/varlink/index.ts"
 
 const dir = mkdtempSync(path.join(tmpdir(), "vlf-"))
