@@ -31,7 +31,7 @@ export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
   }
 }
 
-/** The container is not running (already stopped, exited or never started) for an operation that needs it to. */
+/** The container is stopped, exited or was never started, and the operation needs it running. */
 export class NotRunning extends Schema.TaggedError<NotRunning>()("NotRunning", {
   id: Schema.String,
   /** Podman's own words, when it gave any. */
@@ -42,7 +42,7 @@ export class NotRunning extends Schema.TaggedError<NotRunning>()("NotRunning", {
     return false
   }
   override get message() {
-    return `container ${this.id} is not running` + (this.detail !== undefined && this.detail !== "" ? `: ${this.detail}` : "")
+    return `container ${this.id} is stopped or was never started` + (this.detail !== undefined && this.detail !== "" ? `: ${this.detail}` : "")
   }
 }
 

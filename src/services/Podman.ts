@@ -251,7 +251,7 @@ export interface PodmanClient {
   readonly containerList: (filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }) => Effect.Effect<ReadonlyArray<ContainerSummary>, PodmanError>
   /** Podman's stop: the container's stop signal, then SIGKILL after `timeoutSeconds`. Already stopped is success. */
   readonly containerStop: (id: string, timeoutSeconds: number) => Effect.Effect<void, PodmanError>
-  /** Send a signal (name like `SIGTERM` or number). A container that is not running fails with reason NotRunning. */
+  /** Send a signal (name like `SIGTERM` or number). A stopped container fails with reason NotRunning. */
   readonly containerKill: (id: string, signal: string) => Effect.Effect<void, PodmanError>
   readonly containerRemove: (id: string, options: { readonly force: boolean; readonly volumes: boolean; readonly timeoutSeconds?: number }) => Effect.Effect<void, PodmanError>
   /** Demultiplexed logs. With `follow`, re-reads after an early end (docs/podman.md, "Logs") so no tail is lost. */

@@ -295,4 +295,18 @@ describe("VarlinkClient pool against fake peers", () => {
       expect(yield* Effect.flip(client.call("org.example.A"))).toMatchObject({ kind: "timeout" })
       expect(yield* client.call("org.example.A")).toEqual({ ok: 1 })
     })))
+
+  it.live("a pooled connection the peer closed while idle is invalidated and replaced, not reused", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // answers, then hangs up: the connection goes back to the pool and dies there
+      const peer = yield* fakePeer((m, s) => {
+        send(s, { parameters: { n: m.parameters.n } })
+        s.end()
+      })
+      const client = yield* makeVarlinkClient({ address: peer.address, timeoutMillis: 2000, poolSize: 1 })
+      expect(yield* client.call("org.example.N", { n: 1 })).toEqual({ n: 1 })
+      yield* noOpenSockets(peer)
+      expect(yield* client.call("org.example.N", { n: 2 })).toEqual({ n: 2 })
+      expect(peer.accepted()).toBe(2)
+    })))
 })
