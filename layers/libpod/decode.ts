@@ -45,14 +45,30 @@ const formatIssue = (error: unknown): string => {
   return out.join("; ")
 }
 
-/** Decodes `value` with `schema`; a mismatch is a `Decode` reason saying what (in `what`) and where. */
-export const decodeWith = <S extends Schema.Decoder<unknown>>(schema: S, what: string) =>
-(value: unknown): Effect.Effect<S["Type"], Decode> => {
-  const exit = Schema.decodeUnknownExit(schema)(value, { errors: "all" })
-  return Exit.isSuccess(exit)
-    ? Effect.succeed(exit.value)
-    : Effect.fail(new Decode({ detail: `${what}: ${formatIssue(Cause.squash(exit.cause))}` }))
+/**
+ * A decoder for `schema`: a mismatch is a `Decode` reason saying what (in `what`) and where. Build
+ * it once per schema (module level): answers are decoded on hot paths (every stop inspects), so the
+ * fast path stops at the first issue and only a failure is decoded again to list every issue.
+ */
+export const decodeWith = <S extends Schema.Decoder<unknown>>(schema: S, what: string) => {
+  const fast = Schema.decodeUnknownExit(schema)
+  return (value: unknown): Effect.Effect<S["Type"], Decode> => {
+    const exit = fast(value)
+    if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+    const all = Schema.decodeUnknownExit(schema)(value, { errors: "all" })
+    return Effect.fail(new Decode({ detail: `${what}: ${formatIssue(Cause.squash(Exit.isFailure(all) ? all.cause : exit.cause))}` }))
+  }
 }
+
+const decodeInspect = decodeWith(ContainerInspectJson, "container inspect")
+const decodeImage = decodeWith(ImageInspectJson, "image inspect")
+const decodeInfo = decodeWith(InfoJson, "info")
+const decodeList = decodeWith(ContainerListJson, "container list")
+const decodeStats = decodeWith(StatsReportJson, "stats report")
+const decodeEvent = decodeWith(EventJson, "event")
+const decodeExec = decodeWith(ExecInspectJson, "exec inspect")
+const decodeCreated = decodeWith(CreatedJson, "create answer")
+const decodeWait = decodeWith(WaitJson, "wait answer")
 
 /** JSON text → value; text that is not JSON is a `Decode` reason. */
 export const parseJsonText = (text: unknown, what: string): Effect.Effect<unknown, Decode> =>
@@ -107,7 +123,7 @@ const ipAddressOf = (settings: ContainerInspectJson["NetworkSettings"]): string 
 
 /** `GET /libpod/containers/{id}/json` (also io.podman's InspectContainer text, parsed). */
 export const toContainerInspect = (json: unknown): Effect.Effect<ContainerInspect, Decode> =>
-  Effect.map(decodeWith(ContainerInspectJson, "container inspect")(json), (j) => {
+  Effect.map(decodeInspect(json), (j) => {
     const config = j.Config ?? undefined
     const hc = j.HostConfig ?? undefined
     const published = portsOf(j.NetworkSettings?.Ports)
@@ -157,7 +173,7 @@ export const toContainerInspect = (json: unknown): Effect.Effect<ContainerInspec
 
 /** `GET /libpod/images/{name}/json` (also io.podman's InspectImage text, parsed). */
 export const toImageInfo = (json: unknown): Effect.Effect<ImageInfo, Decode> =>
-  Effect.map(decodeWith(ImageInspectJson, "image inspect")(json), (j) => {
+  Effect.map(decodeImage(json), (j) => {
     const stop = j.Config?.StopSignal
     return {
       id: j.Id,
@@ -172,7 +188,7 @@ export const toImageInfo = (json: unknown): Effect.Effect<ImageInfo, Decode> =>
 
 /** `GET /libpod/info`. */
 export const toInfo = (json: unknown): Effect.Effect<PodmanInfo, Decode> =>
-  Effect.map(decodeWith(InfoJson, "info")(json), ({ host, version }) => ({
+  Effect.map(decodeInfo(json), ({ host, version }) => ({
     version: version.Version,
     apiVersion: version.APIVersion,
     rootless: host.security.rootless,
@@ -195,7 +211,7 @@ export const toInfo = (json: unknown): Effect.Effect<PodmanInfo, Decode> =>
 
 /** `GET /libpod/containers/json`. */
 export const toContainerList = (json: unknown): Effect.Effect<ReadonlyArray<ContainerSummary>, Decode> =>
-  Effect.map(decodeWith(ContainerListJson, "container list")(json), (list) =>
+  Effect.map(decodeList(json), (list) =>
     list.map((c): ContainerSummary => ({ id: c.Id, names: c.Names ?? [], state: c.State ?? "", labels: c.Labels ?? {} })))
 
 const toContainerStats = (j: StatsEntryJson, readAt: Date): ContainerStats => ({
@@ -221,14 +237,14 @@ export const toStatsReport = (
   json: unknown,
   readAt: Date
 ): Effect.Effect<{ readonly _tag: "Samples"; readonly samples: ReadonlyArray<ContainerStats> } | { readonly _tag: "Error"; readonly error: string }, Decode> =>
-  Effect.map(decodeWith(StatsReportJson, "stats report")(json), (r) =>
+  Effect.map(decodeStats(json), (r) =>
     r.Stats === undefined || r.Stats === null
       ? { _tag: "Error" as const, error: typeof r.Error === "string" ? r.Error : JSON.stringify(r.Error ?? null) }
       : { _tag: "Samples" as const, samples: r.Stats.map((s) => toContainerStats(s, readAt)) })
 
 /** One line of `GET /libpod/events`. */
 export const toEvent = (json: unknown): Effect.Effect<PodmanEvent, Decode> =>
-  Effect.map(decodeWith(EventJson, "event")(json), (j) => {
+  Effect.map(decodeEvent(json), (j) => {
     const attributes: Record<string, string> = {}
     for (const [k, v] of Object.entries(j.Actor?.Attributes ?? {})) {
       if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") attributes[k] = String(v)
@@ -246,12 +262,12 @@ export const toEvent = (json: unknown): Effect.Effect<PodmanEvent, Decode> =>
 
 /** `GET /libpod/exec/{id}/json`. */
 export const toExecState = (json: unknown): Effect.Effect<{ readonly running: boolean; readonly exitCode: number }, Decode> =>
-  Effect.map(decodeWith(ExecInspectJson, "exec inspect")(json), (j) => ({ running: j.Running, exitCode: j.ExitCode }))
+  Effect.map(decodeExec(json), (j) => ({ running: j.Running, exitCode: j.ExitCode }))
 
 /** `POST /containers/create` (and exec create, which answers only `Id`). */
 export const toCreated = (json: unknown): Effect.Effect<{ readonly id: string; readonly warnings: ReadonlyArray<string> }, Decode> =>
-  Effect.map(decodeWith(CreatedJson, "create answer")(json), (j) => ({ id: j.Id, warnings: j.Warnings ?? [] }))
+  Effect.map(decodeCreated(json), (j) => ({ id: j.Id, warnings: j.Warnings ?? [] }))
 
 /** `POST /containers/{id}/wait`: the exit code. */
 export const toWaitExitCode = (json: unknown): Effect.Effect<number, Decode> =>
-  Effect.map(decodeWith(WaitJson, "wait answer")(json), (j) => (typeof j === "number" ? j : j.StatusCode))
+  Effect.map(decodeWait(json), (j) => (typeof j === "number" ? j : j.StatusCode))

@@ -58,8 +58,16 @@ export const makeCalls = (client: VarlinkClient, address: string, timeoutMillis:
   const failure = (operation: string, options: CallOptions = {}) => (e: VarlinkFailure): PodmanError =>
     error(operation, classifyVarlink(operation, e, options.id ?? "", options.timeoutMillis ?? timeoutMillis), e)
 
-  const decode = <S extends Schema.Decoder<unknown>>(operation: string, schema: S) => (value: unknown) =>
-    decodeWith(schema, `${operation} reply`)(value).pipe(Effect.mapError((reason: Decode) => error(operation, reason)))
+  // one decoder per (operation, schema), built on first use
+  const decoders = new Map<string, Map<unknown, (value: unknown) => Effect.Effect<unknown, Decode>>>()
+  const decode = <S extends Schema.Decoder<unknown>>(operation: string, schema: S) => {
+    let byOperation = decoders.get(operation)
+    if (byOperation === undefined) decoders.set(operation, byOperation = new Map())
+    let decoder = byOperation.get(schema)
+    if (decoder === undefined) byOperation.set(schema, decoder = decodeWith(schema, `${operation} reply`))
+    const d = decoder as (value: unknown) => Effect.Effect<S["Type"], Decode>
+    return (value: unknown) => d(value).pipe(Effect.mapError((reason: Decode) => error(operation, reason)))
+  }
 
   const call = <S extends Schema.Decoder<unknown>>(
     operation: string,
