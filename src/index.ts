@@ -32,6 +32,7 @@ export { containerName, type PodmanFacts, translate, type TranslateInput } from 
 export { Driver, type DriverCapabilitiesInfo, type ExecInput, type ExecOutput, type StartedTask } from "./services/Driver.ts"
 export { DriverConfig } from "./services/DriverConfig.ts"
 export { LogSink, type LogTarget, type LogWriter } from "./services/LogSink.ts"
+export { HostFiles, type TailFile } from "./services/HostFiles.ts"
 export * from "./services/Podman.ts"
 export { cliLayer, driverLayer, embeddedLayer, pluginLayer, transports } from "./driver/layers.ts"
 export * as DriverCore from "./driver/Driver.ts"
@@ -40,3 +41,7 @@ export * as LogSinks from "../layers/log-sink/index.ts"
 export * as PodmanLayers from "../layers/podman/index.ts"
 export { makeRestClient } from "../layers/podman-rest/index.ts"
 export { makeVarlinkClient } from "../layers/podman-varlink/index.ts"
+export * as HostFilesLayers from "../layers/host-files/index.ts"
+// The varlink protocol client's own errors, for embedders that use it (the Podman transport turns
+// them into PodmanError reasons).
+export { makeVarlinkClient as makeVarlinkProtocolClient, type VarlinkClient, VarlinkError, VarlinkTransportError } from "../layers/varlink/index.ts"

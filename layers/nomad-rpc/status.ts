@@ -1,6 +1,6 @@
 /**
  * The one table from the driver's typed errors (src/domain/errors.ts) to the gRPC status the
- * Nomad client expects (PROTOCOL.md §8.6).
+ * Nomad client expects. A `PodmanError` is mapped by its reason, never by transport details.
  *
  * Rules the table follows:
  * - UNAVAILABLE and CANCELLED are never used for ordinary errors: the client reads them as "the
@@ -12,7 +12,7 @@
  */
 import { Metadata, status as Code, type StatusObject } from "@grpc/grpc-js"
 import { Cause, Data } from "effect"
-import type { DriverFailure } from "../../src/domain/errors.ts"
+import type { DriverFailure, PodmanError } from "../../src/domain/errors.ts"
 import { Status as RpcStatus } from "../../proto/gen/google/rpc/status.ts"
 import { RecoverableError } from "../../proto/gen/plugins/shared/structs/proto/recoverable_error.ts"
 import type { CtyDecodeError } from "./cty.ts"
@@ -42,6 +42,32 @@ export interface StatusMapping {
   readonly recoverable?: boolean
 }
 
+/**
+ * PodmanError by reason. An unreachable Podman and a call past its deadline may go away by
+ * themselves (recoverable: Nomad retries the start); a missing container is NotFound; what the
+ * container's state forbids (not running, a name or port taken) is a failed precondition; an option
+ * the transport cannot express is unimplemented; Podman's own errors and answers we cannot decode
+ * are internal.
+ */
+const podmanStatus = (e: PodmanError): StatusMapping => {
+  switch (e.reason._tag) {
+    case "Unavailable":
+      return { code: Code.FAILED_PRECONDITION, message: e.message, recoverable: true }
+    case "Timeout":
+      return { code: Code.DEADLINE_EXCEEDED, message: e.message, recoverable: true }
+    case "NotFound":
+      return { code: Code.NOT_FOUND, message: e.message }
+    case "NotRunning":
+    case "Conflict":
+      return { code: Code.FAILED_PRECONDITION, message: e.message }
+    case "Unsupported":
+      return { code: Code.UNIMPLEMENTED, message: e.message }
+    case "Api":
+    case "Decode":
+      return { code: Code.INTERNAL, message: e.message }
+  }
+}
+
 /** The table. */
 export const toStatusMapping = (e: HandlerFailure): StatusMapping => {
   switch (e._tag) {
@@ -59,20 +85,8 @@ export const toStatusMapping = (e: HandlerFailure): StatusMapping => {
         : e.reason === "auth"
         ? { code: Code.PERMISSION_DENIED, message: e.message }
         : { code: Code.UNKNOWN, message: e.message }
-    case "PodmanUnavailable":
-      return { code: Code.FAILED_PRECONDITION, message: e.message, recoverable: true }
-    case "VarlinkTransportError":
-      return { code: Code.FAILED_PRECONDITION, message: e.message, recoverable: true }
-    case "OperationTimeout":
-      return { code: Code.DEADLINE_EXCEEDED, message: e.message, recoverable: true }
-    case "PodmanApiError":
-      return { code: e.status >= 500 ? Code.INTERNAL : Code.UNKNOWN, message: e.message }
-    case "VarlinkError":
-      return { code: Code.UNKNOWN, message: e.message }
-    case "ContainerNotFound":
-      return { code: Code.NOT_FOUND, message: e.message }
-    case "UnsupportedOperation":
-      return { code: Code.UNIMPLEMENTED, message: e.message }
+    case "PodmanError":
+      return podmanStatus(e)
     case "OomKilled":
       return { code: Code.RESOURCE_EXHAUSTED, message: e.message }
     case "TaskAlreadyExists":

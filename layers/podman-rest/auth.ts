@@ -2,7 +2,7 @@
  * `X-Registry-Auth` for libpod pulls.
  *
  * libpod decodes the header with Go's `base64.URLEncoding`: the URL-safe alphabet (`-`, `_`) WITH
- * `=` padding (PODMAN-SANDBOX.md §5). Node's `"base64url"` drops the padding, which Podman rejects
+ * `=` padding (docs/podman.md, "Pulls"). Node's `"base64url"` drops the padding, which Podman rejects
  * with `400 ... unexpected EOF`; the standard alphabet gives `illegal base64 data`. So: standard
  * base64, then swap the two characters.
  */

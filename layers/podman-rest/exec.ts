@@ -1,7 +1,7 @@
 /**
  * Exec over the libpod REST API: `POST /containers/{id}/exec` creates the session, then
  * `POST /exec/{eid}/start` with `Connection: Upgrade` / `Upgrade: tcp` answers `101` and hands over
- * the raw connection (PODMAN-SANDBOX.md §7): writes are the process's stdin, a half-close
+ * the raw connection (docs/podman.md, "Exec"): writes are the process's stdin, a half-close
  * (`shutdown(SHUT_WR)`) is stdin EOF, reads are 8-byte-framed stdout/stderr (raw with a TTY), and
  * Podman closes the connection when the process exits.
  *
@@ -16,21 +16,21 @@ import * as http from "node:http"
 import * as net from "node:net"
 import * as tls from "node:tls"
 import type { Duplex } from "node:stream"
-import { Deferred, Effect, Stream } from "effect"
+import { Clock, Deferred, Effect, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
 import { HttpBody } from "effect/http"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import { PodmanApiError, type PodmanFailure, type PodmanUnavailable } from "../../src/domain/errors.ts"
+import { Api, Decode, PodmanError } from "../../src/domain/PodmanError.ts"
 import type { ExecOptions, ExecSession, OutputChunk } from "../../src/services/Podman.ts"
 import type { Endpoint } from "./address.ts"
 import { demuxStream } from "./frames.ts"
+import { toCreated, toExecState } from "../libpod/decode.ts"
 import { API, type Http } from "./http.ts"
-import { at, bool, num, parseJson, str } from "./lenient.ts"
 
 interface ExecDeps {
   readonly http: Http
   readonly endpoint: Endpoint
-  readonly guard: <A, E, R>(operation: string, self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | PodmanFailure, R>
+  readonly guard: <A, E, R>(operation: string, self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | PodmanError, R>
 }
 
 interface Hijacked {
@@ -55,8 +55,8 @@ const pathPrefix = (endpoint: Endpoint): string =>
   endpoint._tag === "tcp" ? new URL(endpoint.baseUrl).pathname.replace(/\/+$/, "") : ""
 
 /** `POST /exec/{eid}/start` with the upgrade headers; resolves with the raw socket on 101. */
-const hijack = (deps: ExecDeps, execId: string, tty: boolean): Effect.Effect<Hijacked, PodmanFailure> =>
-  Effect.callback<Hijacked, PodmanFailure>((resume) => {
+const hijack = (deps: ExecDeps, execId: string, tty: boolean): Effect.Effect<Hijacked, PodmanError> =>
+  Effect.callback<Hijacked, PodmanError>((resume) => {
     const body = JSON.stringify({ Detach: false, Tty: tty })
     let socket: Duplex | undefined
     const req = http.request({
@@ -87,8 +87,8 @@ const hijack = (deps: ExecDeps, execId: string, tty: boolean): Effect.Effect<Hij
         const status = res.statusCode ?? 0
         resume(Effect.fail(
           status >= 200 && status < 300
-            ? new PodmanApiError({ operation: "execStart", status, detail: "Podman did not upgrade the connection (expected 101)" })
-            : deps.http.statusError("execStart", status, text, undefined)
+            ? new PodmanError({ operation: "execStart", socket: deps.http.address, reason: new Decode({ detail: `Podman did not upgrade the connection (answered ${status}, expected 101)` }) })
+            : deps.http.statusError("execStart", status, text, execId)
         ))
       })
     })
@@ -104,7 +104,7 @@ const hijack = (deps: ExecDeps, execId: string, tty: boolean): Effect.Effect<Hij
 
 /** `exec` of the PodmanClient: create, start (hijack), and the session living in the caller's Scope. */
 export const makeExec = (deps: ExecDeps) =>
-  Effect.fn("PodmanRest.exec")(function*(id: string, options: ExecOptions): Effect.fn.Return<ExecSession, PodmanFailure, Scope.Scope> {
+  Effect.fn("PodmanRest.exec")(function*(id: string, options: ExecOptions): Effect.fn.Return<ExecSession, PodmanError, Scope.Scope> {
     const { http: h, guard } = deps
     const createBody: Record<string, unknown> = {
       Cmd: options.command,
@@ -120,11 +120,8 @@ export const makeExec = (deps: ExecDeps) =>
       method: "POST",
       path: `/containers/${encodeURIComponent(id)}/exec`,
       body: HttpBody.jsonUnsafe(createBody)
-    }, { container: id }))
-    const execId = str(at(parseJson(created.text), "Id"))
-    if (execId === "") {
-      return yield* new PodmanApiError({ operation: "execCreate", status: created.status, detail: "no exec session id in the answer" })
-    }
+    }, { id }))
+    const { id: execId } = yield* h.decode("execCreate", created.text, toCreated)
 
     // The connection belongs to the caller's Scope: closing it destroys the socket.
     const { socket } = yield* Effect.uninterruptibleMask((restore) =>
@@ -139,24 +136,24 @@ export const makeExec = (deps: ExecDeps) =>
     socket.once("end", markEnded)
     socket.once("close", markEnded)
 
-    const unavailable = (operation: string) => (e: unknown): PodmanUnavailable =>
+    const unavailable = (operation: string) => (e: unknown): PodmanError =>
       h.unavailable(operation, e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? e.name}: ${e.message}` : String(e))
 
     let outputTaken = false
-    const raw: Stream.Stream<Uint8Array, PodmanFailure> = NodeStream.fromReadable<Uint8Array, PodmanFailure>({
+    const raw: Stream.Stream<Uint8Array, PodmanError> = NodeStream.fromReadable<Uint8Array, PodmanError>({
       evaluate: () => socket,
       onError: unavailable("execOutput"),
       // The socket also carries stdin; its life is the Scope's, not the output stream's.
       closeOnDone: false
     })
-    const output: Stream.Stream<OutputChunk, PodmanFailure> = Stream.suspend(() => {
+    const output: Stream.Stream<OutputChunk, PodmanError> = Stream.suspend(() => {
       outputTaken = true
       if (options.tty) return raw.pipe(Stream.map((data): OutputChunk => ({ stream: "stdout", data })))
       return demuxStream(raw)
     })
 
-    const write = (data: Uint8Array): Effect.Effect<void, PodmanFailure> =>
-      Effect.callback<void, PodmanFailure>((resume) => {
+    const write = (data: Uint8Array): Effect.Effect<void, PodmanError> =>
+      Effect.callback<void, PodmanError>((resume) => {
         if (socket.destroyed || socket.writableEnded) {
           resume(Effect.fail(h.unavailable("execWrite", "the exec connection is closed for writing")))
           return
@@ -164,37 +161,39 @@ export const makeExec = (deps: ExecDeps) =>
         socket.write(data, (err) => resume(err ? Effect.fail(unavailable("execWrite")(err)) : Effect.void))
       })
 
-    const closeStdin: Effect.Effect<void, PodmanFailure> = Effect.sync(() => {
+    const closeStdin: Effect.Effect<void, PodmanError> = Effect.sync(() => {
       if (!socket.destroyed && !socket.writableEnded) socket.end()
     })
 
-    const resize = (size: { readonly height: number; readonly width: number }): Effect.Effect<void, PodmanFailure> =>
+    const resize = (size: { readonly height: number; readonly width: number }): Effect.Effect<void, PodmanError> =>
       guard("execResize", h.call("execResize", {
         method: "POST",
         path: `/exec/${encodeURIComponent(execId)}/resize`,
         query: [["h", String(Math.max(1, Math.round(size.height)))], ["w", String(Math.max(1, Math.round(size.width)))]]
-      })).pipe(Effect.asVoid, Effect.withSpan("PodmanRest.execResize"))
+      }, { id: execId })).pipe(Effect.asVoid, Effect.withSpan("PodmanRest.execResize"))
 
-    const inspectExit = h.call("execInspect", { method: "GET", path: `/exec/${encodeURIComponent(execId)}/json` }).pipe(
-      Effect.map((r) => {
-        const j = parseJson(r.text)
-        return { running: bool(at(j, "Running")), exitCode: num(at(j, "ExitCode"), -1) }
-      })
+    const inspectExit = h.call("execInspect", { method: "GET", path: `/exec/${encodeURIComponent(execId)}/json` }, { id: execId }).pipe(
+      Effect.flatMap((r) => h.decode("execInspect", r.text, toExecState))
     )
 
-    const exitCode: Effect.Effect<number, PodmanFailure> = Effect.gen(function*() {
+    const exitCode: Effect.Effect<number, PodmanError> = Effect.gen(function*() {
       // Nobody reads the output: drain it, or the socket never reaches EOF (backpressure).
       if (!outputTaken) yield* Stream.runDrain(output)
       yield* Deferred.await(ended)
       // The session's state is normally final right after EOF; allow a short settling window.
-      const deadline = Date.now() + h.timeoutMillis
-      let last = yield* inspectExit
-      while (last.running && Date.now() < deadline) {
-        yield* Effect.sleep(20)
-        last = yield* inspectExit
-      }
+      const deadline = (yield* Clock.currentTimeMillis) + h.timeoutMillis
+      const last = yield* inspectExit.pipe(
+        Effect.repeat({
+          schedule: Schedule.spaced("20 millis"),
+          while: (s) => s.running && Clock.currentTimeMillis.pipe(Effect.map((now) => now < deadline))
+        })
+      )
       if (last.running) {
-        return yield* new PodmanApiError({ operation: "execInspect", status: 200, detail: `exec session ${execId} still running after its output ended` })
+        return yield* new PodmanError({
+          operation: "execInspect",
+          socket: h.address,
+          reason: new Api({ detail: `exec session ${execId} still running after its output ended` })
+        })
       }
       return last.exitCode
     }).pipe(Effect.withSpan("PodmanRest.execExitCode"))

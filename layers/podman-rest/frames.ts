@@ -1,7 +1,7 @@
 /**
  * The Docker/libpod multiplexed stream format ("application/vnd.docker.raw-stream").
  *
- * libpod frames container logs (always, even with a TTY: PODMAN-SANDBOX.md §7) and non-TTY exec
+ * libpod frames container logs (always, even with a TTY: docs/podman.md, "Logs") and non-TTY exec
  * output as `[stream, 0, 0, 0, length (uint32 big-endian)]` followed by `length` payload bytes.
  * Stream 1 is stdout and 2 is stderr; 0 (stdin echo) is treated as stdout and 3 (Podman's own
  * "system error" stream) as stderr, as the Docker CLI does.

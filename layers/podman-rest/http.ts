@@ -1,20 +1,16 @@
 /**
  * The HTTP core of the REST transport: building libpod requests, running them with a timeout and
- * mapping every failure to the driver's typed errors.
- *
- * Error policy (one place, so every endpoint behaves the same):
- * - no connection (ENOENT, ECONNREFUSED, reset, a body cut mid-read) → `PodmanUnavailable`;
- * - a non-streaming call that exceeds `timeoutMillis` → `OperationTimeout` (the request is aborted);
- * - 404 on a container endpoint → `ContainerNotFound`;
- * - any other unexpected status → `PodmanApiError` with Podman's own `message` (or `cause`) text.
- * Request headers are never copied into an error, so `X-Registry-Auth` cannot leak.
+ * turning every failure into a `PodmanError` through the one classification table (classify.ts):
+ * no connection, a call past its deadline, an error status with Podman's text. Request headers are
+ * never copied into an error, so `X-Registry-Auth` cannot leak.
  */
 import { Effect, Stream } from "effect"
 import type { HttpBody, HttpClient, HttpClientError } from "effect/http"
 import { HttpClientRequest } from "effect/http"
 import type { HttpClientResponse } from "effect/http/HttpClientResponse"
-import { ContainerNotFound, OperationTimeout, PodmanApiError, PodmanUnavailable } from "../../src/domain/errors.ts"
-import { at, parseJson, str } from "./lenient.ts"
+import { type Decode, PodmanError } from "../../src/domain/PodmanError.ts"
+import { parseJsonOrUndefined, parseJsonText } from "../libpod/decode.ts"
+import { classifyRest, type RestFailure } from "./classify.ts"
 
 /**
  * libpod API prefix. Podman accepts any version here and answers with its own behaviour; v4.0.0
@@ -38,8 +34,8 @@ export interface RequestSpec {
 export interface CallOptions {
   /** Statuses that count as success (default: 2xx). */
   readonly accept?: (status: number) => boolean
-  /** Set on container endpoints: a 404 then means ContainerNotFound for this id. */
-  readonly container?: string
+  /** The container, image or exec session the call is about: a NotFound names it. */
+  readonly id?: string
   /** Added to the call's timeout (e.g. a stop's grace period). */
   readonly extraMillis?: number
 }
@@ -53,7 +49,7 @@ export interface CallResult {
 const is2xx = (s: number) => s >= 200 && s < 300
 
 /** The text of a failed HTTP exchange without request details (no headers, no URL params). */
-const describeHttpError = (e: HttpClientError.HttpClientError): string => {
+export const describeHttpError = (e: HttpClientError.HttpClientError): string => {
   const reason = e.reason as { readonly _tag: string; readonly cause?: unknown; readonly description?: string }
   const cause = reason.cause
   const causeText = cause instanceof Error
@@ -62,15 +58,6 @@ const describeHttpError = (e: HttpClientError.HttpClientError): string => {
     ? String(cause)
     : undefined
   return [reason._tag, reason.description, causeText].filter((x) => x !== undefined && x !== "").join(": ")
-}
-
-/** Podman's error text from an error body (`{"cause","message","response"}`), or the raw text. */
-export const podmanErrorText = (status: number, text: string): string => {
-  const j = parseJson(text)
-  const msg = str(at(j, "message")) || str(at(j, "cause"))
-  if (msg !== "") return msg
-  const t = text.trim()
-  return t === "" ? `HTTP ${status}` : t.slice(0, 1000)
 }
 
 export class Http {
@@ -89,32 +76,47 @@ export class Http {
     })
   }
 
-  unavailable(operation: string, detail: string): PodmanUnavailable {
-    return new PodmanUnavailable({ socket: this.address, operation, detail })
+  /** The PodmanError of a failed call, classified by the table. */
+  error(operation: string, failure: RestFailure, id?: string, cause?: unknown): PodmanError {
+    return new PodmanError({
+      operation,
+      socket: this.address,
+      reason: classifyRest(operation, failure, id),
+      ...(cause !== undefined ? { cause } : {})
+    })
   }
 
-  readonly transportError = (operation: string) => (e: HttpClientError.HttpClientError): PodmanUnavailable =>
-    this.unavailable(operation, describeHttpError(e))
+  unavailable(operation: string, detail: string): PodmanError {
+    return this.error(operation, { _tag: "Transport", detail })
+  }
 
-  statusError(operation: string, status: number, text: string, container: string | undefined): ContainerNotFound | PodmanApiError {
-    if (status === 404 && container !== undefined) return new ContainerNotFound({ container })
-    return new PodmanApiError({ operation, status, detail: podmanErrorText(status, text) })
+  /** Only the description is kept: the HttpClientError holds the request, headers included. */
+  readonly transportError = (operation: string) => (e: HttpClientError.HttpClientError): PodmanError =>
+    this.error(operation, { _tag: "Transport", detail: describeHttpError(e) })
+
+  statusError(operation: string, status: number, body: string, id: string | undefined): PodmanError {
+    return this.error(operation, { _tag: "Status", status, body }, id)
+  }
+
+  /** A Decode reason of one operation as its PodmanError. */
+  readonly decodeError = (operation: string) => (reason: Decode): PodmanError =>
+    new PodmanError({ operation, socket: this.address, reason })
+
+  /** Parses a JSON body and decodes it with `decode`; a mismatch is a Decode PodmanError of `operation`. */
+  decode<A>(operation: string, text: string, decode: (json: unknown) => Effect.Effect<A, Decode>): Effect.Effect<A, PodmanError> {
+    return parseJsonText(text, `${operation} answer`).pipe(Effect.flatMap(decode), Effect.mapError(this.decodeError(operation)))
   }
 
   withTimeout<A, E, R>(operation: string, millis: number) {
-    return (self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OperationTimeout, R> =>
+    return (self: Effect.Effect<A, E, R>): Effect.Effect<A, E | PodmanError, R> =>
       Effect.timeoutOrElse(self, {
         duration: millis,
-        orElse: () => Effect.fail(new OperationTimeout({ operation, timeoutMillis: millis }))
+        orElse: () => Effect.fail(this.error(operation, { _tag: "Timeout", millis }))
       })
   }
 
   /** A non-streaming call: sends, reads the whole body, checks the status; bounded by the timeout. */
-  call(
-    operation: string,
-    spec: RequestSpec,
-    options: CallOptions = {}
-  ): Effect.Effect<CallResult, PodmanUnavailable | PodmanApiError | ContainerNotFound | OperationTimeout> {
+  call(operation: string, spec: RequestSpec, options: CallOptions = {}): Effect.Effect<CallResult, PodmanError> {
     const accept = options.accept ?? is2xx
     return this.client.execute(this.request(spec)).pipe(
       Effect.flatMap((res) =>
@@ -123,7 +125,7 @@ export class Http {
       Effect.mapError(this.transportError(operation)),
       this.withTimeout(operation, this.timeoutMillis + (options.extraMillis ?? 0)),
       Effect.flatMap((r) =>
-        accept(r.status) ? Effect.succeed(r) : Effect.fail(this.statusError(operation, r.status, r.text, options.container))
+        accept(r.status) ? Effect.succeed(r) : Effect.fail(this.statusError(operation, r.status, r.text, options.id))
       )
     )
   }
@@ -137,8 +139,8 @@ export class Http {
   open(
     operation: string,
     spec: RequestSpec,
-    options: { readonly container?: string; readonly headerTimeout: boolean }
-  ): Effect.Effect<HttpClientResponse, PodmanUnavailable | PodmanApiError | ContainerNotFound | OperationTimeout> {
+    options: { readonly id?: string; readonly headerTimeout: boolean }
+  ): Effect.Effect<HttpClientResponse, PodmanError> {
     const sent = this.client.execute(this.request(spec)).pipe(Effect.mapError(this.transportError(operation)))
     return (options.headerTimeout ? sent.pipe(this.withTimeout(operation, this.timeoutMillis)) : sent).pipe(
       Effect.flatMap((res) =>
@@ -147,24 +149,24 @@ export class Http {
           : res.text.pipe(
             Effect.mapError(this.transportError(operation)),
             this.withTimeout(operation, this.timeoutMillis),
-            Effect.flatMap((text) => Effect.fail(this.statusError(operation, res.status, text, options.container)))
+            Effect.flatMap((text) => Effect.fail(this.statusError(operation, res.status, text, options.id)))
           )
       )
     )
   }
 
-  /** The body of an open response as bytes; a connection lost mid-body is PodmanUnavailable. */
-  body(operation: string, res: HttpClientResponse): Stream.Stream<Uint8Array, PodmanUnavailable> {
+  /** The body of an open response as bytes; a connection lost mid-body is Unavailable. */
+  body(operation: string, res: HttpClientResponse): Stream.Stream<Uint8Array, PodmanError> {
     return res.stream.pipe(Stream.mapError(this.transportError(operation)))
   }
 
   /** The body of an open response as parsed JSON lines (blank and non-JSON lines are skipped). */
-  jsonLines(operation: string, res: HttpClientResponse): Stream.Stream<unknown, PodmanUnavailable> {
+  jsonLines(operation: string, res: HttpClientResponse): Stream.Stream<unknown, PodmanError> {
     return this.body(operation, res).pipe(
       Stream.decodeText,
       Stream.splitLines,
       Stream.filter((l) => l.trim() !== ""),
-      Stream.map(parseJson),
+      Stream.map(parseJsonOrUndefined),
       Stream.filter((j) => j !== undefined)
     )
   }

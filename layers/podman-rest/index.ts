@@ -4,6 +4,6 @@
  */
 export { makeRestClient, restCapabilities, type RestClientOptions } from "./RestClient.ts"
 export { encodeRegistryAuth } from "./auth.ts"
-export { classifyPullError } from "./pullErrors.ts"
+export { classifyRest, type RestFailure } from "./classify.ts"
 export { FrameDemuxer, demuxAll, demuxStream, encodeFrame } from "./frames.ts"
 export { parseAddress, type Endpoint } from "./address.ts"

@@ -3,21 +3,21 @@
  *
  * `Create` is flag-shaped: most options become the string a user would type after the flag
  * (`--publish 127.0.0.1:8080:80/tcp`, `--memory 67108864`). An option that no flag of the
- * 1.x/2.x interface can express fails with `UnsupportedOperation` naming it; nothing is dropped.
+ * 1.x/2.x interface can express fails with an `Unsupported` reason naming it; nothing is dropped.
  */
-import { UnsupportedOperation } from "../../src/domain/errors.ts"
+import { Unsupported } from "../../src/domain/PodmanError.ts"
 import type { ContainerSpec, MountSpec, NamespaceSpec } from "../../src/domain/ContainerSpec.ts"
 
 /** The io.podman `Create` struct (only the fields we set; every one but `args` optional). */
 export type IoPodmanCreate = { readonly args: ReadonlyArray<string> } & { readonly [flag: string]: unknown }
 
 const unsupported = (option: string, detail: string) =>
-  new UnsupportedOperation({ operation: `containerCreate (${option})`, transport: "varlink", detail })
+  new Unsupported({ transport: "varlink", what: `containerCreate option ${option}: ${detail}` })
 
 const kv = (r: Readonly<Record<string, string>>) => Object.entries(r).map(([k, v]) => `${k}=${v}`)
 
 /** `host`, `private`, `container:<id>`, `ns:<path>`, `slirp4netns:<opts>`... as the CLI spells namespaces. */
-const nsFlag = (ns: NamespaceSpec, option: string): string | UnsupportedOperation => {
+const nsFlag = (ns: NamespaceSpec, option: string): string | Unsupported => {
   switch (ns.nsmode) {
     case "container":
     case "ns":
@@ -31,7 +31,7 @@ const nsFlag = (ns: NamespaceSpec, option: string): string | UnsupportedOperatio
   }
 }
 
-const mountFlag = (m: MountSpec): { readonly flag: "volume" | "tmpfs"; readonly value: string } | UnsupportedOperation => {
+const mountFlag = (m: MountSpec): { readonly flag: "volume" | "tmpfs"; readonly value: string } | Unsupported => {
   if (m.destination.includes(":") || m.source.includes(":")) {
     return unsupported("mounts", `paths containing ":" cannot be passed through --volume (${m.destination})`)
   }
@@ -41,7 +41,7 @@ const mountFlag = (m: MountSpec): { readonly flag: "volume" | "tmpfs"; readonly 
 }
 
 /** Formats a health check test (`["CMD-SHELL", "x"]`, `["CMD", "a", "b"]`, `["NONE"]`) as --health-cmd. */
-const healthCmd = (test: ReadonlyArray<string>): string | UnsupportedOperation => {
+const healthCmd = (test: ReadonlyArray<string>): string | Unsupported => {
   const [kind, ...rest] = test
   if (kind === "NONE") return "none"
   if (kind === "CMD-SHELL" && rest.length === 1) return rest[0]!
@@ -50,7 +50,7 @@ const healthCmd = (test: ReadonlyArray<string>): string | UnsupportedOperation =
 }
 
 /** Maps a ContainerSpec onto io.podman's Create. */
-export const toIoPodmanCreate = (spec: ContainerSpec): IoPodmanCreate | UnsupportedOperation => {
+export const toIoPodmanCreate = (spec: ContainerSpec): IoPodmanCreate | Unsupported => {
   const c: Record<string, unknown> = {}
   const list = (flag: string, values: ReadonlyArray<string>) => {
     if (values.length === 0) return
@@ -154,7 +154,7 @@ export const toIoPodmanCreate = (spec: ContainerSpec): IoPodmanCreate | Unsuppor
   if (spec.devices) list("device", spec.devices.map((d) => d.path))
   for (const m of spec.mounts ?? []) {
     const f = mountFlag(m)
-    if (f instanceof UnsupportedOperation) return f
+    if (f instanceof Unsupported) return f
     list(f.flag, [f.value])
   }
   if (spec.portmappings) {

@@ -1,10 +1,16 @@
 /**
  * The `Podman` service over the configured sockets: one client per socket, built lazily by the
  * transport its address names (`varlink:…` → io.podman over varlink, anything else → libpod REST),
- * and rebuilt when SetConfig changes the socket list. Clients live in this layer's scope.
+ * and a new one when SetConfig changes a socket's address or timeout. Clients are kept in an
+ * `RcMap` keyed by (name, address, timeout): concurrent first calls build ONE client, and every
+ * client lives until this layer's scope closes.
+ *
+ * A socket whose transport this build does not include (an embedding that provides REST only)
+ * still gets a client: every call on it fails with reason Unsupported, so StartTask reports it and
+ * the fingerprint shows the socket unhealthy, instead of the plugin dying.
  */
-import { Effect, Layer, Scope } from "effect"
-import { InvalidTaskConfig } from "../../src/domain/errors.ts"
+import { Duration, Effect, Layer, RcMap, Scope, Stream } from "effect"
+import { InvalidTaskConfig, PodmanError, Unsupported } from "../../src/domain/errors.ts"
 import { resolveSockets, type SocketConfig } from "../../src/domain/PluginConfig.ts"
 import { parseGoDuration } from "../../src/translate/values.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
@@ -22,27 +28,67 @@ export interface Transports {
   readonly varlink?: ClientFactory
 }
 
+/** The client of a socket whose transport is missing from this build: every call fails with Unsupported. */
+export const unsupportedClient = (options: { readonly socketName: string; readonly address: string }, transport: string): PodmanClient => {
+  const fail = (operation: string) =>
+    new PodmanError({
+      operation,
+      socket: options.address,
+      reason: new Unsupported({ transport, what: `socket ${options.socketName}: this build has no ${transport} transport` })
+    })
+  const effect = (operation: string) => () => Effect.fail(fail(operation))
+  const stream = (operation: string) => () => Stream.fail(fail(operation))
+  return {
+    socketName: options.socketName,
+    address: options.address,
+    local: false,
+    capabilities: { transport: transport === "varlink" ? "varlink" : "rest", exec: false, execStreaming: false, stats: false, logs: false, archiveLoad: false },
+    ping: Effect.fail(fail("ping")),
+    info: Effect.fail(fail("info")),
+    imageExists: effect("imageExists"),
+    imageInspect: effect("imageInspect"),
+    imagePull: stream("imagePull"),
+    imageLoad: effect("imageLoad"),
+    containerCreate: effect("containerCreate"),
+    containerStart: effect("containerStart"),
+    containerWait: effect("containerWait"),
+    containerInspect: effect("containerInspect"),
+    containerExists: effect("containerExists"),
+    containerList: effect("containerList"),
+    containerStop: effect("containerStop"),
+    containerKill: effect("containerKill"),
+    containerRemove: effect("containerRemove"),
+    containerLogs: stream("containerLogs"),
+    containerStats: stream("containerStats"),
+    exec: effect("exec"),
+    events: stream("events")
+  }
+}
+
 /** A `Podman` layer over the sockets of the current DriverConfig. */
 export const layer = (transports: Transports): Layer.Layer<Podman, never, DriverConfig> =>
   Layer.effect(
     Podman,
     Effect.gen(function*() {
       const config = yield* DriverConfig
-      const scope = yield* Effect.scope
-      const cache = new Map<string, PodmanClient>()
 
-      const build = (s: SocketConfig, timeoutMillis: number): Effect.Effect<PodmanClient> => {
-        const key = `${s.name}|${s.address}|${timeoutMillis}`
-        const hit = cache.get(key)
-        if (hit) return Effect.succeed(hit)
-        const isVarlink = s.address.startsWith("varlink:")
-        const factory = isVarlink ? transports.varlink : transports.rest
-        if (!factory) return Effect.die(new Error(`no varlink transport in this build for socket ${s.name}`))
-        return factory({ socketName: s.name, address: s.address, timeoutMillis }).pipe(
-          Scope.provide(scope),
-          Effect.tap((c) => Effect.sync(() => cache.set(key, c)))
-        )
-      }
+      // The key is the JSON of [name, address, timeout]: a string, so the RcMap compares it by value.
+      const clients = yield* RcMap.make({
+        lookup: (key: string) => {
+          const [socketName, address, timeoutMillis] = JSON.parse(key) as [string, string, number]
+          const isVarlink = address.startsWith("varlink:")
+          const factory = isVarlink ? transports.varlink : transports.rest
+          return factory === undefined
+            ? Effect.succeed(unsupportedClient({ socketName, address }, isVarlink ? "varlink" : "rest"))
+            : factory({ socketName, address, timeoutMillis })
+        },
+        // Clients stay until the layer closes (a SetConfig that changes a socket builds a new one).
+        idleTimeToLive: Duration.infinity
+      })
+
+      const build = (s: SocketConfig, timeoutMillis: number): Effect.Effect<PodmanClient> =>
+        // The reference taken here is released at once; with an infinite idle time the client stays.
+        Effect.scoped(RcMap.get(clients, JSON.stringify([s.name, s.address, timeoutMillis])))
 
       const current = Effect.gen(function*() {
         const plugin = yield* config.get
@@ -66,12 +112,12 @@ export const layer = (transports: Transports): Layer.Layer<Podman, never, Driver
           return yield* build(s, timeoutMillis)
         })
 
-      const clients = Effect.gen(function*() {
+      const all = Effect.gen(function*() {
         const { sockets, timeoutMillis } = yield* current
         return yield* Effect.forEach(sockets, (s) => build(s, timeoutMillis))
       })
 
-      return Podman.of({ client, clients })
+      return Podman.of({ client, clients: all })
     })
   )
 

@@ -7,7 +7,7 @@
  *
  * Parameters after `;` (e.g. `unix:/run/x;mode=0666`) are for listeners and ignored by a client.
  */
-import { VarlinkTransportError } from "../../src/domain/errors.ts"
+import { VarlinkTransportError } from "./VarlinkErrors.ts"
 
 export type VarlinkAddress =
   | { readonly _tag: "unix"; readonly path: string; readonly text: string }

@@ -1,7 +1,8 @@
 /**
  * A pooled varlink client. Varlink serves one call per connection at a time, so concurrent calls use
- * a small pool of connections (default 4). A connection that is left out of sync (timeout, interrupt,
- * a transport error) is destroyed instead of being returned.
+ * a small pool of connections (effect's `Pool`, default 4). A connection that is left out of sync
+ * (timeout, interrupt, a transport error) is invalidated instead of being returned. Every call runs
+ * in a span (`Varlink.call`, `Varlink.callMore`, ...) named after the method.
  *
  * Long-lived calls must not starve the pool (a driver follows the log of every task and waits for
  * every container): `more` streams, `upgrade`s and calls made with `dedicated: true` (e.g. a wait
@@ -13,8 +14,8 @@
  * a wrong parameter fails locally with the `org.varlink.service.MethodNotFound` /
  * `InvalidParameter` error the service would have sent.
  */
-import { Effect, Scope, Semaphore, Stream } from "effect"
-import { VarlinkError, VarlinkTransportError } from "../../src/domain/errors.ts"
+import { Effect, Option, Pool, Scope, Stream } from "effect"
+import { VarlinkError, type VarlinkFailure, VarlinkTransportError } from "./VarlinkErrors.ts"
 import {
   VarlinkConnection,
   type VarlinkCallOptions,
@@ -43,7 +44,7 @@ export interface VarlinkServiceInfo {
   readonly interfaces: ReadonlyArray<string>
 }
 
-export type VarlinkFailure = VarlinkError | VarlinkTransportError
+export type { VarlinkFailure }
 
 export interface VarlinkClientCallOptions extends VarlinkCallOptions {
   /** Run the call on a connection of its own instead of a pooled one (for calls that block long). */
@@ -100,58 +101,75 @@ export const validateCall = (
   })
 }
 
+/** How long an idle pooled connection is kept before it is closed. */
+const IDLE_MILLIS = 60_000
+
 /** A pooled client; every connection is closed when the Scope closes. */
 export const makeVarlinkClient = (options: VarlinkClientOptions): Effect.Effect<VarlinkClient, never, Scope.Scope> =>
   Effect.gen(function*() {
     const poolSize = Math.max(1, options.poolSize ?? 4)
-    const permits = yield* Semaphore.make(poolSize)
-    const idle: Array<VarlinkConnection> = []
-    const open = new Set<VarlinkConnection>()
     const known = new Map<string, VarlinkInterface>((options.interfaces ?? []).map((i) => [i.name, i]))
-    let closed = false
     const connOptions = { timeoutMillis: options.timeoutMillis }
+    const closedError = () => new VarlinkTransportError({ kind: "closed", address: options.address, detail: "client is closed" })
 
+    // Dedicated connections (long-lived calls) are not pooled; the ones still open when the client
+    // closes are closed with it.
+    const dedicatedOpen = new Set<VarlinkConnection>()
+    let closed = false
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         closed = true
-        idle.length = 0
-      }).pipe(Effect.andThen(Effect.forEach([...open], (c) => c.close, { discard: true })))
+      }).pipe(Effect.andThen(Effect.forEach([...dedicatedOpen], (c) => c.close, { discard: true })))
     )
 
-    const take: Effect.Effect<VarlinkConnection, VarlinkTransportError> = Effect.suspend(() => {
-      while (idle.length > 0) {
-        const c = idle.pop()!
-        if (c.isReusable) return Effect.succeed(c)
-        open.delete(c)
-      }
-      if (closed) return Effect.fail(new VarlinkTransportError({ kind: "closed", address: options.address, detail: "client is closed" }))
-      return VarlinkConnection.open(options.address, connOptions).pipe(Effect.tap((c) => Effect.sync(() => open.add(c))))
+    // Connections are opened on demand, at most poolSize at once, and closed after a minute idle.
+    const pool = yield* Pool.makeWithTTL({
+      acquire: VarlinkConnection.connect(options.address, connOptions),
+      min: 0,
+      max: poolSize,
+      timeToLive: IDLE_MILLIS
     })
-    const giveBack = (c: VarlinkConnection) =>
-      Effect.suspend(() => {
-        if (!closed && c.isReusable) {
-          idle.push(c)
-          return Effect.void
-        }
-        open.delete(c)
-        return c.close
-      })
-    /** A pooled connection for the duration of the Scope. */
-    const lease = Effect.acquireRelease(permits.take(1), () => permits.release(1)).pipe(
-      Effect.andThen(Effect.acquireRelease(take, giveBack))
-    )
+
+    /**
+     * Runs `f` on a pooled connection. A connection left out of sync by the call (timeout,
+     * interrupt, transport error) is invalidated, so the pool closes it and opens a fresh one; one
+     * found unusable on the way in (the peer closed it while idle) is invalidated and another taken.
+     */
+    const pooled = <A, E>(f: (c: VarlinkConnection) => Effect.Effect<A, E>): Effect.Effect<A, E | VarlinkTransportError> => {
+      const attempt = (left: number): Effect.Effect<A, E | VarlinkTransportError> =>
+        Effect.suspend(() => {
+          if (closed) return Effect.fail(closedError())
+          return Pool.use(pool, (c) =>
+            c.isReusable
+              ? f(c).pipe(
+                Effect.map(Option.some),
+                Effect.ensuring(Effect.suspend(() => (c.isReusable ? Effect.void : Pool.invalidate(pool, c))))
+              )
+              : Pool.invalidate(pool, c).pipe(Effect.as(Option.none<A>()))).pipe(
+              Effect.flatMap((o) =>
+                Option.isSome(o)
+                  ? Effect.succeed(o.value)
+                  : left > 0
+                  ? attempt(left - 1)
+                  : Effect.fail(new VarlinkTransportError({ kind: "closed", address: options.address, detail: "every pooled connection was closed by the peer" }))
+              )
+            )
+        })
+      return attempt(poolSize)
+    }
 
     /** A connection of its own for one long-lived call, closed with the Scope. */
     const dedicated = Effect.acquireRelease(
       Effect.suspend(() =>
         closed
-          ? Effect.fail(new VarlinkTransportError({ kind: "closed", address: options.address, detail: "client is closed" }))
-          : VarlinkConnection.open(options.address, connOptions).pipe(Effect.tap((c) => Effect.sync(() => open.add(c))))
+          ? Effect.fail(closedError())
+          : VarlinkConnection.open(options.address, connOptions).pipe(Effect.tap((c) => Effect.sync(() => dedicatedOpen.add(c))))
       ),
-      (c) => Effect.suspend(() => {
-        open.delete(c)
-        return c.close
-      })
+      (c) =>
+        Effect.suspend(() => {
+          dedicatedOpen.delete(c)
+          return c.close
+        })
     )
 
     const validated = <A, E, R>(method: string, parameters: VarlinkParameters, then: Effect.Effect<A, E, R>): Effect.Effect<A, E | VarlinkError, R> =>
@@ -164,23 +182,27 @@ export const makeVarlinkClient = (options: VarlinkClientOptions): Effect.Effect<
       validated(
         method,
         parameters,
-        Effect.scoped(Effect.flatMap(callOptions.dedicated ? dedicated : lease, (c) => c.call(method, parameters, callOptions)))
-      )
+        callOptions.dedicated
+          ? Effect.scoped(Effect.flatMap(dedicated, (c) => c.call(method, parameters, callOptions)))
+          : pooled((c) => c.call(method, parameters, callOptions))
+      ).pipe(Effect.withSpan("Varlink.call", { attributes: { method, address: options.address } }))
 
     const callMore = (method: string, parameters: VarlinkParameters = {}, moreOptions: VarlinkMoreOptions = {}) =>
       Stream.unwrap(
         validated(method, parameters, Effect.map(dedicated, (c) => c.callMore(method, parameters, moreOptions)))
-      )
+      ).pipe(Stream.withSpan("Varlink.callMore", { attributes: { method, address: options.address } }))
 
     const oneway = (method: string, parameters: VarlinkParameters = {}) =>
-      validated(method, parameters, Effect.scoped(Effect.flatMap(lease, (c) => c.oneway(method, parameters))))
+      validated(method, parameters, pooled((c) => c.oneway(method, parameters))).pipe(
+        Effect.withSpan("Varlink.oneway", { attributes: { method, address: options.address } })
+      )
 
     const upgrade = (method: string, parameters: VarlinkParameters = {}, callOptions: VarlinkCallOptions = {}) =>
       validated(
         method,
         parameters,
         Effect.flatMap(dedicated, (c) => c.upgrade(method, parameters, callOptions))
-      )
+      ).pipe(Effect.withSpan("Varlink.upgrade", { attributes: { method, address: options.address } }))
 
     const getInfo = call("org.varlink.service.GetInfo").pipe(
       Effect.map((p): VarlinkServiceInfo => ({

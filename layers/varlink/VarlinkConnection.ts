@@ -8,14 +8,17 @@
  * A connection serves one call at a time, in order: varlink has no request ids, so replies are
  * matched to calls by position. A call that times out or is interrupted while its reply is still
  * outstanding leaves the connection out of sync, so the connection is destroyed at once (the pool in
- * VarlinkClient.ts then opens a fresh one).
+ * VarlinkClient.ts then invalidates it and opens a fresh one).
+ *
+ * The socket's data handler decodes replies into a Queue that the current call takes from; the
+ * end of input or a transport error ends the Queue after the replies already in it.
  *
  * After the reply to an `upgrade` call, the connection stops speaking varlink and becomes a raw
  * byte stream in both directions (used by io.podman's ExecContainer).
  */
 import * as net from "node:net"
-import { Duration, Effect, Scope, Stream } from "effect"
-import { VarlinkError, VarlinkTransportError } from "../../src/domain/errors.ts"
+import { Cause, Duration, Effect, Queue, Scope, Stream } from "effect"
+import { VarlinkError, VarlinkTransportError } from "./VarlinkErrors.ts"
 import { parseVarlinkAddress, type VarlinkAddress } from "./VarlinkAddress.ts"
 
 /** Parameters of a call or reply: a JSON object. */
@@ -59,42 +62,17 @@ export interface VarlinkConnectionOptions {
   readonly maxMessageBytes?: number
 }
 
-/** Inbox of decoded items with at most one waiting reader (a connection has one caller at a time). */
-class Inbox<A> {
-  private readonly items: Array<A> = []
-  private done: { readonly error?: VarlinkTransportError } | undefined
-  private waiter: (() => void) | undefined
+/** What the socket handler feeds a reader: items, then an end (Done) or a transport error. */
+type Inbox<A> = Queue.Queue<A, VarlinkTransportError | Cause.Done>
 
-  push(item: A) {
-    if (this.done) return
-    this.items.push(item)
-    this.wake()
-  }
-  /** Ends the inbox: queued items are still delivered, then `error` (or end of input). */
-  finish(error?: VarlinkTransportError) {
-    if (this.done) return
-    this.done = error ? { error } : {}
-    this.wake()
-  }
-  private wake() {
-    const w = this.waiter
-    this.waiter = undefined
-    w?.()
-  }
-  /** The next item, `undefined` at a clean end of input. */
-  readonly take: Effect.Effect<A | undefined, VarlinkTransportError> = Effect.suspend(() => {
-    const poll = (): Effect.Effect<A | undefined, VarlinkTransportError> | undefined => {
-      if (this.items.length > 0) return Effect.succeed(this.items.shift()!)
-      if (this.done) return this.done.error ? Effect.fail(this.done.error) : Effect.succeed(undefined)
-      return undefined
-    }
-    return poll() ?? Effect.callback<A | undefined, VarlinkTransportError>((resume) => {
-      this.waiter = () => resume(poll()!)
-      return Effect.sync(() => {
-        this.waiter = undefined
-      })
-    })
-  })
+/** The next item of an inbox, `undefined` at a clean end of input. */
+const takeNext = <A>(inbox: Inbox<A>): Effect.Effect<A | undefined, VarlinkTransportError> =>
+  Queue.take(inbox).pipe(Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined)))
+
+/** Ends an inbox: queued items are still delivered, then `error` (or the end of input). */
+const finish = <A>(inbox: Inbox<A>, error?: VarlinkTransportError): void => {
+  if (error === undefined) Queue.endUnsafe(inbox)
+  else Queue.failCauseUnsafe(inbox, Cause.fail(error))
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -104,8 +82,6 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
  * `VarlinkClient` instead.
  */
 export class VarlinkConnection {
-  private readonly messages = new Inbox<VarlinkReplyMessage>()
-  private readonly raw = new Inbox<Uint8Array>()
   private pending: Array<Buffer> = []
   private pendingBytes = 0
   private mode: "messages" | "raw" = "messages"
@@ -121,7 +97,11 @@ export class VarlinkConnection {
     readonly address: string,
     private readonly socket: net.Socket,
     readonly timeoutMillis: number,
-    maxMessageBytes: number | undefined
+    maxMessageBytes: number | undefined,
+    /** Decoded replies, in order (one reader at a time: the connection's current call). */
+    private readonly messages: Inbox<VarlinkReplyMessage>,
+    /** Bytes after an upgrade. */
+    private readonly raw: Inbox<Uint8Array>
   ) {
     this.maxMessageBytes = maxMessageBytes ?? 64 * 1024 * 1024
     socket.on("data", (chunk: Buffer) => this.onData(chunk))
@@ -147,19 +127,23 @@ export class VarlinkConnection {
     return Effect.suspend(() => {
       const parsed = parseVarlinkAddress(address)
       if (parsed instanceof VarlinkTransportError) return Effect.fail(parsed)
-      return Effect.callback<VarlinkConnection, VarlinkTransportError>((resume) => {
-        const socket = openSocket(parsed)
-        const onError = (e: Error) => {
-          socket.destroy()
-          resume(Effect.fail(new VarlinkTransportError({ kind: "connect", address, detail: e.message })))
-        }
-        socket.once("error", onError)
-        socket.once("connect", () => {
-          socket.off("error", onError)
-          resume(Effect.succeed(new VarlinkConnection(address, socket, options.timeoutMillis, options.maxMessageBytes)))
+      return Effect.gen(function*() {
+        const messages: Inbox<VarlinkReplyMessage> = yield* Queue.unbounded<VarlinkReplyMessage, VarlinkTransportError | Cause.Done>()
+        const raw: Inbox<Uint8Array> = yield* Queue.unbounded<Uint8Array, VarlinkTransportError | Cause.Done>()
+        return yield* Effect.callback<VarlinkConnection, VarlinkTransportError>((resume) => {
+          const socket = openSocket(parsed)
+          const onError = (e: Error) => {
+            socket.destroy()
+            resume(Effect.fail(new VarlinkTransportError({ kind: "connect", address, detail: e.message })))
+          }
+          socket.once("error", onError)
+          socket.once("connect", () => {
+            socket.off("error", onError)
+            resume(Effect.succeed(new VarlinkConnection(address, socket, options.timeoutMillis, options.maxMessageBytes, messages, raw)))
+          })
+          // interrupted (e.g. by the timeout below) before the connection was handed out
+          return Effect.sync(() => socket.destroy())
         })
-        // interrupted (e.g. by the timeout below) before the connection was handed out
-        return Effect.sync(() => socket.destroy())
       }).pipe(
         Effect.timeoutOrElse({
           duration: Duration.millis(options.timeoutMillis),
@@ -189,7 +173,7 @@ export class VarlinkConnection {
 
   private onData(chunk: Buffer) {
     if (this.mode === "raw") {
-      this.raw.push(new Uint8Array(chunk))
+      Queue.offerUnsafe(this.raw, new Uint8Array(chunk))
       return
     }
     let start = 0
@@ -218,12 +202,12 @@ export class VarlinkConnection {
         this.upgradeArmed = false
         this.mode = "raw"
         this.upgraded = true
-        if (start < chunk.length) this.raw.push(new Uint8Array(chunk.subarray(start)))
-        this.messages.push(message)
-        this.messages.finish(this.transportError("protocol", "connection was upgraded"))
+        if (start < chunk.length) Queue.offerUnsafe(this.raw, new Uint8Array(chunk.subarray(start)))
+        Queue.offerUnsafe(this.messages, message)
+        finish(this.messages, this.transportError("protocol", "connection was upgraded"))
         return
       }
-      this.messages.push(message)
+      Queue.offerUnsafe(this.messages, message)
     }
   }
 
@@ -260,15 +244,15 @@ export class VarlinkConnection {
   }
 
   private fatal(error: VarlinkTransportError) {
-    this.messages.finish(error)
-    this.raw.finish(error)
+    finish(this.messages, error)
+    finish(this.raw, error)
     this.destroy()
   }
 
   private onClose() {
     this.broken = true
     if (this.mode === "raw") {
-      this.raw.finish()
+      finish(this.raw)
       return
     }
     const why = this.socketError ? `: ${this.socketError}` : ""
@@ -277,8 +261,8 @@ export class VarlinkConnection {
       : this.inFlight
       ? `connection closed before the reply${why}`
       : `connection closed${why}`
-    this.messages.finish(this.transportError("closed", detail))
-    this.raw.finish(this.transportError("closed", detail))
+    finish(this.messages, this.transportError("closed", detail))
+    finish(this.raw, this.transportError("closed", detail))
   }
 
   private send(message: Record<string, unknown>): Effect.Effect<void, VarlinkTransportError> {
@@ -306,7 +290,7 @@ export class VarlinkConnection {
 
   /** Reads the next reply of `method` within `timeoutMillis` (undefined: no deadline). */
   private nextReply(method: string, timeoutMillis: number | undefined): Effect.Effect<VarlinkReplyMessage, VarlinkTransportError> {
-    const read = this.messages.take.pipe(
+    const read = takeNext(this.messages).pipe(
       Effect.flatMap((m) =>
         m === undefined ? Effect.fail(this.transportError("closed", `connection closed before the reply to ${method}`)) : Effect.succeed(m)
       )
@@ -407,8 +391,7 @@ export class VarlinkConnection {
       this.inFlight = false
       this.upgradeArmed = false
       if (reply.error !== undefined) return yield* this.toError(method, reply)
-      const input: Stream.Stream<Uint8Array, VarlinkTransportError> = Stream.unfold(0, () =>
-        this.raw.take.pipe(Effect.map((chunk) => (chunk === undefined ? undefined : [chunk, 0] as const))))
+      const input: Stream.Stream<Uint8Array, VarlinkTransportError> = Stream.fromQueue(this.raw)
       const write = (data: Uint8Array) =>
         Effect.callback<void, VarlinkTransportError>((resume) => {
           if (this.socket.destroyed || !this.socket.writable) {

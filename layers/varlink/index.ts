@@ -3,6 +3,7 @@
  * client, and the interface description language.
  */
 export * from "./VarlinkAddress.ts"
+export * from "./VarlinkErrors.ts"
 export * from "./VarlinkClient.ts"
 export * from "./VarlinkConnection.ts"
 export * from "./VarlinkIdl.ts"

@@ -1,11 +1,15 @@
 /**
  * The driver's typed errors. Every failure that crosses a service boundary is one of these; the
- * NomadRpc layer maps each tag to a gRPC status in one table (layers/nomad-rpc/status.ts).
+ * NomadRpc layer maps each tag (and each PodmanError reason) to a gRPC status in one table
+ * (layers/nomad-rpc/status.ts). The Podman boundary's error is in PodmanError.ts.
  *
  * Messages name the field, image or container and the cause. They never contain a secret:
  * registry passwords and auth headers are never put into an error.
  */
 import { Schema } from "effect"
+import type { PodmanError } from "./PodmanError.ts"
+
+export * from "./PodmanError.ts"
 
 /** One problem found in a task or plugin config: the HCL path of the field and why it is wrong. */
 export const ConfigIssue = Schema.Struct({
@@ -67,64 +71,6 @@ export class OomKilled extends Schema.TaggedError<OomKilled>()("OomKilled", {
   }
 }
 
-/** A varlink method call got an error reply (`io.podman.*` or `org.varlink.service.*`). */
-export class VarlinkError extends Schema.TaggedError<VarlinkError>()("VarlinkError", {
-  /** Fully qualified error name, e.g. `io.podman.ContainerNotFound`. */
-  error: Schema.String,
-  /** Fully qualified method, e.g. `io.podman.GetContainer`. */
-  method: Schema.String,
-  parameters: Schema.optional(Schema.Unknown)
-}) {
-  override get message() {
-    return `varlink ${this.method} failed: ${this.error}` +
-      (this.parameters !== undefined ? ` ${JSON.stringify(this.parameters)}` : "")
-  }
-}
-
-/** The varlink connection itself failed: refused, closed mid-reply, malformed message, timeout. */
-export class VarlinkTransportError extends Schema.TaggedError<VarlinkTransportError>()("VarlinkTransportError", {
-  kind: Schema.Literals(["connect", "closed", "malformed", "timeout", "protocol"]),
-  address: Schema.String,
-  detail: Schema.String
-}) {
-  override get message() {
-    return `varlink transport error (${this.kind}) on ${this.address}: ${this.detail}`
-  }
-}
-
-/** Podman could not be reached at all (socket missing, connection refused, timeout). Retryable. */
-export class PodmanUnavailable extends Schema.TaggedError<PodmanUnavailable>()("PodmanUnavailable", {
-  socket: Schema.String,
-  operation: Schema.String,
-  detail: Schema.String
-}) {
-  override get message() {
-    return `podman is unavailable at ${this.socket} (${this.operation}): ${this.detail}`
-  }
-}
-
-/** Podman answered, but with an error status. `status` is the HTTP status (0 for varlink). */
-export class PodmanApiError extends Schema.TaggedError<PodmanApiError>()("PodmanApiError", {
-  operation: Schema.String,
-  status: Schema.Number,
-  detail: Schema.String
-}) {
-  override get message() {
-    return `podman ${this.operation} failed (${this.status}): ${this.detail}`
-  }
-}
-
-/** The transport in use cannot do this (e.g. an option that io.podman's Create cannot express). */
-export class UnsupportedOperation extends Schema.TaggedError<UnsupportedOperation>()("UnsupportedOperation", {
-  operation: Schema.String,
-  transport: Schema.String,
-  detail: Schema.String
-}) {
-  override get message() {
-    return `${this.operation} is not supported over ${this.transport}: ${this.detail}`
-  }
-}
-
 /** No task with this id is known to the driver. Maps to NotFound (Nomad's ErrTaskNotFound). */
 export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", {
   taskId: Schema.String
@@ -153,38 +99,22 @@ export class TaskStateError extends Schema.TaggedError<TaskStateError>()("TaskSt
   }
 }
 
-/** Podman does not know the container (404). */
-export class ContainerNotFound extends Schema.TaggedError<ContainerNotFound>()("ContainerNotFound", {
-  container: Schema.String
-}) {
-  override get message() {
-    return `no such container: ${this.container}`
-  }
-}
-
-/** A call did not finish within its timeout. */
-export class OperationTimeout extends Schema.TaggedError<OperationTimeout>()("OperationTimeout", {
+/** A file on the Podman host (a k8s-file log, a cgroup file) could not be read. Never reaches Nomad: the driver falls back to the API. */
+export class HostFileError extends Schema.TaggedError<HostFileError>()("HostFileError", {
   operation: Schema.String,
-  timeoutMillis: Schema.Number
+  path: Schema.String,
+  /** `NotFound`, `PermissionDenied`... (effect's PlatformError tag), or `Unknown`. */
+  kind: Schema.String,
+  detail: Schema.String
 }) {
   override get message() {
-    return `${this.operation} timed out after ${this.timeoutMillis} ms`
+    return `${this.operation} ${this.path} failed (${this.kind}): ${this.detail}`
   }
 }
-
-/** Every error a `Podman` service call can fail with. */
-export type PodmanFailure =
-  | PodmanUnavailable
-  | PodmanApiError
-  | ContainerNotFound
-  | VarlinkError
-  | VarlinkTransportError
-  | UnsupportedOperation
-  | OperationTimeout
 
 /** Every error a `Driver` operation can fail with. */
 export type DriverFailure =
-  | PodmanFailure
+  | PodmanError
   | InvalidTaskConfig
   | InvalidPluginConfig
   | ImagePullError

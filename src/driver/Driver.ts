@@ -14,11 +14,12 @@ import { Cause, Deferred, Effect, Exit, Layer, Option, PubSub, Schedule, Scope, 
 import type { DriverState } from "../domain/DriverState.ts"
 import {
   type DriverFailure,
-  OperationTimeout,
-  type PodmanFailure,
+  type HostFileError,
+  PodmanError,
   TaskAlreadyExists,
   TaskNotFound,
-  TaskStateError
+  TaskStateError,
+  Timeout
 } from "../domain/errors.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
@@ -27,10 +28,11 @@ import { decodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
 import { LABEL_ALLOC_ID, translate } from "../translate/index.ts"
 import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
+import { HostFiles } from "../services/HostFiles.ts"
 import { LogSink } from "../services/LogSink.ts"
 import { Podman, type ContainerInspect, type OutputChunk, type PodmanClient, type PodmanInfo } from "../services/Podman.ts"
-import { cgroupPathOf, readCgroupStats } from "./cgroup.ts"
-import { canReadFile, k8sLogPathOf, tailK8sFile } from "./k8sFileLogs.ts"
+import { readCgroupStats } from "./cgroup.ts"
+import { canReadFile, tailK8sFile } from "./k8sFileLogs.ts"
 import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
 import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
@@ -54,17 +56,17 @@ const LOG_DRAIN_MILLIS = 5_000
 /** Exec output kept per stream by ExecTask (script checks need only the tail). */
 const EXEC_CAPTURE_LIMIT = 1 << 20
 
-interface HostFiles {
+interface TaskHostFiles {
   /** Podman's k8s-file log of the container. */
   readonly logPath: string | undefined
   /** The container's cgroup (`/libpod_parent/libpod-<id>` and the like). */
   readonly cgroupPath: string | undefined
 }
 
-/** A container's files on this host: only meaningful when Podman runs here (a unix socket). */
-const hostFilesOf = (client: PodmanClient, inspect: ContainerInspect): HostFiles =>
-  /^(unix:|\/)/.test(client.address)
-    ? { logPath: k8sLogPathOf(inspect.raw), cgroupPath: cgroupPathOf(inspect.raw) }
+/** A container's files on this host: only meaningful when Podman runs here (the client says so). */
+const hostFilesOf = (client: PodmanClient, inspect: ContainerInspect): TaskHostFiles =>
+  client.local
+    ? { logPath: inspect.logPath, cgroupPath: inspect.cgroupPath }
     : { logPath: undefined, cgroupPath: undefined }
 
 interface TaskEntry {
@@ -81,13 +83,11 @@ interface TaskEntry {
   /** Completed when the log forwarder has written everything (or is not running). */
   readonly logsDone: Deferred.Deferred<void>
   /** Host files of the container, read directly when Podman is local (from one inspect at register). */
-  readonly hostFiles: HostFiles
+  readonly hostFiles: TaskHostFiles
   readonly state: DriverState
 }
 
-const notRunning = (e: PodmanFailure): boolean =>
-  e._tag === "ContainerNotFound" ||
-  (e._tag === "PodmanApiError" && (e.status === 304 || e.status === 409 || /not running|state improper|stopped/i.test(e.detail)))
+const notRunning = (e: PodmanError): boolean => e.reason._tag === "NotFound" || e.reason._tag === "NotRunning"
 
 /** Builds the exit result from an inspect of an exited container. */
 const exitResultOf = (inspect: ContainerInspect, fallbackCode: number | undefined): ExitResult => {
@@ -110,6 +110,7 @@ export const make = Effect.gen(function*() {
   const podman = yield* Podman
   const logSink = yield* LogSink
   const driverConfig = yield* DriverConfig
+  const hostFiles = yield* HostFiles
   const tasks = new Map<string, TaskEntry>()
   /** Task ids whose StartTask/RecoverTask is in progress (guards against duplicate starts). */
   const pending = new Set<string>()
@@ -140,7 +141,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       if (Exit.isSuccess(exit) && !(yield* driverConfig.get).gc.container) return
       yield* client.containerRemove(id, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(
-        Effect.catchTag("ContainerNotFound", () => Effect.void),
+        Effect.catchReason("PodmanError", "NotFound", () => Effect.void),
         Effect.catch((e) => Effect.logWarning(`removing container ${id} failed: ${e.message}`))
       )
     })
@@ -166,7 +167,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const code = yield* client.containerWait(containerId).pipe(
         Effect.retry({
-          while: (e) => e._tag === "PodmanUnavailable" || e._tag === "OperationTimeout" || e._tag === "VarlinkTransportError",
+          while: (e) => e.isRetryable,
           schedule: Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")])
         })
       )
@@ -175,13 +176,13 @@ export const make = Effect.gen(function*() {
       )
       yield* Deferred.succeed(exit, exitResultOf(inspect, code))
     }).pipe(
-      Effect.catch((e: PodmanFailure) =>
+      Effect.catch((e: PodmanError) =>
         Deferred.succeed(exit, {
           exitCode: -1,
           signal: 0,
           oomKilled: false,
           finishedAt: new Date(),
-          error: e._tag === "ContainerNotFound" ? "the container was removed outside of Nomad" : `waiting for the container failed: ${e.message}`
+          error: e.reason._tag === "NotFound" ? "the container was removed outside of Nomad" : `waiting for the container failed: ${e.message}`
         })
       )
     )
@@ -198,10 +199,10 @@ export const make = Effect.gen(function*() {
           exited: Deferred.isDone(entry.exit),
           awaitExit: Deferred.await(entry.exit),
           ...(since ? { since } : {})
-        })
+        }).pipe(Stream.provideService(HostFiles, hostFiles))
       }
       return entry.client.containerLogs(entry.containerId, { follow: true, stdout: true, stderr: true, ...(since ? { since } : {}) })
-    })
+    }).pipe(Effect.provideService(HostFiles, hostFiles))
 
   /** Forwards the container's stdout/stderr to the task's log sink until the container exits. */
   const forwardLogs = (entry: TaskEntry, since: Date | undefined) =>
@@ -212,7 +213,7 @@ export const make = Effect.gen(function*() {
           stdoutPath: entry.task.stdoutPath,
           stderrPath: entry.task.stderrPath
         })
-        const source: Stream.Stream<OutputChunk, PodmanFailure> = yield* logSource(entry, since)
+        const source: Stream.Stream<OutputChunk, PodmanError | HostFileError> = yield* logSource(entry, since)
         yield* source.pipe(Stream.runForEach(writer.write))
       })
     ).pipe(
@@ -284,7 +285,7 @@ export const make = Effect.gen(function*() {
       // A container with our name: adopt it only if it is ours (same alloc id label) and running.
       const existing = yield* client.containerInspect(name).pipe(
         Effect.map(Option.some),
-        Effect.catchTag("ContainerNotFound", () => Effect.succeed(Option.none<ContainerInspect>()))
+        Effect.catchReason("PodmanError", "NotFound", () => Effect.succeed(Option.none<ContainerInspect>()))
       )
       if (Option.isSome(existing)) {
         const ours = existing.value.labels[LABEL_ALLOC_ID] === task.allocId
@@ -429,7 +430,8 @@ export const make = Effect.gen(function*() {
         const cgroupPath = t.hostFiles.cgroupPath
         const first = Stream.fromEffect(
           (cgroupPath === undefined ? Effect.succeed(undefined) : readCgroupStats(cgroupPath)).pipe(
-            Effect.map((cg) => initialSample(taskId, cg))
+            Effect.map((cg) => initialSample(taskId, cg)),
+            Effect.provideService(HostFiles, hostFiles)
           )
         )
         return Stream.concat(first, statsHub.subscribe(t.client, t.containerId, intervalSeconds).pipe(
@@ -440,7 +442,10 @@ export const make = Effect.gen(function*() {
           Stream.mapEffect((sample) =>
             cgroupPath === undefined
               ? Effect.succeed(sample)
-              : readCgroupStats(cgroupPath).pipe(Effect.map((cg) => (cg ? withCgroup(sample, cg) : sample)))
+              : readCgroupStats(cgroupPath).pipe(
+                Effect.map((cg) => (cg ? withCgroup(sample, cg) : sample)),
+                Effect.provideService(HostFiles, hostFiles)
+              )
           ),
           Stream.interruptWhen(Deferred.await(t.exit))
         ))
@@ -484,7 +489,8 @@ export const make = Effect.gen(function*() {
     return yield* run.pipe(
       Effect.timeoutOrElse({
         duration: timeoutMillis,
-        orElse: () => Effect.fail(new OperationTimeout({ operation: `exec in task ${taskId}`, timeoutMillis }))
+        orElse: () =>
+          Effect.fail(new PodmanError({ operation: `exec in task ${taskId}`, socket: t.client.address, reason: new Timeout({ millis: timeoutMillis }) }))
       })
     )
   })
@@ -537,7 +543,7 @@ export const make = Effect.gen(function*() {
       const plugin = yield* driverConfig.get
       const client = yield* podman.client(state.socketName)
       const inspectNow = client.containerInspect(state.containerId).pipe(
-        Effect.catchTag("ContainerNotFound", () => Effect.fail(new TaskNotFound({ taskId: state.taskId })))
+        Effect.catchReason("PodmanError", "NotFound", () => Effect.fail(new TaskNotFound({ taskId: state.taskId })))
       )
       let inspect = yield* inspectNow
       let running = inspect.state.running
@@ -639,5 +645,5 @@ export const make = Effect.gen(function*() {
   })
 })
 
-/** The driver core; needs `Podman`, `LogSink` and `DriverConfig`. */
-export const layer: Layer.Layer<Driver, never, Podman | LogSink | DriverConfig> = Layer.effect(Driver, make)
+/** The driver core; needs `Podman`, `LogSink`, `DriverConfig` and `HostFiles`. */
+export const layer: Layer.Layer<Driver, never, Podman | LogSink | DriverConfig | HostFiles> = Layer.effect(Driver, make)

@@ -4,7 +4,7 @@
  * pulls of the same reference share one pull. Progress is published as task events.
  */
 import { Deferred, Effect, Stream } from "effect"
-import { ImagePullError, type InvalidTaskConfig, type PodmanFailure } from "../domain/errors.ts"
+import { ImagePullError, type InvalidTaskConfig, type PodmanError } from "../domain/errors.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
 import type { PodmanClient } from "../services/Podman.ts"
@@ -16,18 +16,18 @@ export type ImageEvent = (message: string, annotations?: Record<string, string>)
 
 /** A de-duplicating image resolver for one driver instance. */
 export const makeImageResolver = Effect.sync(() => {
-  const inflight = new Map<string, Deferred.Deferred<string, ImagePullError | PodmanFailure>>()
+  const inflight = new Map<string, Deferred.Deferred<string, ImagePullError | PodmanError>>()
 
   const pullOnce = (
     client: PodmanClient,
     key: string,
-    pull: Effect.Effect<string, ImagePullError | PodmanFailure>
-  ): Effect.Effect<string, ImagePullError | PodmanFailure> =>
+    pull: Effect.Effect<string, ImagePullError | PodmanError>
+  ): Effect.Effect<string, ImagePullError | PodmanError> =>
     Effect.suspend(() => {
       const existing = inflight.get(key)
       if (existing) return Deferred.await(existing)
       return Effect.gen(function*() {
-        const d = yield* Deferred.make<string, ImagePullError | PodmanFailure>()
+        const d = yield* Deferred.make<string, ImagePullError | PodmanError>()
         inflight.set(key, d)
         const exit = yield* Effect.exit(pull)
         inflight.delete(key)
@@ -42,7 +42,7 @@ export const makeImageResolver = Effect.sync(() => {
     config: TaskConfig,
     plugin: PluginConfig,
     event: ImageEvent
-  ): Effect.Effect<string, ImagePullError | InvalidTaskConfig | PodmanFailure> =>
+  ): Effect.Effect<string, ImagePullError | InvalidTaskConfig | PodmanError> =>
     Effect.gen(function*() {
       const timeoutMillis = parseGoDuration(config.image_pull_timeout) ?? 300_000
       const source = yield* imageRef(config.image)

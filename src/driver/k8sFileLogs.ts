@@ -1,23 +1,19 @@
 /**
  * Container output read from Podman's own `k8s-file` log (the file conmon writes), when Podman runs
  * on this host. Podman 4.3's `logs?follow=true` stream drops frames under load while the container
- * runs (measured: 54–95k of 150k lines of a burst arrived; PODMAN-SANDBOX.md §6 and
- * layers/podman-rest/logsRecovery.ts), and a running service's lost lines can never be recovered from
- * the API. The file has every line, in conmon's order, with nanosecond timestamps; tailing it is
- * lossless and cheap. The logs API remains the fallback for remote sockets and other log drivers.
+ * runs (measured: 54–95k of 150k lines of a burst arrived; docs/podman.md, "Logs"), and a running
+ * service's lost lines can never be recovered from the API. The file has every line, in conmon's
+ * order, with nanosecond timestamps; tailing it is lossless and cheap. The logs API remains the
+ * fallback for remote sockets and other log drivers. The file is read through the `HostFiles`
+ * service; a read error fails the stream with a typed `HostFileError`.
  *
  * Format, one record per line: `<RFC3339Nano timestamp> <stdout|stderr> <F|P> <text>`; `P` marks a
  * partial line (the text continues in the next record, no newline).
  */
-import { open } from "node:fs/promises"
 import { Effect, Option, Stream } from "effect"
+import type { HostFileError } from "../domain/errors.ts"
+import { HostFiles } from "../services/HostFiles.ts"
 import type { OutputChunk, OutputStream } from "../services/Podman.ts"
-
-/** The k8s-file path of a container from its inspect JSON, if it logs to one. */
-export const k8sLogPathOf = (rawInspect: unknown): string | undefined => {
-  const cfg = (rawInspect as { HostConfig?: { LogConfig?: { Type?: unknown; Path?: unknown } } } | undefined)?.HostConfig?.LogConfig
-  return cfg?.Type === "k8s-file" && typeof cfg.Path === "string" && cfg.Path.startsWith("/") ? cfg.Path : undefined
-}
 
 /** Milliseconds since the epoch of a record's timestamp (nanoseconds cut to ms). */
 const recordTime = (ts: string): number => Date.parse(ts.replace(/(\.\d{3})\d+/, "$1"))
@@ -79,26 +75,23 @@ export const tailK8sFile = (
     readonly awaitExit?: Effect.Effect<unknown>
     readonly pollMillis?: number
   }
-): Stream.Stream<OutputChunk> =>
+): Stream.Stream<OutputChunk, HostFileError, HostFiles> =>
   Stream.unwrap(
     Effect.gen(function*() {
-      const fh = yield* Effect.acquireRelease(
-        Effect.promise(() => open(path, "r")),
-        (h) => Effect.promise(() => h.close()).pipe(Effect.ignore)
-      )
+      const file = yield* (yield* HostFiles).openForTail(path)
       const sinceMillis = options.since?.getTime()
       const poll = options.pollMillis ?? 100
       const buf = Buffer.alloc(READ_SIZE)
-      const step = (s: TailState): Effect.Effect<readonly [ReadonlyArray<OutputChunk>, Option.Option<TailState>]> =>
+      const step = (s: TailState): Effect.Effect<readonly [ReadonlyArray<OutputChunk>, Option.Option<TailState>], HostFileError> =>
         Effect.gen(function*() {
           // Exit is looked at BEFORE reading: conmon wrote every line before the exit became known,
           // so an empty read after seeing the exit really is the end (the other order loses the tail).
           const exited = yield* options.exited
-          const { bytesRead } = yield* Effect.promise(() => fh.read(buf, 0, READ_SIZE, s.offset))
+          const bytesRead = yield* file.readAt(buf, s.offset)
           if (bytesRead === 0) {
             if (exited) return [[], Option.none()] as const
             // Nothing new: was the file truncated (conmon's log_size_max)? Then start over.
-            const size = (yield* Effect.promise(() => fh.stat())).size
+            const size = yield* file.size
             if (size < s.offset) return [[], Option.some({ offset: 0, rest: Buffer.alloc(0), idle: 0 })] as const
             const pause = Effect.sleep(Math.min(poll * 2 ** s.idle, Math.max(poll, MAX_POLL_MILLIS)))
             yield* options.awaitExit === undefined ? pause : Effect.raceFirst(pause, options.awaitExit)
@@ -111,11 +104,14 @@ export const tailK8sFile = (
         })
       // Resuming (after a plugin restart): what is already in the file predates `since`; start at
       // its end instead of parsing a possibly huge log only to skip it.
-      const start = options.since === undefined ? 0 : (yield* Effect.promise(() => fh.stat())).size
+      const start = options.since === undefined ? 0 : yield* file.size
       return Stream.paginate({ offset: start, rest: Buffer.alloc(0), idle: 0 } as TailState, step)
     })
   )
 
 /** Whether the file can be opened for reading here (Podman local, plugin allowed to read it). */
-export const canReadFile = (path: string): Effect.Effect<boolean> =>
-  Effect.promise(() => open(path, "r").then((h) => h.close().then(() => true), () => false))
+export const canReadFile = (path: string): Effect.Effect<boolean, never, HostFiles> =>
+  Effect.gen(function*() {
+    const files = yield* HostFiles
+    return yield* Effect.scoped(files.openForTail(path)).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+  })

@@ -4,6 +4,7 @@
  */
 import { Layer } from "effect"
 import * as ConfigLayers from "../../layers/config/index.ts"
+import * as HostFilesLayers from "../../layers/host-files/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
 import * as PodmanLayers from "../../layers/podman/index.ts"
 import { makeRestClient } from "../../layers/podman-rest/index.ts"
@@ -18,9 +19,10 @@ import * as DriverCore from "./Driver.ts"
 /** Both transports: REST for `unix://`/`http://` sockets, varlink for `varlink:` ones. */
 export const transports: PodmanLayers.Transports = { rest: makeRestClient, varlink: makeVarlinkClient }
 
-/** Driver + Podman over an existing DriverConfig and LogSink. */
+/** Driver + Podman over an existing DriverConfig and LogSink (host files read from this machine's file system). */
 export const driverLayer: Layer.Layer<Driver | Podman, never, DriverConfig | LogSink> = DriverCore.layer.pipe(
-  Layer.provideMerge(PodmanLayers.layer(transports))
+  Layer.provideMerge(PodmanLayers.layer(transports)),
+  Layer.provide(HostFilesLayers.layer)
 )
 
 /** What the Nomad plugin runs: FIFO log sink, config starting at the defaults and replaced by SetConfig. */

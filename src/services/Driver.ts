@@ -5,7 +5,7 @@
 import type { Effect, Stream } from "effect"
 import { Context } from "effect"
 import type { DriverState } from "../domain/DriverState.ts"
-import type { DriverFailure, PodmanFailure, TaskNotFound } from "../domain/errors.ts"
+import type { DriverFailure, PodmanError, TaskNotFound } from "../domain/errors.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { DriverNetwork, ExecResult, ExitResult, Fingerprint, TaskEvent, TaskStatsSample, TaskStatus } from "../domain/results.ts"
 
@@ -75,4 +75,4 @@ export class Driver extends Context.Service<Driver, {
   readonly hasTask: (taskId: string) => Effect.Effect<boolean>
 }>()("nomad-driver-podman/services/Driver") {}
 
-export type { PodmanFailure, TaskNotFound }
+export type { PodmanError, TaskNotFound }

@@ -3,13 +3,19 @@
  * transports (libpod REST in layers/podman-rest, io.podman varlink in layers/podman-varlink) are
  * interchangeable implementations of `PodmanClient`.
  *
+ * Every call fails with one error, `PodmanError`, whose `reason` says what happened in domain
+ * terms (NotFound, NotRunning, Conflict, Unavailable, Timeout, Unsupported, Api, Decode); the
+ * transports classify HTTP statuses, varlink error names and Podman's texts, the core never does.
+ * Podman's answers are decoded with Schemas (layers/libpod): a missing exit code is a Decode
+ * reason, never 0.
+ *
  * One node may run several Podman endpoints (plugin `socket {}` blocks); `Podman.client(name)`
  * returns the client of one of them.
  */
 import type { Effect, Scope, Stream } from "effect"
 import { Context } from "effect"
 import type { ContainerSpec } from "../domain/ContainerSpec.ts"
-import type { ImagePullError, InvalidTaskConfig, PodmanFailure } from "../domain/errors.ts"
+import type { ImagePullError, InvalidTaskConfig, PodmanError } from "../domain/errors.ts"
 import type { TransportCapabilities } from "../domain/results.ts"
 
 /** `GET /_ping` (or varlink GetVersion). */
@@ -18,7 +24,7 @@ export interface PodmanPing {
   readonly apiVersion: string
 }
 
-/** The subset of `GET /libpod/info` the driver uses (decoded leniently; every field optional upstream). */
+/** The subset of `GET /libpod/info` the driver uses. */
 export interface PodmanInfo {
   readonly version: string
   readonly apiVersion: string
@@ -121,8 +127,10 @@ export interface ContainerInspect {
   readonly cpusetCpus: string
   readonly pidsLimit: number
   readonly mounts: ReadonlyArray<{ readonly type: string; readonly source: string; readonly destination: string; readonly rw: boolean }>
-  /** The raw decoded JSON, for tests and `doctor`. */
-  readonly raw: unknown
+  /** The container's log file on the Podman host when its log driver is `k8s-file`, else undefined. */
+  readonly logPath: string | undefined
+  /** The container's cgroup (e.g. `/libpod_parent/libpod-<id>`); Podman reports it only while the container runs. */
+  readonly cgroupPath: string | undefined
 }
 
 export interface ContainerSummary {
@@ -184,14 +192,14 @@ export interface ExecOptions {
 export interface ExecSession {
   readonly id: string
   /** Demultiplexed output (raw stdout when tty). Ends when the process exits. */
-  readonly output: Stream.Stream<OutputChunk, PodmanFailure>
+  readonly output: Stream.Stream<OutputChunk, PodmanError>
   /** Write to the process's stdin. */
-  readonly write: (data: Uint8Array) => Effect.Effect<void, PodmanFailure>
+  readonly write: (data: Uint8Array) => Effect.Effect<void, PodmanError>
   /** Half-close stdin (the process sees EOF). */
-  readonly closeStdin: Effect.Effect<void, PodmanFailure>
-  readonly resize: (size: { readonly height: number; readonly width: number }) => Effect.Effect<void, PodmanFailure>
+  readonly closeStdin: Effect.Effect<void, PodmanError>
+  readonly resize: (size: { readonly height: number; readonly width: number }) => Effect.Effect<void, PodmanError>
   /** The exit code; waits until the output has ended. */
-  readonly exitCode: Effect.Effect<number, PodmanFailure>
+  readonly exitCode: Effect.Effect<number, PodmanError>
 }
 
 /** A libpod event (`/events`). */
@@ -211,47 +219,56 @@ export interface EventFilters {
   readonly label?: ReadonlyArray<string>
 }
 
-/** One Podman endpoint. Every call has a timeout and fails with a typed error. */
+/** One Podman endpoint. Every call has a timeout and fails with a `PodmanError`. */
 export interface PodmanClient {
   /** Configured socket name (`default` unless the plugin config names it). */
   readonly socketName: string
   /** The address as configured, e.g. `unix:///run/podman/podman.sock`. */
   readonly address: string
+  /**
+   * Podman runs on this host (a unix socket, a varlink unix address): the files it reports
+   * (k8s-file logs, cgroups) can be read here. The transport decides; the core never parses addresses.
+   */
+  readonly local: boolean
   readonly capabilities: TransportCapabilities
 
-  readonly ping: Effect.Effect<PodmanPing, PodmanFailure>
-  readonly info: Effect.Effect<PodmanInfo, PodmanFailure>
+  readonly ping: Effect.Effect<PodmanPing, PodmanError>
+  readonly info: Effect.Effect<PodmanInfo, PodmanError>
 
-  readonly imageExists: (ref: string) => Effect.Effect<boolean, PodmanFailure>
-  /** Fails with ContainerNotFound-like PodmanApiError(404) when missing; use imageExists to probe. */
-  readonly imageInspect: (ref: string) => Effect.Effect<ImageInfo, PodmanFailure>
-  readonly imagePull: (ref: string, options: PullOptions) => Stream.Stream<PullProgress, ImagePullError | PodmanFailure>
+  readonly imageExists: (ref: string) => Effect.Effect<boolean, PodmanError>
+  /** Fails with reason NotFound (image) when missing; use imageExists to probe. */
+  readonly imageInspect: (ref: string) => Effect.Effect<ImageInfo, PodmanError>
+  readonly imagePull: (ref: string, options: PullOptions) => Stream.Stream<PullProgress, ImagePullError | PodmanError>
   /** Loads an oci-archive or docker-archive; returns the loaded image name. */
-  readonly imageLoad: (source: ArchiveSource, options: { readonly timeoutMillis: number }) => Effect.Effect<string, ImagePullError | PodmanFailure>
+  readonly imageLoad: (source: ArchiveSource, options: { readonly timeoutMillis: number }) => Effect.Effect<string, ImagePullError | PodmanError>
 
-  readonly containerCreate: (spec: ContainerSpec) => Effect.Effect<{ readonly id: string; readonly warnings: ReadonlyArray<string> }, PodmanFailure>
-  readonly containerStart: (id: string) => Effect.Effect<void, PodmanFailure>
+  readonly containerCreate: (spec: ContainerSpec) => Effect.Effect<{ readonly id: string; readonly warnings: ReadonlyArray<string> }, PodmanError>
+  readonly containerStart: (id: string) => Effect.Effect<void, PodmanError>
   /** Blocks until the container is no longer running; returns its exit code. Event driven, no stats polling. */
-  readonly containerWait: (id: string) => Effect.Effect<number, PodmanFailure>
-  readonly containerInspect: (id: string) => Effect.Effect<ContainerInspect, PodmanFailure>
-  readonly containerExists: (id: string) => Effect.Effect<boolean, PodmanFailure>
-  readonly containerList: (filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }) => Effect.Effect<ReadonlyArray<ContainerSummary>, PodmanFailure>
+  readonly containerWait: (id: string) => Effect.Effect<number, PodmanError>
+  readonly containerInspect: (id: string) => Effect.Effect<ContainerInspect, PodmanError>
+  readonly containerExists: (id: string) => Effect.Effect<boolean, PodmanError>
+  readonly containerList: (filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }) => Effect.Effect<ReadonlyArray<ContainerSummary>, PodmanError>
   /** Podman's stop: the container's stop signal, then SIGKILL after `timeoutSeconds`. Already stopped is success. */
-  readonly containerStop: (id: string, timeoutSeconds: number) => Effect.Effect<void, PodmanFailure>
-  /** Send a signal (name like `SIGTERM` or number). Not running is a PodmanApiError(409-ish). */
-  readonly containerKill: (id: string, signal: string) => Effect.Effect<void, PodmanFailure>
-  readonly containerRemove: (id: string, options: { readonly force: boolean; readonly volumes: boolean; readonly timeoutSeconds?: number }) => Effect.Effect<void, PodmanFailure>
-  /** Demultiplexed logs. With `follow`, re-reads after an early end (PODMAN-SANDBOX.md §6) so no tail is lost. */
-  readonly containerLogs: (id: string, options: LogsOptions) => Stream.Stream<OutputChunk, PodmanFailure>
+  readonly containerStop: (id: string, timeoutSeconds: number) => Effect.Effect<void, PodmanError>
+  /** Send a signal (name like `SIGTERM` or number). A stopped container fails with reason NotRunning. */
+  readonly containerKill: (id: string, signal: string) => Effect.Effect<void, PodmanError>
+  readonly containerRemove: (id: string, options: { readonly force: boolean; readonly volumes: boolean; readonly timeoutSeconds?: number }) => Effect.Effect<void, PodmanError>
+  /** Demultiplexed logs. With `follow`, re-reads after an early end (docs/podman.md, "Logs") so no tail is lost. */
+  readonly containerLogs: (id: string, options: LogsOptions) => Stream.Stream<OutputChunk, PodmanError>
   /** One batched stats stream for several containers, one array per interval. */
-  readonly containerStats: (ids: ReadonlyArray<string>, options: { readonly intervalSeconds: number }) => Stream.Stream<ReadonlyArray<ContainerStats>, PodmanFailure>
-  readonly exec: (id: string, options: ExecOptions) => Effect.Effect<ExecSession, PodmanFailure, Scope.Scope>
-  readonly events: (filters: EventFilters) => Stream.Stream<PodmanEvent, PodmanFailure>
+  readonly containerStats: (ids: ReadonlyArray<string>, options: { readonly intervalSeconds: number }) => Stream.Stream<ReadonlyArray<ContainerStats>, PodmanError>
+  readonly exec: (id: string, options: ExecOptions) => Effect.Effect<ExecSession, PodmanError, Scope.Scope>
+  readonly events: (filters: EventFilters) => Stream.Stream<PodmanEvent, PodmanError>
 }
 
 /** The Podman endpoints of this node. */
 export class Podman extends Context.Service<Podman, {
-  /** The client for a socket name; `undefined` or `"default"` selects the default socket. Unknown name → InvalidTaskConfig on `socket`. */
+  /**
+   * The client for a socket name; `undefined` or `"default"` selects the default socket. Unknown
+   * name → InvalidTaskConfig on `socket`. A socket whose transport this build lacks gets a client
+   * whose every call fails with reason Unsupported.
+   */
   readonly client: (socketName?: string) => Effect.Effect<PodmanClient, InvalidTaskConfig>
   /** Every configured client, default first. */
   readonly clients: Effect.Effect<ReadonlyArray<PodmanClient>>

@@ -1,7 +1,7 @@
 /**
  * `run` and `doctor` against the real (sandbox) Podman, as a user runs them: the CLI as a
- * subprocess (tsx src/cli/main.ts), container output in the terminal, the container's exit code as
- * the process's, Ctrl-C stops and removes the container.
+ * subprocess (node --import tsx src/cli/main.ts), container output in the terminal, the container's
+ * exit code as the process's, Ctrl-C stops and removes the container.
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -11,7 +11,6 @@ import { libpod, removeContainer } from "../support/libpod.ts"
 import { afterAll, describe, expect, it } from "vitest"
 
 const root = path.resolve(import.meta.dirname, "../..")
-const tsx = path.join(root, "node_modules/.bin/tsx")
 const socket = process.env["PODMAN_SOCKET"]!
 const dir = mkdtempSync(path.join(tmpdir(), "ndp-clirun-"))
 const suffix = Math.random().toString(36).slice(2, 8)
@@ -26,7 +25,10 @@ interface Proc {
 /** Runs the CLI; `onStderr` sees stderr as it arrives (to send Ctrl-C at the right moment). */
 const runCli = (args: ReadonlyArray<string>, onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Proc> =>
   new Promise((resolve, reject) => {
-    const child = spawn(tsx, [path.join(root, "src/cli/main.ts"), ...args], {
+    // `node --import tsx`, not the tsx CLI: the tsx CLI relays a signal to its child and SIGKILLs
+    // the child when it does not acknowledge within 30 ms, which a loaded machine misses (the
+    // second Ctrl-C then "kills" the CLI itself and leaves the container behind).
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), ...args], {
       cwd: root,
       env: { ...process.env, PODMAN_SOCKET: socket },
       stdio: ["ignore", "pipe", "pipe"]

@@ -96,16 +96,19 @@ describe("PodmanRest", () => {
       expect(info.ociRuntime).not.toBe("")
       expect(info.socketPath).toContain("podman.sock")
       expect(c.capabilities).toEqual({ transport: "rest", exec: true, execStreaming: true, stats: true, logs: true, archiveLoad: true })
+      // a unix socket: Podman runs on this host
+      expect(c.local).toBe(true)
     }))
 
-  it.live("a missing socket is PodmanUnavailable", () =>
+  it.live("a missing socket is reason Unavailable (retryable)", () =>
     Effect.gen(function*() {
       const c = yield* makeRestClient({ socketName: "x", address: "unix:///tmp/ndp-does-not-exist.sock", timeoutMillis: 2000 })
       const err = yield* Effect.flip(c.ping)
-      expect(err._tag).toBe("PodmanUnavailable")
+      expect(err).toMatchObject({ _tag: "PodmanError", operation: "ping", socket: "unix:///tmp/ndp-does-not-exist.sock", reason: { _tag: "Unavailable" } })
+      expect(err.isRetryable).toBe(true)
       expect(err.message).toContain("ENOENT")
       const bad = yield* makeRestClient({ socketName: "x", address: "ftp://nope", timeoutMillis: 2000 })
-      expect((yield* Effect.flip(bad.info))._tag).toBe("PodmanUnavailable")
+      expect((yield* Effect.flip(bad.info)).reason._tag).toBe("Unavailable")
     }))
 
   it.live("image exists and inspect, present and missing", () =>
@@ -119,8 +122,7 @@ describe("PodmanRest", () => {
       expect(img.size).toBeGreaterThan(0)
       expect(img.os).toBe("linux")
       const err = yield* Effect.flip(c.imageInspect("localhost/no-such-image:latest"))
-      expect(err._tag).toBe("PodmanApiError")
-      if (err._tag === "PodmanApiError") expect(err.status).toBe(404)
+      expect(err.reason).toMatchObject({ _tag: "NotFound", what: "image", id: "localhost/no-such-image:latest" })
     }))
 
   describe("pull", () => {
@@ -223,7 +225,7 @@ describe("PodmanRest", () => {
       expect(i.state.running).toBe(false)
       expect(i.state.exitCode).toBe(3)
       expect(i.state.finishedAt).toBeInstanceOf(Date)
-      expect((yield* Effect.flip(c.containerWait("prest-no-such-container")))._tag).toBe("ContainerNotFound")
+      expect((yield* Effect.flip(c.containerWait("prest-no-such-container"))).reason._tag).toBe("NotFound")
     }))
 
   it.live("inspect maps env, labels, limits, user, workdir, hostname, ports, mounts", () =>
@@ -268,7 +270,7 @@ describe("PodmanRest", () => {
       expect(listed.map((s) => s.id)).toEqual([id])
       expect(listed[0]?.names).toContain(name)
       expect(listed[0]?.state).toBe("running")
-      expect((yield* Effect.flip(c.containerInspect("prest-no-such-container")))._tag).toBe("ContainerNotFound")
+      expect((yield* Effect.flip(c.containerInspect("prest-no-such-container"))).reason._tag).toBe("NotFound")
     }))
 
   it.live("stop, kill with a signal, remove", () =>
@@ -280,7 +282,7 @@ describe("PodmanRest", () => {
       yield* c.containerKill(id, "SIGUSR1")
       expect(yield* c.containerWait(id)).toBe(42)
       const err = yield* Effect.flip(c.containerKill(id, "SIGTERM"))
-      expect(err._tag).toBe("PodmanApiError") // not running
+      expect(err.reason).toMatchObject({ _tag: "NotRunning", id })
 
       const id2 = yield* create(c, spec(uniqueName("stop"), ["/bin/sleep", "30"]))
       yield* c.containerStart(id2)
@@ -292,7 +294,7 @@ describe("PodmanRest", () => {
       yield* c.containerRemove(id2, { force: false, volumes: true })
       expect(yield* c.containerExists(id2)).toBe(false)
       yield* c.containerRemove(id2, { force: true, volumes: true }) // already gone: success
-      expect((yield* Effect.flip(c.containerStop("prest-no-such-container", 1)))._tag).toBe("ContainerNotFound")
+      expect((yield* Effect.flip(c.containerStop("prest-no-such-container", 1))).reason._tag).toBe("NotFound")
     }))
 
   describe("logs", () => {
@@ -349,8 +351,8 @@ describe("PodmanRest", () => {
         const past = yield* c.containerLogs(id, { follow: false, stdout: true, stderr: true, since: new Date(Date.now() - 60_000) })
           .pipe(Stream.runCollect)
         expect(text(past)).toBe("one\ntwo\nthree\n")
-        expect((yield* Effect.flip(Stream.runDrain(c.containerLogs("prest-no-such-container", { follow: false, stdout: true, stderr: true }))))._tag)
-          .toBe("ContainerNotFound")
+        expect((yield* Effect.flip(Stream.runDrain(c.containerLogs("prest-no-such-container", { follow: false, stdout: true, stderr: true })))).reason._tag)
+          .toBe("NotFound")
       }))
   })
 
@@ -421,8 +423,8 @@ describe("PodmanRest", () => {
         const missing = yield* c.exec(id, { command: ["/no/such/binary"], tty: false, stdin: false })
         yield* collect(missing.output)
         expect(yield* missing.exitCode).toBe(127)
-        expect((yield* Effect.flip(c.exec("prest-no-such-container", { command: ["true"], tty: false, stdin: false })))._tag)
-          .toBe("ContainerNotFound")
+        expect((yield* Effect.flip(c.exec("prest-no-such-container", { command: ["true"], tty: false, stdin: false }))).reason._tag)
+          .toBe("NotFound")
       }))
 
     it.live("stdin and half-close: cat echoes its input and exits at EOF", () =>

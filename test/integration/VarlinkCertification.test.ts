@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Stream } from "effect"
-import { VarlinkError, VarlinkTransportError } from "../../src/domain/errors.ts"
+import { VarlinkError, VarlinkTransportError } from "../../layers/varlink/index.ts"
 import { checkValue, makeVarlinkClient, VarlinkConnection, type VarlinkParameters } from "../../layers/varlink/index.ts"
 
 const BIN = "/usr/bin/varlink-go-certification"

@@ -99,11 +99,11 @@ describe("PodmanVarlink (io.podman over varlink, test service backed by real Pod
       expect(img.repoTags).toContain(BUSYBOX)
       expect(img.os).toBe("linux")
       const missing = yield* Effect.flip(c.imageInspect("localhost/nope-not-here:latest"))
-      expect(missing).toMatchObject({ _tag: "PodmanApiError", status: 404 })
+      expect(missing).toMatchObject({ _tag: "PodmanError", reason: { _tag: "NotFound", what: "image", id: "localhost/nope-not-here:latest" } })
       const loaded = yield* c.imageLoad({ _tag: "path", path: OCI_ARCHIVE }, { timeoutMillis: 60_000 })
       expect(loaded).toContain("busybox")
       const url = yield* Effect.flip(c.imageLoad({ _tag: "url", url: "http://127.0.0.1:1/x.tar" }, { timeoutMillis: 1000 }))
-      expect(url._tag).toBe("UnsupportedOperation")
+      expect(url).toMatchObject({ _tag: "PodmanError", reason: { _tag: "Unsupported", transport: "varlink" } })
     })))
 
   it.live("pull from the sandbox registry with credentials (more replies); tls_verify=false is unsupported", () =>
@@ -122,7 +122,7 @@ describe("PodmanVarlink (io.podman over varlink, test service backed by real Pod
       })))
       expect(denied).toMatchObject({ _tag: "ImagePullError", reason: "auth" })
       const insecure = yield* Effect.flip(Stream.runCollect(c.imagePull(`${REGISTRY}/test/busybox:latest`, { tlsVerify: false, timeoutMillis: 1000 })))
-      expect(insecure._tag).toBe("UnsupportedOperation")
+      expect(insecure).toMatchObject({ _tag: "PodmanError", reason: { _tag: "Unsupported" } })
       expect(insecure.message).toContain("tls_verify")
     })))
 
@@ -157,7 +157,7 @@ describe("PodmanVarlink (io.podman over varlink, test service backed by real Pod
       yield* c.containerRemove(id, { force: false, volumes: true })
       expect(yield* c.containerExists(id)).toBe(false)
       const gone = yield* Effect.flip(c.containerInspect(id))
-      expect(gone).toMatchObject({ _tag: "ContainerNotFound", container: id })
+      expect(gone).toMatchObject({ _tag: "PodmanError", reason: { _tag: "NotFound", what: "container", id } })
     })))
 
   it.live("follows logs of a running container", () =>
@@ -199,7 +199,7 @@ describe("PodmanVarlink (io.podman over varlink, test service backed by real Pod
       yield* c.containerKill(b, "SIGKILL")
       expect(yield* c.containerWait(b)).toBe(137)
       const notRunning = yield* Effect.flip(c.containerKill(b, "SIGTERM"))
-      expect(notRunning._tag).toBe("PodmanApiError")
+      expect(notRunning.reason._tag).toBe("NotRunning")
     })))
 
   it.live("exec over an upgraded connection: output, exit code, stdin", () =>
@@ -227,7 +227,7 @@ describe("PodmanVarlink (io.podman over varlink, test service backed by real Pod
       expect(quiet).toBe(7)
       yield* c.containerStop(id, 0)
       const stopped = yield* Effect.flip(Effect.scoped(c.exec(id, { command: ["/bin/true"], tty: false, stdin: false })))
-      expect(stopped._tag).toBe("PodmanApiError")
+      expect(stopped.reason._tag).toBe("NotRunning")
     })))
 
   it.live("stats of a running container, polled per interval", () =>
@@ -266,23 +266,23 @@ describe("PodmanVarlink (io.podman over varlink, test service backed by real Pod
       expect(events.every((e) => e.name === name && e.id === id && e.type === "container")).toBe(true)
     })))
 
-  it.live("a ContainerSpec option io.podman cannot express is a typed UnsupportedOperation naming it; nothing is created", () =>
+  it.live("a ContainerSpec option io.podman cannot express is reason Unsupported naming it; nothing is created", () =>
     Effect.scoped(Effect.gen(function*() {
       const c = yield* client
       const name = uniqueName("unsup")
       const err = yield* Effect.flip(c.containerCreate(spec(name, ["/bin/true"], { procfs_opts: ["hidepid=2"] })))
-      expect(err._tag).toBe("UnsupportedOperation")
+      expect(err.reason._tag).toBe("Unsupported")
       expect(err.message).toContain("procfs_opts")
       expect(yield* c.containerExists(name)).toBe(false)
     })))
 
-  it.live("a missing container is ContainerNotFound for start, inspect and wait", () =>
+  it.live("a missing container is reason NotFound for start, inspect and wait", () =>
     Effect.scoped(Effect.gen(function*() {
       const c = yield* client
       for (const e of [
         yield* Effect.flip(c.containerStart("pvl-missing")),
         yield* Effect.flip(c.containerInspect("pvl-missing")),
         yield* Effect.flip(c.containerWait("pvl-missing"))
-      ]) expect(e).toMatchObject({ _tag: "ContainerNotFound", container: "pvl-missing" })
+      ]) expect(e).toMatchObject({ _tag: "PodmanError", reason: { _tag: "NotFound", what: "container", id: "pvl-missing" } })
     })))
 })

@@ -1,6 +1,6 @@
 /** Parsing Podman's k8s-file log records (what conmon writes). */
 import { describe, expect, it } from "vitest"
-import { k8sLogPathOf, parseK8sRecords } from "../../src/driver/k8sFileLogs.ts"
+import { parseK8sRecords } from "../../src/driver/k8sFileLogs.ts"
 
 const text = (chunks: ReturnType<typeof parseK8sRecords>) => chunks.map((c) => `${c.stream}:${Buffer.from(c.data).toString()}`)
 
@@ -25,13 +25,5 @@ describe("parseK8sRecords", () => {
       "2026-11-28T14:48:54.5+00:00 stderr F newer"
     ].join("\n")
     expect(text(parseK8sRecords(log, Date.parse("2026-11-28T14:48:52Z")))).toEqual(["stdout:new\n", "stderr:newer\n"])
-  })
-})
-
-describe("k8sLogPathOf", () => {
-  it("finds the path only for k8s-file logs", () => {
-    expect(k8sLogPathOf({ HostConfig: { LogConfig: { Type: "k8s-file", Path: "/x/ctr.log" } } })).toBe("/x/ctr.log")
-    expect(k8sLogPathOf({ HostConfig: { LogConfig: { Type: "journald", Path: "" } } })).toBeUndefined()
-    expect(k8sLogPathOf(undefined)).toBeUndefined()
   })
 })

@@ -7,6 +7,8 @@ import { formatHclog, hclogTimestamp } from "../../layers/nomad-rpc/hclog.ts"
 import { durationToMillis, GO_ZERO_TIME, toTimestamp } from "../../layers/nomad-rpc/codec.ts"
 import * as E from "../../src/domain/errors.ts"
 
+const podman = (reason: E.PodmanErrorReason) => new E.PodmanError({ operation: "o", socket: "unix:///s", reason })
+
 const every: Array<HandlerFailure> = [
   new E.InvalidTaskConfig({ issues: [{ field: "config.image", reason: "is required" }] }),
   new E.InvalidPluginConfig({ issues: [{ field: "gc.container", reason: "expected bool" }] }),
@@ -16,22 +18,23 @@ const every: Array<HandlerFailure> = [
   new E.ImagePullError({ image: "x", reason: "auth", detail: "t" }),
   new E.ImagePullError({ image: "x", reason: "tls", detail: "t" }),
   new E.OomKilled({ containerId: "c" }),
-  new E.VarlinkError({ error: "io.podman.X", method: "io.podman.Y" }),
-  new E.VarlinkTransportError({ kind: "connect", address: "a", detail: "d" }),
-  new E.PodmanUnavailable({ socket: "s", operation: "o", detail: "d" }),
-  new E.PodmanApiError({ operation: "o", status: 500, detail: "d" }),
-  new E.PodmanApiError({ operation: "o", status: 409, detail: "d" }),
-  new E.UnsupportedOperation({ operation: "o", transport: "varlink", detail: "d" }),
+  podman(new E.Unavailable({ detail: "d" })),
+  podman(new E.Timeout({ millis: 1 })),
+  podman(new E.NotFound({ what: "container", id: "c" })),
+  podman(new E.NotFound({ what: "image", id: "i" })),
+  podman(new E.NotRunning({ id: "c" })),
+  podman(new E.Conflict({ detail: "name in use" })),
+  podman(new E.Unsupported({ transport: "varlink", what: "w" })),
+  podman(new E.Api({ detail: "d" })),
+  podman(new E.Decode({ detail: "d" })),
   new E.TaskNotFound({ taskId: "t" }),
   new E.TaskAlreadyExists({ taskId: "t" }),
   new E.TaskStateError({ taskId: "t", detail: "d" }),
-  new E.ContainerNotFound({ container: "c" }),
-  new E.OperationTimeout({ operation: "o", timeoutMillis: 1 }),
   new CtyDecodeError({ offset: 0, detail: "d" }),
   new RpcRequestError(grpc.status.INVALID_ARGUMENT, "bad")
 ]
 
-describe("status table (§8.6)", () => {
+describe("status table", () => {
   it("never uses UNAVAILABLE, CANCELLED or OK for a typed error", () => {
     for (const e of every) {
       const m = toStatusMapping(e)
@@ -50,11 +53,27 @@ describe("status table (§8.6)", () => {
   })
 
   it("only retryable failures are recoverable", () => {
-    const rec = every.filter((e) => toStatusMapping(e).recoverable === true).map((e) => e._tag + ("reason" in e ? `:${String(e.reason)}` : ""))
-    expect(rec.sort()).toStrictEqual(["ImagePullError:timeout", "ImagePullError:unreachable", "OperationTimeout", "PodmanUnavailable", "VarlinkTransportError"].sort())
+    const tagOf = (e: HandlerFailure) =>
+      e._tag === "PodmanError" ? `PodmanError:${e.reason._tag}` : e._tag + ("reason" in e ? `:${String(e.reason)}` : "")
+    const rec = every.filter((e) => toStatusMapping(e).recoverable === true).map(tagOf)
+    expect(rec.sort()).toStrictEqual(["ImagePullError:timeout", "ImagePullError:unreachable", "PodmanError:Timeout", "PodmanError:Unavailable"].sort())
   })
 
-  it("RecoverableError detail bytes match the §8.6 example", () => {
+  it("a PodmanError maps by its reason: the same codes the old per-transport errors had", () => {
+    const code = (r: E.PodmanErrorReason) => toStatusMapping(podman(r)).code
+    expect(code(new E.Unavailable({ detail: "d" }))).toBe(grpc.status.FAILED_PRECONDITION)
+    expect(code(new E.Timeout({ millis: 1 }))).toBe(grpc.status.DEADLINE_EXCEEDED)
+    expect(code(new E.NotFound({ what: "container", id: "c" }))).toBe(grpc.status.NOT_FOUND)
+    expect(code(new E.Unsupported({ transport: "varlink", what: "w" }))).toBe(grpc.status.UNIMPLEMENTED)
+    expect(code(new E.Api({ detail: "d" }))).toBe(grpc.status.INTERNAL)
+    expect(code(new E.Decode({ detail: "d" }))).toBe(grpc.status.INTERNAL)
+    // what the container's state forbids is the caller's precondition, not a driver fault
+    expect(code(new E.NotRunning({ id: "c" }))).toBe(grpc.status.FAILED_PRECONDITION)
+    expect(code(new E.Conflict({ detail: "d" }))).toBe(grpc.status.FAILED_PRECONDITION)
+    expect(toStatusMapping(podman(new E.NotFound({ what: "container", id: "abc" }))).message).toBe("podman o (unix:///s): no such container: abc")
+  })
+
+  it("RecoverableError detail bytes match Nomad's encoding", () => {
     const typeUrl = Buffer.from("type.googleapis.com/hashicorp.nomad.plugins.shared.structs.RecoverableError")
     expect(typeUrl.length).toBe(75)
     const want = Buffer.concat([
@@ -66,7 +85,7 @@ describe("status table (§8.6)", () => {
   it("a defect is INTERNAL, an interrupt CANCELLED", () => {
     expect(causeToStatus(Cause.die(new Error("x"))).code).toBe(grpc.status.INTERNAL)
     expect(causeToStatus(Cause.interrupt()).code).toBe(grpc.status.CANCELLED)
-    const s = causeToStatus(Cause.fail(new E.PodmanUnavailable({ socket: "s", operation: "o", detail: "d" })))
+    const s = causeToStatus(Cause.fail(podman(new E.Unavailable({ detail: "d" }))))
     expect(s.code).toBe(grpc.status.FAILED_PRECONDITION)
     expect(s.metadata.get("grpc-status-details-bin")).toHaveLength(1)
   })

@@ -1,11 +1,11 @@
 /**
  * Unit tests of the REST transport's pure helpers: X-Registry-Auth encoding, pull error
- * classification (texts from PODMAN-SANDBOX.md §5), address parsing and the lenient decoders.
+ * classification (texts recorded from Podman 4.3, docs/podman.md "Pulls") and address parsing.
+ * The libpod JSON decoders are tested in Libpod.test.ts, the error table in PodmanRestClassify.test.ts.
  */
 import { describe, expect, it } from "vitest"
-import { classifyPullError, encodeRegistryAuth, parseAddress } from "../../layers/podman-rest/index.ts"
-import { num, str } from "../../layers/podman-rest/lenient.ts"
-import { signalNumber, toContainerInspect, toEvent, toInfo } from "../../layers/podman-rest/mappers.ts"
+import { classifyPullError } from "../../layers/libpod/index.ts"
+import { encodeRegistryAuth, parseAddress } from "../../layers/podman-rest/index.ts"
 
 describe("encodeRegistryAuth", () => {
   it("is URL-safe base64 WITH padding of the JSON credentials", () => {
@@ -72,61 +72,5 @@ describe("parseAddress", () => {
     expect(parseAddress("unix://relative.sock")._tag).toBe("invalid")
     expect(parseAddress("tcp://1.2.3.4:1")._tag).toBe("invalid")
     expect(parseAddress("podman.sock")._tag).toBe("invalid")
-  })
-})
-
-describe("lenient decoding", () => {
-  it("accepts numbers as strings and ignores junk", () => {
-    expect(num("42")).toBe(42)
-    expect(num("x", 7)).toBe(7)
-    expect(num(null)).toBe(0)
-    expect(str(5)).toBe("5")
-    expect(str({})).toBe("")
-  })
-
-  it("maps an inspect with missing sections and drifted types", () => {
-    const i = toContainerInspect({
-      Id: "abc",
-      Name: "/web",
-      State: { Status: "running", Running: true, Pid: "123", StartedAt: "2026-01-01T00:00:00Z", FinishedAt: "0001-01-01T00:00:00Z" },
-      Config: { StopSignal: "SIGTERM", Labels: { a: "b", n: 1 }, Env: null },
-      HostConfig: { Memory: "1048576", PortBindings: { "80/tcp": [{ HostIp: "", HostPort: "8080" }] } },
-      NetworkSettings: { IPAddress: "", Ports: null, Networks: { podman: { IPAddress: "10.88.0.5" } } },
-      Unknown: { deep: [1, 2, 3] }
-    })
-    expect(i.name).toBe("web")
-    expect(i.state.pid).toBe(123)
-    expect(i.state.startedAt?.toISOString()).toBe("2026-01-01T00:00:00.000Z")
-    expect(i.state.finishedAt).toBeUndefined()
-    expect(i.stopSignal).toBe(15)
-    expect(i.labels).toEqual({ a: "b", n: "1" })
-    expect(i.env).toEqual([])
-    expect(i.memoryLimit).toBe(1048576)
-    expect(i.ipAddress).toBe("10.88.0.5")
-    expect(i.ports).toEqual({ "80/tcp": [{ hostIp: "", hostPort: 8080 }] })
-    expect(i.mounts).toEqual([])
-    const empty = toContainerInspect(null)
-    expect(empty.state.running).toBe(false)
-    expect(empty.id).toBe("")
-  })
-
-  it("reads stop signals as numbers, names or numeric strings", () => {
-    expect(signalNumber(15)).toBe(15)
-    expect(signalNumber("9")).toBe(9)
-    expect(signalNumber("SIGUSR1")).toBe(10)
-    expect(signalNumber("term")).toBe(15)
-    expect(signalNumber("NOPE")).toBeUndefined()
-    expect(signalNumber(0)).toBeUndefined()
-  })
-
-  it("maps info and events with defaults", () => {
-    const info = toInfo({ host: { security: { rootless: "true" }, cpus: 4 }, version: { Version: "5.0.0" } })
-    expect(info).toMatchObject({ rootless: true, cpus: 4, version: "5.0.0", apiVersion: "", cgroupVersion: "" })
-    const e = toEvent({ Type: "container", Action: "died", Actor: { ID: "id1", Attributes: { name: "n", containerExitCode: "3" } }, timeNano: 1_700_000_000_123_456_789 })
-    expect(e).toMatchObject({ type: "container", action: "died", id: "id1", name: "n", attributes: { containerExitCode: "3" } })
-    expect(e.time.getTime()).toBe(1_700_000_000_123)
-    const old = toEvent({ status: "start", id: "id2", time: 1_700_000_000 })
-    expect(old).toMatchObject({ action: "start", id: "id2", name: "" })
-    expect(old.time.getTime()).toBe(1_700_000_000_000)
   })
 })

@@ -8,7 +8,7 @@ import { Effect, Stream } from "effect"
 import * as fc from "fast-check"
 import type { OutputChunk } from "../../src/services/Podman.ts"
 import { demuxAll, demuxStream, encodeFrame, FrameDemuxer } from "../../layers/podman-rest/frames.ts"
-import { FrameLedger } from "../../layers/podman-rest/logsRecovery.ts"
+import { FrameLedger } from "../../layers/libpod/logsRecovery.ts"
 
 const enc = (s: string) => new TextEncoder().encode(s)
 const concat = (parts: ReadonlyArray<Uint8Array>) => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
-import { VarlinkError, VarlinkTransportError } from "../../src/domain/errors.ts"
+import { VarlinkError, VarlinkTransportError } from "../../layers/varlink/index.ts"
 import { makeVarlinkClient, parseVarlinkAddress, VarlinkConnection } from "../../layers/varlink/index.ts"
 
 const dir = mkdtempSync(path.join(tmpdir(), "vlf-"))
@@ -294,5 +294,19 @@ describe("VarlinkClient pool against fake peers", () => {
       const client = yield* makeVarlinkClient({ address: peer.address, timeoutMillis: 200, poolSize: 1 })
       expect(yield* Effect.flip(client.call("org.example.A"))).toMatchObject({ kind: "timeout" })
       expect(yield* client.call("org.example.A")).toEqual({ ok: 1 })
+    })))
+
+  it.live("a pooled connection the peer closed while idle is invalidated and replaced, not reused", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // answers, then hangs up: the connection goes back to the pool and dies there
+      const peer = yield* fakePeer((m, s) => {
+        send(s, { parameters: { n: m.parameters.n } })
+        s.end()
+      })
+      const client = yield* makeVarlinkClient({ address: peer.address, timeoutMillis: 2000, poolSize: 1 })
+      expect(yield* client.call("org.example.N", { n: 1 })).toEqual({ n: 1 })
+      yield* noOpenSockets(peer)
+      expect(yield* client.call("org.example.N", { n: 2 })).toEqual({ n: 2 })
+      expect(peer.accepted()).toBe(2)
     })))
 })

@@ -1,11 +1,11 @@
 /**
- * Pure parts of the io.podman transport: ContainerSpec → Create (flags, and UnsupportedOperation
+ * Pure parts of the io.podman transport: ContainerSpec → Create (flags, and an Unsupported reason
  * for what no flag can express), the exec stream framing, and the subset description file.
  */
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { UnsupportedOperation } from "../../src/domain/errors.ts"
+import { Unsupported } from "../../src/domain/errors.ts"
 import type { ContainerSpec } from "../../src/domain/ContainerSpec.ts"
 import { checkValue } from "../../layers/varlink/index.ts"
 import {
@@ -25,7 +25,7 @@ const createType = { kind: "named", name: "Create" } as const
 
 const mapOk = (spec: ContainerSpec) => {
   const c = toIoPodmanCreate(spec)
-  if (c instanceof UnsupportedOperation) throw new Error(`unexpected: ${c.message}`)
+  if (c instanceof Unsupported) throw new Error(`unexpected: ${c.message}`)
   // whatever we produce must be a valid io.podman Create
   expect(checkValue(ioPodmanSubset, createType, c)).toEqual([])
   return c
@@ -151,11 +151,11 @@ describe("toIoPodmanCreate", () => {
     ["netns", { netns: { nsmode: "container" } }]
   ]
   for (const [option, extra] of unsupportedCases) {
-    it(`a spec with ${option} that Create cannot express is an UnsupportedOperation naming ${option}`, () => {
+    it(`a spec with ${option} that Create cannot express is an Unsupported reason naming ${option}`, () => {
       const c = toIoPodmanCreate({ ...base, ...extra })
-      expect(c).toBeInstanceOf(UnsupportedOperation)
-      expect((c as UnsupportedOperation).message).toContain(option)
-      expect((c as UnsupportedOperation).transport).toBe("varlink")
+      expect(c).toBeInstanceOf(Unsupported)
+      expect((c as Unsupported).message).toContain(option)
+      expect((c as Unsupported).transport).toBe("varlink")
     })
   }
 })

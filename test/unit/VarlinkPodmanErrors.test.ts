@@ -1,6 +1,7 @@
 /**
- * How the io.podman client maps varlink outcomes onto the driver's typed errors, against a FAKE
- * io.podman peer (a node:net server that answers each method with a scripted reply).
+ * How the io.podman client maps varlink outcomes onto PodmanError reasons, against a FAKE io.podman
+ * peer (a node:net server that answers each method with a scripted reply), and the pure varlink
+ * classification table itself.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import * as net from "node:net"
@@ -8,7 +9,8 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
-import { makeVarlinkClient } from "../../layers/podman-varlink/index.ts"
+import { classifyVarlink, makeVarlinkClient } from "../../layers/podman-varlink/index.ts"
+import { VarlinkError, VarlinkTransportError } from "../../layers/varlink/index.ts"
 
 let dir = ""
 let server: net.Server
@@ -45,14 +47,16 @@ const client = Effect.suspend(() => makeVarlinkClient({ socketName: "default", a
 const err = (error: string, parameters: unknown = {}) => () => ({ error, parameters })
 
 describe("io.podman error mapping (fake peer)", () => {
-  it.effect("ContainerNotFound → ContainerNotFound naming the container", () =>
+  it.effect("ContainerNotFound → NotFound naming the container, the varlink error kept as the cause", () =>
     Effect.scoped(Effect.gen(function*() {
       answers = { InspectContainer: err("io.podman.ContainerNotFound", { id: "abc", reason: "no such container" }) }
       const c = yield* client
-      expect(yield* Effect.flip(c.containerInspect("abc"))).toMatchObject({ _tag: "ContainerNotFound", container: "abc" })
+      const e = yield* Effect.flip(c.containerInspect("abc"))
+      expect(e).toMatchObject({ _tag: "PodmanError", operation: "containerInspect", reason: { _tag: "NotFound", what: "container", id: "abc" } })
+      expect(e.cause).toBeInstanceOf(VarlinkError)
     })))
 
-  it.effect("ErrCtrStopped on stop is success; InvalidState on kill is a 409 PodmanApiError", () =>
+  it.effect("ErrCtrStopped on stop is success; InvalidState on kill is NotRunning; a bad signal is Api", () =>
     Effect.scoped(Effect.gen(function*() {
       answers = {
         StopContainer: err("io.podman.ErrCtrStopped", { id: "abc" }),
@@ -60,29 +64,29 @@ describe("io.podman error mapping (fake peer)", () => {
       }
       const c = yield* client
       yield* c.containerStop("abc", 1)
-      expect(yield* Effect.flip(c.containerKill("abc", "SIGHUP"))).toMatchObject({ _tag: "PodmanApiError", status: 409, detail: "container state improper" })
+      expect(yield* Effect.flip(c.containerKill("abc", "SIGHUP"))).toMatchObject({ reason: { _tag: "NotRunning", id: "abc", detail: "container state improper" } })
       expect(seen.at(-1)).toEqual({ method: "io.podman.KillContainer", parameters: { name: "abc", signal: 1 } })
-      expect(yield* Effect.flip(c.containerKill("abc", "SIGBOGUS"))).toMatchObject({ _tag: "PodmanApiError", status: 400 })
+      expect(yield* Effect.flip(c.containerKill("abc", "SIGBOGUS"))).toMatchObject({ reason: { _tag: "Api", detail: "invalid signal: SIGBOGUS" } })
     })))
 
-  it.effect("ErrorOccurred → PodmanApiError(500) with Podman's reason; a pull error → typed ImagePullError", () =>
+  it.effect("ErrorOccurred → Api with Podman's reason; a pull error → typed ImagePullError", () =>
     Effect.scoped(Effect.gen(function*() {
       answers = {
         StartContainer: err("io.podman.ErrorOccurred", { reason: "OCI runtime error" }),
         PullImage: err("io.podman.ErrorOccurred", { reason: "initializing source docker://x: reading manifest latest in x: unauthorized: authentication required" })
       }
       const c = yield* client
-      expect(yield* Effect.flip(c.containerStart("abc"))).toMatchObject({ _tag: "PodmanApiError", status: 500, detail: "OCI runtime error" })
+      expect(yield* Effect.flip(c.containerStart("abc"))).toMatchObject({ _tag: "PodmanError", reason: { _tag: "Api", detail: "OCI runtime error" } })
       const pull = yield* Effect.flip(Stream.runCollect(c.imagePull("x/y:latest", { tlsVerify: true, timeoutMillis: 1000 })))
       expect(pull).toMatchObject({ _tag: "ImagePullError", reason: "auth" })
     })))
 
-  it.effect("org.varlink.service errors (MethodNotImplemented) stay typed VarlinkErrors", () =>
+  it.effect("org.varlink.service.MethodNotImplemented (an older io.podman) is Unsupported", () =>
     Effect.scoped(Effect.gen(function*() {
       answers = { GetContainerStats: err("org.varlink.service.MethodNotImplemented", { method: "GetContainerStats" }) }
       const c = yield* client
       const e = yield* Effect.flip(Stream.runCollect(c.containerStats(["abc"], { intervalSeconds: 1 }).pipe(Stream.take(1))))
-      expect(e).toMatchObject({ _tag: "VarlinkError", error: "org.varlink.service.MethodNotImplemented", method: "io.podman.GetContainerStats" })
+      expect(e).toMatchObject({ _tag: "PodmanError", reason: { _tag: "Unsupported", transport: "varlink", what: expect.stringContaining("io.podman.GetContainerStats") } })
     })))
 
   it.live("NoContainerRunning on stats: no sample for that container", () =>
@@ -93,13 +97,13 @@ describe("io.podman error mapping (fake peer)", () => {
       expect(batches).toEqual([[], []])
     })))
 
-  it.live("a service that does not answer → OperationTimeout; no service → PodmanUnavailable", () =>
+  it.live("a service that does not answer → Timeout; no service → Unavailable", () =>
     Effect.scoped(Effect.gen(function*() {
       answers = {}
       const c = yield* client
-      expect(yield* Effect.flip(c.containerInspect("abc"))).toMatchObject({ _tag: "OperationTimeout", operation: "containerInspect", timeoutMillis: 300 })
+      expect(yield* Effect.flip(c.containerInspect("abc"))).toMatchObject({ operation: "containerInspect", reason: { _tag: "Timeout", millis: 300 } })
       const missing = yield* makeVarlinkClient({ socketName: "other", address: `varlink:unix:${path.join(dir, "nobody")}`, timeoutMillis: 300 })
-      expect(yield* Effect.flip(missing.ping)).toMatchObject({ _tag: "PodmanUnavailable", operation: "ping" })
+      expect(yield* Effect.flip(missing.ping)).toMatchObject({ operation: "ping", reason: { _tag: "Unavailable" } })
     })))
 
   it.effect("calls are validated against the io.podman subset before sending", () =>
@@ -114,4 +118,59 @@ describe("io.podman error mapping (fake peer)", () => {
         parameters: { create: { name: "n", detach: true, env: ["A=1"], args: ["localhost/busybox:latest", "true"] } }
       }])
     })))
+})
+
+describe("io.podman replies the driver depends on are decoded strictly (fake peer)", () => {
+  it.effect("a WaitContainer reply without an exit code is a Decode reason, never exit code 0", () =>
+    Effect.scoped(Effect.gen(function*() {
+      answers = { WaitContainer: () => ({ parameters: {} }) }
+      const c = yield* client
+      expect(yield* Effect.flip(c.containerWait("abc"))).toMatchObject({ reason: { _tag: "Decode", detail: expect.stringContaining("exitcode") } })
+      answers = { WaitContainer: () => ({ parameters: { exitcode: 3 } }) }
+      expect(yield* c.containerWait("abc")).toBe(3)
+    })))
+
+  it.effect("InspectContainer text goes through the libpod decoder: a missing State.ExitCode is a Decode reason", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const state = { Running: false, OOMKilled: false, FinishedAt: "2026-01-01T00:00:00Z" }
+      answers = { InspectContainer: () => ({ parameters: { container: JSON.stringify({ Id: "abc", State: state }) } }) }
+      const c = yield* client
+      expect(yield* Effect.flip(c.containerInspect("abc"))).toMatchObject({ reason: { _tag: "Decode", detail: expect.stringContaining("State.ExitCode") } })
+      answers = { InspectContainer: () => ({ parameters: { container: "not json" } }) }
+      expect(yield* Effect.flip(c.containerInspect("abc"))).toMatchObject({ reason: { _tag: "Decode" } })
+      answers = { InspectContainer: () => ({ parameters: { container: JSON.stringify({ Id: "abc", State: { ...state, ExitCode: 4 } }) } }) }
+      expect((yield* c.containerInspect("abc")).state.exitCode).toBe(4)
+    })))
+
+  it.effect("a varlink unix address is local, a tcp one is not", () =>
+    Effect.scoped(Effect.gen(function*() {
+      expect((yield* client).local).toBe(true)
+      expect((yield* makeVarlinkClient({ socketName: "t", address: "varlink:tcp:127.0.0.1:1", timeoutMillis: 300 })).local).toBe(false)
+    })))
+})
+
+describe("classifyVarlink (the table)", () => {
+  const error = (name: string, parameters: unknown = {}) => new VarlinkError({ error: name, method: "io.podman.X", parameters })
+  const transport = (kind: VarlinkTransportError["kind"]) => new VarlinkTransportError({ kind, address: "unix:/x", detail: kind })
+
+  it("transport failures: connect/closed → Unavailable, timeout → Timeout with the call's deadline, garbage → Decode", () => {
+    expect(classifyVarlink("ping", transport("connect"), "", 5)).toMatchObject({ _tag: "Unavailable" })
+    expect(classifyVarlink("ping", transport("closed"), "", 5)).toMatchObject({ _tag: "Unavailable" })
+    expect(classifyVarlink("ping", transport("timeout"), "", 5)).toMatchObject({ _tag: "Timeout", millis: 5 })
+    expect(classifyVarlink("ping", transport("malformed"), "", 5)).toMatchObject({ _tag: "Decode" })
+    expect(classifyVarlink("ping", transport("protocol"), "", 5)).toMatchObject({ _tag: "Decode" })
+  })
+
+  it("io.podman errors by name, and libpod's text inside ErrorOccurred", () => {
+    expect(classifyVarlink("imageInspect", error("io.podman.ImageNotFound", { id: "img" }), "img", 1)).toMatchObject({ _tag: "NotFound", what: "image", id: "img" })
+    expect(classifyVarlink("containerStop", error("io.podman.ErrCtrStopped", { id: "c" }), "c", 1)).toMatchObject({ _tag: "NotRunning", id: "c" })
+    expect(classifyVarlink("containerStats", error("io.podman.NoContainerRunning"), "c", 1)).toMatchObject({ _tag: "NotRunning" })
+    expect(classifyVarlink("containerRemove", error("io.podman.InvalidState", { reason: "container state improper" }), "c", 1)).toMatchObject({ _tag: "Conflict" })
+    expect(classifyVarlink("containerCreate", error("io.podman.ErrorOccurred", { reason: "that name is already in use" }), "img", 1)).toMatchObject({ _tag: "Conflict" })
+    expect(classifyVarlink("containerCreate", error("io.podman.ErrorOccurred", { reason: "localhost/x: image not known" }), "localhost/x", 1)).toMatchObject({ _tag: "NotFound", what: "image", id: "localhost/x" })
+    expect(classifyVarlink("containerKill", error("io.podman.ErrorOccurred", { reason: "can only kill running containers: container state improper" }), "c", 1)).toMatchObject({ _tag: "NotRunning" })
+    expect(classifyVarlink("containerStart", error("io.podman.RuntimeError", { reason: "OCI runtime error" }), "c", 1)).toMatchObject({ _tag: "Api", detail: "OCI runtime error" })
+    expect(classifyVarlink("events", error("org.varlink.service.MethodNotFound", { method: "GetEvents" }), "", 1)).toMatchObject({ _tag: "Unsupported", transport: "varlink" })
+    expect(classifyVarlink("info", error("org.varlink.service.InvalidParameter", { parameter: "x" }), "", 1)).toMatchObject({ _tag: "Api" })
+  })
 })

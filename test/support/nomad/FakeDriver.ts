@@ -2,14 +2,14 @@
  * FAKE Driver and DriverConfig for unit tests of the gRPC layer: in-memory tasks, no Podman.
  * Behaviour is just rich enough to exercise every RPC:
  *  - startTask decodes the config with the real decodeTaskConfig; image `fake/unavailable` fails
- *    with PodmanUnavailable, `fake/pull-timeout` with a retryable ImagePullError, `fake/pull-auth`
+ *    with a PodmanError (reason Unavailable), `fake/pull-timeout` with a retryable ImagePullError, `fake/pull-auth`
  *    with a non-retryable one.
  *  - a task runs until stopTask / destroyTask(force) / signalTask("SIGKILL"); waitTask waits for that.
  *  - execTask echoes argv on stdout; execStreaming echoes stdin, reports resizes, exits on stdin close.
  */
 import { Deferred, Effect, Layer, Queue, Ref, Stream } from "effect"
 import { DRIVER_STATE_VERSION, type DriverState } from "../../../src/domain/DriverState.ts"
-import { ImagePullError, PodmanUnavailable, TaskNotFound, TaskStateError } from "../../../src/domain/errors.ts"
+import { ImagePullError, PodmanError, TaskNotFound, TaskStateError, Unavailable } from "../../../src/domain/errors.ts"
 import type { NomadTask } from "../../../src/domain/NomadTask.ts"
 import { defaultPluginConfig, type PluginConfig } from "../../../src/domain/PluginConfig.ts"
 import type { ExitResult, TaskEvent } from "../../../src/domain/results.ts"
@@ -62,7 +62,7 @@ export const makeFakeDriver = Effect.gen(function*() {
       Effect.gen(function*() {
         const config = yield* decodeTaskConfig(rawConfig)
         if (config.image === "fake/unavailable") {
-          return yield* new PodmanUnavailable({ socket: "unix:///fake.sock", operation: "create", detail: "connection refused" })
+          return yield* new PodmanError({ socket: "unix:///fake.sock", operation: "containerCreate", reason: new Unavailable({ detail: "connection refused" }) })
         }
         if (config.image === "fake/pull-timeout") {
           return yield* new ImagePullError({ image: config.image, reason: "timeout", detail: "i/o timeout" })

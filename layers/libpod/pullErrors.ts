@@ -2,9 +2,10 @@
  * Classifies Podman's pull/load error text into an `ImagePullError` reason.
  *
  * Podman 4.3 reports registry failures as an `{"error": "..."}` line inside an HTTP 200 pull body
- * (PODMAN-SANDBOX.md §5), newer versions may use an error status; either way the only signal is the
+ * (docs/podman.md, "Pulls"), newer versions may use an error status; either way the only signal is the
  * containers/image error text. One table, checked in order (first match wins), because texts nest:
  * a TLS failure also says `pinging container registry`, and a dial timeout also says `dial tcp`.
+ * Shared by both transports (io.podman's PullImage reports the same texts).
  */
 import { ImagePullError, type ImagePullReason } from "../../src/domain/errors.ts"
 

@@ -1,9 +1,10 @@
 /**
- * Loss-free `logs?follow=true` on Podman 4.3 (k8s-file log driver).
+ * Loss-free followed logs on Podman 4.3 (k8s-file log driver), shared by both transports (the REST
+ * `logs?follow=true` stream and io.podman's GetContainersLogs sit on the same libpod code).
  *
  * Measured on 4.3.1 (this repository's sandbox): a follow stream
  * 1. ends ~1-1.5 s after the container exits even when it has not sent everything
- *    (PODMAN-SANDBOX.md §6), and
+ *    (docs/podman.md, "Logs"), and
  * 2. DROPS entries in the middle when the container writes in bursts: `seq 1 400000` followed from
  *    before the start delivered 72-91k of 400k frames, with gaps inside (e.g. 48763 → 52250).
  *    What it does deliver is always a subsequence, in order, of what a non-follow read returns
