@@ -2,7 +2,7 @@
  * Maps libpod JSON onto the domain types of src/services/Podman.ts, through the lenient readers:
  * only the fields the driver uses are read, and every one has a default.
  */
-import { signalNumber as signalFromText } from "../../src/translate/values.ts"
+import { parseSignal } from "../../src/domain/values/signals.ts"
 import type {
   ContainerInspect,
   ContainerStats,
@@ -59,7 +59,7 @@ export const toImageInfo = (j: unknown): ImageInfo => {
  */
 export const signalNumber = (v: unknown): number | undefined => {
   if (typeof v === "number") return v > 0 ? v : undefined
-  return typeof v === "string" && v !== "" ? signalFromText(v) : undefined
+  return typeof v === "string" && v !== "" ? parseSignal(v)?.number : undefined
 }
 
 /** The container's IPv4: the top-level `IPAddress` (default network), else the first network that has one. */

@@ -3,10 +3,9 @@
  * transport its address names (`varlink:…` → io.podman over varlink, anything else → libpod REST),
  * and rebuilt when SetConfig changes the socket list. Clients live in this layer's scope.
  */
-import { Effect, Layer, Scope } from "effect"
+import { Duration, Effect, Layer, Scope } from "effect"
 import { InvalidTaskConfig } from "../../src/domain/errors.ts"
 import { resolveSockets, type SocketConfig } from "../../src/domain/PluginConfig.ts"
-import { parseGoDuration } from "../../src/translate/values.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
 import { Podman, type PodmanClient } from "../../src/services/Podman.ts"
 
@@ -46,7 +45,7 @@ export const layer = (transports: Transports): Layer.Layer<Podman, never, Driver
 
       const current = Effect.gen(function*() {
         const plugin = yield* config.get
-        const timeoutMillis = parseGoDuration(plugin.client_http_timeout) ?? 60_000
+        const timeoutMillis = Duration.toMillis(plugin.client_http_timeout)
         return { sockets: resolveSockets(plugin), timeoutMillis }
       })
 
