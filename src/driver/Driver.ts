@@ -2,7 +2,7 @@
  * The driver core: every task operation as an Effect program over the `Podman`, `LogSink` and
  * `DriverConfig` services. No protobuf and no HTTP here.
  *
- * Scopes (DESIGN.md "Scopes own resources"):
+ * Scopes:
  * - each task has a `resources` scope, from StartTask (or RecoverTask) to DestroyTask. The container
  *   is acquired in it; its release removes the container when `gc.container` is true, and always
  *   when the start failed. DestroyTask closes it. A failed StartTask closes it.

@@ -1,6 +1,6 @@
 /**
  * Conformance: the config bytes Nomad really sends, end to end through our decoders
- * (PROTOCOL.md §5.2, §5.3). For each case the input is what the Nomad client feeds hcldec
+ * (docs/config.md, "What Nomad sends"). For each case the input is what the Nomad client feeds hcldec
  * (jobspec2's "blocks as attributes" rewrite for task configs, HCL1 lists of maps for the agent's
  * plugin block), decoded against the spec WE send (taskConfigSpec / pluginConfigSpec), encoded as
  * cty msgpack, then decoded by layers/nomad-rpc/cty.ts and decodeTaskConfig / decodePluginConfig.
