@@ -19,6 +19,7 @@ import * as ConfigLayers from "../layers/config/index.ts"
 import * as LogSinks from "../layers/log-sink/index.ts"
 import { makeNomadTask } from "../src/domain/NomadTask.ts"
 import { defaultPluginConfig } from "../src/domain/PluginConfig.ts"
+import { decodeTaskConfig } from "../src/domain/TaskConfig.ts"
 import { driverLayer } from "../src/driver/layers.ts"
 import { Driver } from "../src/services/Driver.ts"
 
@@ -62,7 +63,7 @@ async function main() {
         )
       )
     )
-    const spec = { image: "localhost/busybox:latest", command: "/bin/true" }
+    const spec = Effect.runSync(decodeTaskConfig({ image: "localhost/busybox:latest", command: "/bin/true" }))
 
     const driverLifecycle = async (i: number) => {
       const task = makeNomadTask({ name: `bench${i}` })
@@ -102,7 +103,7 @@ async function main() {
 
     // exec
     const task = makeNomadTask({ name: "benchexec" })
-    await rt.runPromise(Driver.use((dr) => dr.startTask(task, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true })))
+    await rt.runPromise(Driver.use((dr) => decodeTaskConfig({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true }).pipe(Effect.flatMap((c) => dr.startTask(task, c)))))
     const info = await rt.runPromise(Driver.use((dr) => dr.inspectTask(task.id)))
     const de: Array<number> = []
     const re: Array<number> = []

@@ -5,7 +5,7 @@
  *   PODMAN_SOCKET=unix:///run/podman/podman.sock tsx examples/embed.ts [image]
  */
 import { Effect } from "effect"
-import { defaultPluginConfig, Driver, embeddedLayer, LogSinks, makeNomadTask } from "../src/index.ts"
+import { decodeTaskConfig, defaultPluginConfig, Driver, embeddedLayer, LogSinks, makeNomadTask } from "../src/index.ts"
 
 const socket = process.env.PODMAN_SOCKET ?? "unix:///run/podman/podman.sock"
 const image = process.argv[2] ?? "localhost/busybox:latest"
@@ -13,7 +13,9 @@ const image = process.argv[2] ?? "localhost/busybox:latest"
 const program = Effect.gen(function*() {
   const driver = yield* Driver
   const task = makeNomadTask({ name: "embedded", env: { GREETING: "hello from an embedded driver" } })
-  const started = yield* driver.startTask(task, { image, command: "/bin/sh", args: ["-c", "echo $GREETING; echo to-stderr >&2; exit 7"] })
+  // The config is typed: a misspelt option does not compile, a bad value fails here, before any Podman call.
+  const config = yield* decodeTaskConfig({ image, command: "/bin/sh", args: ["-c", "echo $GREETING; echo to-stderr >&2; exit 7"] })
+  const started = yield* driver.startTask(task, config)
   const result = yield* driver.waitTask(started.state.taskId)
   yield* driver.destroyTask(started.state.taskId, true)
   return result

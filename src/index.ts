@@ -4,10 +4,11 @@
  *
  * ```ts
  * import { Effect } from "effect"
- * import { Driver, embeddedLayer, defaultPluginConfig, LogSinks, makeNomadTask } from "nomad-driver-podman"
+ * import { Driver, embeddedLayer, decodeTaskConfig, defaultPluginConfig, LogSinks, makeNomadTask } from "nomad-driver-podman"
  * const program = Effect.gen(function*() {
  *   const driver = yield* Driver
- *   const started = yield* driver.startTask(makeNomadTask({ name: "hello" }), { image: "docker.io/library/busybox", args: ["echo", "hi"] })
+ *   const config = yield* decodeTaskConfig({ image: "docker.io/library/busybox", args: ["echo", "hi"] })
+ *   const started = yield* driver.startTask(makeNomadTask({ name: "hello" }), config)
  *   return yield* driver.waitTask(started.state.taskId)
  * })
  * Effect.runPromise(program.pipe(Effect.provide(embeddedLayer({ ...defaultPluginConfig, socket_path: "unix:///run/podman/podman.sock" }, LogSinks.layerConsole))))
@@ -19,9 +20,18 @@ export * from "./domain/DriverState.ts"
 export type * from "./domain/results.ts"
 export type * from "./domain/ContainerSpec.ts"
 export type { HclSpec } from "./domain/hclspec.ts"
-export { type TaskConfig, decodeTaskConfig, taskConfigSpec } from "./domain/TaskConfig.ts"
+export {
+  decodeTaskConfig,
+  decodeUnknownTaskConfig,
+  encodeTaskConfig,
+  type TaskConfig,
+  type TaskConfigInput,
+  taskConfigSpec
+} from "./domain/TaskConfig.ts"
+export type * from "./domain/values/index.ts"
 export {
   type PluginConfig,
+  type PluginConfigInput,
   decodePluginConfig,
   defaultPluginConfig,
   pluginConfigSpec,

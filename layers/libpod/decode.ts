@@ -15,7 +15,7 @@ import type {
   PodmanEvent,
   PodmanInfo
 } from "../../src/services/Podman.ts"
-import { signalNumber as signalFromText } from "../../src/translate/values.ts"
+import { parseSignal } from "../../src/domain/values/signals.ts"
 import {
   ContainerInspectJson,
   ContainerListJson,
@@ -102,7 +102,7 @@ export const goTime = (v: string | null | undefined): Date | undefined => {
 /** A stop signal as a number: 4.x reports it as a number, 5.x as a name (or a numeric string). */
 export const signalNumber = (v: number | string | null | undefined): number | undefined => {
   if (typeof v === "number") return v > 0 ? v : undefined
-  return typeof v === "string" && v !== "" ? signalFromText(v) : undefined
+  return typeof v === "string" && v !== "" ? parseSignal(v)?.number : undefined
 }
 
 type PortMapJson = Readonly<Record<string, ReadonlyArray<{ readonly HostIp?: string | null; readonly HostPort?: number | null }> | null>>

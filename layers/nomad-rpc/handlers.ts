@@ -8,7 +8,7 @@ import { Cause, Effect, Queue, Stream } from "effect"
 import pkg from "../../package.json" with { type: "json" }
 import { decodeDriverState, DRIVER_STATE_VERSION, encodeDriverState } from "../../src/domain/DriverState.ts"
 import { decodePluginConfig, pluginConfigSpec } from "../../src/domain/PluginConfig.ts"
-import { taskConfigSpec } from "../../src/domain/TaskConfig.ts"
+import { decodeUnknownTaskConfig, taskConfigSpec } from "../../src/domain/TaskConfig.ts"
 import { Driver, type ExecInput } from "../../src/services/Driver.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
 import { HealthCheckResponse, HealthCheckResponse_ServingStatus, type HealthServer } from "../../proto/gen/grpc/health/v1/health.ts"
@@ -134,8 +134,9 @@ export const driverServer = (tracker: CallTracker<R>): DriverServer => ({
       if (task === undefined || task.id === "") {
         return yield* new RpcRequestError(Code.INVALID_ARGUMENT, "StartTask: task with an id is required")
       }
-      const rawConfig = yield* decodeCty(task.msgpackDriverConfig)
-      const started = yield* (yield* Driver).startTask(toNomadTask(task), rawConfig)
+      // Decoded here, at the edge: the driver core only sees a typed TaskConfig.
+      const config = yield* decodeUnknownTaskConfig(yield* decodeCty(task.msgpackDriverConfig))
+      const started = yield* (yield* Driver).startTask(toNomadTask(task), config)
       const network = startedNetwork(started)
       return StartTaskResponse.fromPartial({
         handle: TaskHandle.fromPartial({

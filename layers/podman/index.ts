@@ -12,7 +12,6 @@
 import { Duration, Effect, Layer, RcMap, Scope, Stream } from "effect"
 import { InvalidTaskConfig, PodmanError, Unsupported } from "../../src/domain/errors.ts"
 import { resolveSockets, type SocketConfig } from "../../src/domain/PluginConfig.ts"
-import { parseGoDuration } from "../../src/translate/values.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
 import { Podman, type PodmanClient } from "../../src/services/Podman.ts"
 
@@ -92,7 +91,7 @@ export const layer = (transports: Transports): Layer.Layer<Podman, never, Driver
 
       const current = Effect.gen(function*() {
         const plugin = yield* config.get
-        const timeoutMillis = parseGoDuration(plugin.client_http_timeout) ?? 60_000
+        const timeoutMillis = Duration.toMillis(plugin.client_http_timeout)
         return { sockets: resolveSockets(plugin), timeoutMillis }
       })
 

@@ -6,7 +6,7 @@
  * the container's exit code (128 + signal when a signal ended it, 130 when Ctrl-C aborted the start).
  */
 import { Cause, Effect, Exit, Fiber, Layer, Logger, Option, References, Stream } from "effect"
-import { decodeTaskConfig } from "../domain/TaskConfig.ts"
+import { decodeUnknownTaskConfig } from "../domain/TaskConfig.ts"
 import { InvalidTaskConfig } from "../domain/errors.ts"
 import { defaultPluginConfig, resolveSockets } from "../domain/PluginConfig.ts"
 import type { ExitResult } from "../domain/results.ts"
@@ -15,7 +15,7 @@ import { Podman } from "../services/Podman.ts"
 import { translate } from "../translate/index.ts"
 import { commandUsage, parseArgs, type ParsedArgs, usage, UsageError } from "./args.ts"
 import { interpolate, loadTask, TaskFileError, type TaskSource } from "./jobfile.ts"
-import { allocatePorts, createAllocDir, imageForPlan, localFacts, removeAllocDir, toNomadTask } from "./task.ts"
+import { allocatePorts, createAllocDir, localFacts, removeAllocDir, toNomadTask } from "./task.ts"
 import { pluginVersion } from "./version.ts"
 
 /** Where the CLI writes, and what it reads from the environment. */
@@ -91,25 +91,28 @@ const prepare = (src: TaskSource) =>
     })
   )
 
+/**
+ * Everything StartTask checks short of Podman itself, on the task as Nomad would hand it over:
+ * the config decoded (every value parsed and checked) and translated against the task (group
+ * ports, task dir, plugin volumes policy). `validate`, `plan` and `run` all go through it.
+ */
+const check = (src: TaskSource) =>
+  Effect.gen(function*() {
+    const { rawConfig, task } = yield* prepare(src)
+    const config = yield* decodeUnknownTaskConfig(rawConfig)
+    const spec = yield* translate({ config, task, plugin: defaultPluginConfig, podman: localFacts() })
+    return { task, config, spec }
+  })
+
 const validate = (args: ParsedArgs, io: CliIO) =>
   Effect.gen(function*() {
-    const src = yield* loadPodmanTask(args.file!, args.task)
-    yield* decodeTaskConfig(src.rawConfig)
+    yield* check(yield* loadPodmanTask(args.file!, args.task))
     io.out("valid")
   })
 
 const plan = (args: ParsedArgs, io: CliIO) =>
   Effect.gen(function*() {
-    const src = yield* loadPodmanTask(args.file!, args.task)
-    const { rawConfig, task } = yield* prepare(src)
-    const config = yield* decodeTaskConfig(rawConfig)
-    const spec = yield* translate({
-      config,
-      task,
-      plugin: defaultPluginConfig,
-      podman: localFacts(),
-      image: imageForPlan(config.image)
-    })
+    const { spec } = yield* check(yield* loadPodmanTask(args.file!, args.task))
     io.out(JSON.stringify(spec, null, 2))
   })
 
@@ -131,10 +134,8 @@ const STOP_TIMEOUT_MILLIS = 5_000
 
 const run = (args: ParsedArgs, io: CliIO) =>
   Effect.gen(function*() {
-    const src = yield* loadPodmanTask(args.file!, args.task)
-    const { rawConfig, task } = yield* prepare(src)
-    // Validate before touching Podman, so a bad config fails fast with the same report as `validate`.
-    yield* decodeTaskConfig(rawConfig)
+    // Checked before touching Podman, so a bad config fails fast with the same report as `validate`.
+    const { task, config } = yield* check(yield* loadPodmanTask(args.file!, args.task))
     const socketPath = socketAddress(args, io.env)
     const layers = yield* Effect.promise(loadDriverLayers)
     yield* Effect.acquireRelease(
@@ -171,10 +172,10 @@ const run = (args: ParsedArgs, io: CliIO) =>
           if (e.taskId === task.id) io.err(`==> ${e.message}`)
         })))
       return yield* Effect.gen(function*() {
-        io.err(`==> starting task ${task.name} (image ${String((rawConfig as Record<string, unknown>)["image"])}) on ${socketPath}`)
+        io.err(`==> starting task ${task.name} (image ${config.image.text}) on ${socketPath}`)
         // onExit runs even if an interrupt lands right after the start succeeded, so the
         // container is never left behind.
-        const { state } = yield* driver.startTask(task, rawConfig).pipe(Effect.onExit((exit) => Effect.sync(() => {
+        const { state } = yield* driver.startTask(task, config).pipe(Effect.onExit((exit) => Effect.sync(() => {
           started = Exit.isSuccess(exit)
         })))
         if (phase === "starting") phase = "running"

@@ -2,7 +2,7 @@
  * Reading a task out of what a user hands the CLI: a Nomad job file (HCL or JSON), a bare
  * `config { ... }` block, or just the config attributes.
  *
- * The task's config comes out in the shape Nomad itself would send the plugin (PROTOCOL.md §5.2):
+ * The task's config comes out in the shape Nomad itself would send the plugin (docs/config.md):
  * for HCL, every block is a list of objects and every object literal assigned to an attribute is
  * wrapped in a one-element list (jobspec2's "blocks as attributes" rewrite); JSON is passed as
  * written. HCL is parsed by @cdktf/hcl2json (HashiCorp's own HCL parser compiled to wasm), loaded

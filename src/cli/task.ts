@@ -138,6 +138,3 @@ export const localFacts = (): PodmanFacts => ({
   apiVersion: "4.3.1",
   hostCpus: typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length
 })
-
-/** The image the container is created from: the `docker://` transport prefix is Nomad-side syntax. */
-export const imageForPlan = (image: string): string => (image.startsWith("docker://") ? image.slice("docker://".length) : image)

@@ -21,7 +21,11 @@ export const DriverState = Schema.Struct({
   startedAt: Schema.String,
   /** Logs were forwarded up to this instant (ISO-8601 with ns precision kept as a string). */
   logSince: Schema.String,
-  /** The task config as decoded at start (HCL names), re-validated on recovery. */
+  /**
+   * The task config in its HCL-level form (`encodeTaskConfig`: JSON-safe, HCL names, text values),
+   * decoded again on recovery. A Go driver handle carries the config as Nomad sent it, which
+   * decodes the same way.
+   */
   taskConfig: Schema.Unknown,
   /** What Nomad handed us at start (log FIFO paths, alloc dir, resources). */
   nomadTask: NomadTask

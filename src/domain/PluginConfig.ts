@@ -1,35 +1,99 @@
 /**
- * The decoded plugin `config {}` block, with HCL names and defaults applied. The options are
- * declared once in ./options.ts; this module is the plugin-facing view of them plus the socket
- * resolution.
+ * The plugin `config {}` block (`plugin "nomad-driver-podman" { config { … } }`): every option
+ * declared once (./options/declare.ts), the decoded type, the hclspec, the decoder, the README
+ * table, and the resolution of the configured Podman sockets.
  */
-import type { PluginConfig as Derived } from "./options.ts"
+import { Effect } from "effect"
+import { type ConfigIssue, InvalidPluginConfig } from "./errors.ts"
+import type { HclSpec } from "./hclspec.ts"
+import { IPAddress, logDriver, NonEmpty } from "./options/checks.ts"
+import { block, blockAttrs, blockList, bool, decodeFields, type Decoded, type Input, string, stringList, text } from "./options/declare.ts"
+import { objectSpec, renderOptionsTable } from "./options/derive.ts"
+import { goDuration } from "./values/durations.ts"
 
-export { decodePluginConfig, defaultPluginConfig, pluginConfigSpec, pluginOptions, renderPluginOptionsTable } from "./options.ts"
+const rootSocketDoc = "root: `unix:///run/podman/podman.sock`; otherwise `unix:///run/user/<uid>/podman/podman.sock`"
 
-/** The decoded plugin `config {}` block (derived from the option declarations). */
-export type PluginConfig = Derived
-
-/** The shape other modules were written against; `PluginConfig` must stay assignable to it. */
-export interface PluginConfigContract {
-  readonly socket_path?: string
-  readonly socket: ReadonlyArray<{ readonly name: string; readonly socket_path: string }>
-  readonly volumes: { readonly enabled: boolean; readonly selinuxlabel?: string }
-  readonly gc: { readonly container: boolean }
-  readonly recover_stopped: boolean
-  readonly disable_log_collection: boolean
-  readonly logging: { readonly driver: string; readonly options: Readonly<Record<string, string>> }
-  readonly extra_labels: ReadonlyArray<string>
-  /** Duration string, default "60s". */
-  readonly client_http_timeout: string
-  readonly dns_servers: ReadonlyArray<string>
-  readonly networking: { readonly default_rootless_mode: string }
-  readonly auth?: { readonly config?: string; readonly helper?: string }
+/** Every plugin `config {}` option, declared once. */
+export const pluginOptions = {
+  socket_path: string("Podman API address: `unix:///path`, `http://host:port` or `varlink:unix:/path`. Cannot be combined with `socket` blocks.", { defaultDoc: rootSocketDoc }),
+  socket: blockList(
+    {
+      name: string("Socket name tasks refer to with `socket`; the one named `default` (else the first) is the default.", { default: "default" }),
+      socket_path: string("Podman API address of this socket.", { required: true, schema: NonEmpty })
+    },
+    "Several Podman endpoints (e.g. rootful and rootless users)."
+  ),
+  volumes: block(
+    {
+      enabled: bool("Allow task `volumes` with sources outside the allocation directory.", { default: true }),
+      selinuxlabel: string("SELinux label (`z` or `Z`) added to the allocation and host volume mounts (not for privileged tasks).")
+    },
+    "Bind mount policy.",
+    { defaultWhenAbsent: true }
+  ),
+  gc: block(
+    { container: bool("Remove the container when the task is destroyed.", { default: true }) },
+    "Garbage collection.",
+    { defaultWhenAbsent: true }
+  ),
+  recover_stopped: bool("On recovery, restart a stopped container instead of removing it.", { default: false }),
+  disable_log_collection: bool("Do not forward container logs to Nomad.", { default: false }),
+  logging: block(
+    {
+      driver: text("Default log driver: `nomad` or `journald`.", logDriver, { default: "nomad" }),
+      options: blockAttrs("Default log driver options.")
+    },
+    "Default logging for tasks without their own `logging` block.",
+    { defaultWhenAbsent: true }
+  ),
+  extra_labels: stringList("Globs of extra `com.hashicorp.nomad.*` labels to add: `job_name`, `job_id`, `task_group_name`, `task_name`, `namespace`, `node_name`, `node_id` (this driver always adds all but the node labels)."),
+  client_http_timeout: text("Timeout of non-streaming Podman API calls, a Go duration.", goDuration, { default: "60s" }),
+  dns_servers: stringList("DNS servers for tasks whose group has no `dns` block.", { element: IPAddress }),
+  networking: block(
+    { default_rootless_mode: string("Network mode for rootless Podman when the task sets none (default: `pasta` on Podman ≥ 5, else `slirp4netns`).", { default: "" }) },
+    "Networking defaults.",
+    { defaultWhenAbsent: true }
+  ),
+  auth: block(
+    {
+      config: string("Path of a Docker-style auth JSON file (`auths`, `credHelpers`, `credsStore`)."),
+      helper: string("Credential helper suffix: runs `docker-credential-<helper>`.")
+    },
+    "Registry credentials for every task."
+  )
 }
 
-type Assert<T extends true> = T
-/** Compile-time check: the derived type is assignable to the contract. */
-export type _PluginConfigMatchesContract = Assert<[PluginConfig] extends [PluginConfigContract] ? true : false>
+/** The decoded plugin `config {}` block: HCL names, defaults applied, values parsed. */
+export type PluginConfig = Decoded<typeof pluginOptions>
+
+/** The plugin `config {}` block as an agent config writes it. */
+export type PluginConfigInput = Input<typeof pluginOptions>
+
+/** The hclspec of the plugin config (ConfigSchema). */
+export const pluginConfigSpec: HclSpec = objectSpec(pluginOptions)
+
+const crossChecks = (c: PluginConfig): Array<ConfigIssue> => {
+  const issues: Array<ConfigIssue> = []
+  if (c.socket_path !== undefined && c.socket.length > 0) {
+    issues.push({ field: "socket_path", reason: "cannot be combined with socket blocks; declare every endpoint as a socket block" })
+  }
+  return issues
+}
+
+/** Decodes (normalises, defaults and validates) the plugin `config {}` block. `null`/absent = all defaults. */
+export const decodePluginConfig = (raw: unknown): Effect.Effect<PluginConfig, InvalidPluginConfig> =>
+  Effect.suspend(() => {
+    const issues: Array<ConfigIssue> = []
+    const value = decodeFields(pluginOptions, raw, "", issues)
+    issues.push(...crossChecks(value))
+    return issues.length > 0 ? Effect.fail(new InvalidPluginConfig({ issues })) : Effect.succeed(value)
+  })
+
+/** The plugin config with every default applied (what an empty `config {}` decodes to). */
+export const defaultPluginConfig: PluginConfig = decodeFields(pluginOptions, {}, "", [])
+
+/** Markdown table of the plugin options, for the README. */
+export const renderPluginOptionsTable = (): string => renderOptionsTable(pluginOptions)
 
 /** A configured Podman endpoint. `address` is as written (`unix:///…`, `http://…`, `varlink:unix:…`). */
 export interface SocketConfig {

@@ -1,75 +1,169 @@
 /**
- * The decoded task `config {}` block, with HCL names and defaults applied. The options are
- * declared once in ./options.ts; this module is the task-facing view of them (type, hclspec,
- * decoder, README table).
+ * The task `config {}` block: every option declared once (./options/declare.ts), the decoded type
+ * `TaskConfig` (domain values: `Duration`s, bytes, a `Signal`, parsed mounts, modes and image
+ * reference), its HCL-level input type `TaskConfigInput`, the hclspec, the decoders and the
+ * README table.
+ *
+ * Every check that needs neither the Nomad task nor Podman runs here, cross-field ones included;
+ * the checks that need the task (a `ports` label the group does not define, a relative volume
+ * without a task dir, the plugin's volumes policy) run in the translation (src/translate), which
+ * reports them with the same `ConfigIssue` shape.
  */
-import type { TaskConfig as Derived } from "./options.ts"
+import { Effect, Result } from "effect"
+import { type ConfigIssue, InvalidTaskConfig } from "./errors.ts"
+import type { HclSpec } from "./hclspec.ts"
+import { IPAddress, IPv4Address, IPv6Address, logDriver, MacAddress, intIn, Port } from "./options/checks.ts"
+import {
+  block,
+  bool,
+  decodeFields,
+  type Decoded,
+  encodeFields,
+  type Input,
+  number,
+  string,
+  stringList,
+  stringMap,
+  numberMap,
+  stringOrList,
+  text,
+  textList,
+  textMap
+} from "./options/declare.ts"
+import { objectSpec, renderOptionsTable } from "./options/derive.ts"
+import { extraHost } from "./values/addresses.ts"
+import { goDuration } from "./values/durations.ts"
+import { imageRef } from "./values/image.ts"
+import { bindMount, deviceRequest, tmpfsMount } from "./values/mounts.ts"
+import { ipcMode, networkMode, ownsShm, usernsMode } from "./values/namespaces.ts"
+import { securityOpt } from "./values/security.ts"
+import { signal } from "./values/signals.ts"
+import { memorySize, positiveMemorySize, swapLimit } from "./values/sizes.ts"
+import { rlimitName, ulimit, unknownUlimit } from "./values/ulimits.ts"
 
-export { decodeTaskConfig, renderTaskOptionsTable, taskConfigSpec, taskOptions } from "./options.ts"
-
-/** The decoded task `config {}` block (derived from the option declarations). */
-export type TaskConfig = Derived
-
-/**
- * The shape other modules were written against (the original contract). `TaskConfig` must stay
- * assignable to it: the assertion below fails to compile otherwise.
- */
-export interface TaskConfigContract {
-  readonly image: string
-  readonly command?: string
-  readonly args: ReadonlyArray<string>
-  readonly entrypoint?: ReadonlyArray<string>
-  readonly working_dir?: string
-  readonly hostname?: string
-  readonly labels: Readonly<Record<string, string>>
-  readonly auth?: { readonly username?: string; readonly password?: string; readonly tls_verify: boolean }
-  readonly auth_soft_fail: boolean
-  readonly force_pull: boolean
-  readonly image_pull_timeout: string
-  readonly arch?: string
-  readonly os?: string
-  readonly variant?: string
-  readonly init: boolean
-  readonly init_path?: string
-  readonly tty: boolean
-  readonly privileged: boolean
-  readonly readonly_rootfs: boolean
-  readonly cap_add: ReadonlyArray<string>
-  readonly cap_drop: ReadonlyArray<string>
-  readonly selinux_opts: ReadonlyArray<string>
-  readonly apparmor_profile?: string
-  readonly security_opt: ReadonlyArray<string>
-  readonly userns?: string
-  readonly ipc_mode?: string
-  readonly shm_size?: string
-  readonly sysctl: Readonly<Record<string, string>>
-  readonly ulimit: Readonly<Record<string, string>>
-  readonly pids_limit?: number
-  readonly memory_reservation?: string
-  readonly memory_swap?: string
-  readonly memory_swappiness?: number
-  readonly oom_score_adj?: number
-  readonly cpu_hard_limit: boolean
-  readonly cpu_cfs_period?: number
-  readonly devices: ReadonlyArray<string>
-  readonly volumes: ReadonlyArray<string>
-  readonly tmpfs: ReadonlyArray<string>
-  readonly network_mode?: string
-  readonly ports: ReadonlyArray<string>
-  readonly port_map: Readonly<Record<string, number>>
-  readonly ipv4_address?: string
-  readonly ipv6_address?: string
-  readonly static_ips: ReadonlyArray<string>
-  readonly static_mac?: string
-  readonly extra_hosts: ReadonlyArray<string>
-  readonly logging?: { readonly driver?: string; readonly options: Readonly<Record<string, string>> }
-  readonly socket: string
-  /** Extension: the container's stop signal. */
-  readonly kill_signal?: string
-  /** Extension: the container's stop timeout (Go duration). */
-  readonly stop_timeout?: string
+const rlimitKey = (name: string) => {
+  const n = rlimitName(name)
+  return n === undefined ? Result.fail(unknownUlimit(name)) : Result.succeed(n)
 }
 
-type Assert<T extends true> = T
-/** Compile-time check: the derived type is assignable to the contract. */
-export type _TaskConfigMatchesContract = Assert<[TaskConfig] extends [TaskConfigContract] ? true : false>
+/** Every task `config {}` option, declared once. */
+export const taskOptions = {
+  image: text("Image to run: a registry reference (`docker://` optional; short names are resolved by Podman's registries.conf), `oci-archive:<path|url>` or `docker-archive:<path|url>`.", imageRef, { required: true }),
+  command: string("Command to run; replaces the image's CMD (first element)."),
+  args: stringList("Arguments appended after `command` (or replacing the image's CMD when `command` is unset)."),
+  entrypoint: stringOrList("Overrides the image's ENTRYPOINT. A list; a plain string is accepted for compatibility."),
+  working_dir: string("Working directory inside the container."),
+  hostname: string("Container hostname."),
+  labels: stringMap("Container labels, merged with the driver's `com.hashicorp.nomad.*` labels (which win on conflict)."),
+  auth: block(
+    {
+      username: string("Registry user name."),
+      password: string("Registry password."),
+      tls_verify: bool("Verify the registry's TLS certificate. Defaults to true also when no `auth` block is given.", { default: true })
+    },
+    "Static credentials for pulling `image`.",
+    { defaultWhenAbsent: true }
+  ),
+  auth_soft_fail: bool("Ignore errors from the credential sources and try the pull anonymously.", { default: false }),
+  force_pull: bool("Always pull the image, even if it is present locally.", { default: false }),
+  image_pull_timeout: text("Deadline for pulling (or downloading and loading) the image, a Go duration.", goDuration, { default: "5m" }),
+  arch: string("Pull the image for this architecture (e.g. `arm64`)."),
+  os: string("Pull the image for this OS."),
+  variant: string("Pull the image for this architecture variant (e.g. `v8`)."),
+  init: bool("Run an init process (catatonit) as PID 1 that forwards signals and reaps zombies.", { default: false }),
+  init_path: string("Path of the init binary on the host."),
+  tty: bool("Allocate a pseudo-TTY.", { default: false }),
+  privileged: bool("Run the container privileged (no SELinux relabelling of mounts).", { default: false }),
+  readonly_rootfs: bool("Mount the container's root filesystem read-only.", { default: false }),
+  cap_add: stringList("Linux capabilities to add."),
+  cap_drop: stringList("Linux capabilities to drop (`all` drops every one)."),
+  selinux_opts: stringList("SELinux process label options (e.g. `type:spc_t`)."),
+  apparmor_profile: string("AppArmor profile name, or `unconfined`."),
+  security_opt: textList("Security options: `no-new-privileges`, `label=<opt>`, `label=nested`, `apparmor=<profile>`, `seccomp=<path|unconfined>`, `proc-opts=<a,b>`, `mask=<p1:p2>`, `unmask=<p1:p2|ALL>`, `systempaths=unconfined`.", securityOpt),
+  userns: text("User namespace: `host`, `auto[:size=N,uidmapping=c:h:n,gidmapping=c:h:n]`, `keep-id[:uid=U,gid=G]`, `nomap` or `ns:<path>`.", usernsMode, { emptyIsAbsent: true }),
+  ipc_mode: text("IPC namespace: `host`, `private`, `shareable`, `none`, `container:<id>`, `ns:<path>` or `task:<task>` (a sibling task of the same allocation).", ipcMode, { emptyIsAbsent: true }),
+  shm_size: text("Size of /dev/shm (bytes, or with a b/k/m/g suffix). Needs a private or shareable IPC namespace.", positiveMemorySize),
+  sysctl: stringMap("Namespaced kernel parameters."),
+  ulimit: textMap("Resource limits, `name = \"soft[:hard]\"` (hard defaults to soft). When one of `nofile`/`nproc` is set and the other is not, the other is set to `1024:1024` (Podman would otherwise apply its own, possibly too high, rootful default).", rlimitKey, ulimit),
+  pids_limit: number("Maximum number of processes in the container (only applied when > 0).", { schema: intIn(-1, Number.MAX_SAFE_INTEGER) }),
+  memory_reservation: text("Memory soft limit (bytes, or with a b/k/m/g suffix). With `memory_max` it is the soft limit when lower than `memory`.", memorySize),
+  memory_swap: text("Memory plus swap limit (bytes, with a b/k/m/g suffix, or `-1` for unlimited).", swapLimit),
+  memory_swappiness: number("Swappiness 0–100 (cgroup v1 only; ignored on cgroup v2). Unset unless set.", { schema: intIn(0, 100) }),
+  oom_score_adj: number("OOM score adjustment, -1000–1000. Unset unless set.", { schema: intIn(-1000, 1000) }),
+  cpu_hard_limit: bool("Enforce the task's `cpu` as a hard CFS quota.", { default: false }),
+  cpu_cfs_period: number("CFS period in microseconds for `cpu_hard_limit` (default 100000; values below 1000 are raised to 1000; at most 1000000).", { schema: intIn(0, 1_000_000) }),
+  devices: textList("Host devices, `host[:container][:permissions]`.", deviceRequest),
+  volumes: textList("Bind mounts, `source:destination[:options]`. A relative source is relative to the task directory. With plugin `volumes.enabled = false` only sources inside the allocation directory are allowed.", bindMount),
+  tmpfs: textList("tmpfs mounts, `/path[:option,option]`.", tmpfsMount),
+  network_mode: text("Network mode: `bridge`, `host`, `none`, `slirp4netns`, `pasta`, `container:<id>`, `ns:<path>`, `task:<task>` or the name of a Podman network. Ignored when Nomad gives the group a network namespace.", networkMode, { emptyIsAbsent: true }),
+  ports: stringList("Group `network { port … }` labels to publish (TCP and UDP)."),
+  port_map: numberMap("Deprecated (task-level networks): label → container port. Also sets `NOMAD_PORT_<label>`. Cannot be combined with `ports`.", { value: Port }),
+  ipv4_address: string("Static IPv4 address on the bridge or custom network.", { schema: IPv4Address }),
+  ipv6_address: string("Static IPv6 address on the bridge or custom network.", { schema: IPv6Address }),
+  static_ips: stringList("More static IP addresses on the bridge or custom network.", { element: IPAddress }),
+  static_mac: string("Static MAC address on the bridge or custom network.", { schema: MacAddress }),
+  extra_hosts: textList("Extra /etc/hosts entries, `host:ip`.", extraHost),
+  logging: block(
+    {
+      driver: text("`nomad` (Podman keeps a k8s-file log that the driver forwards to Nomad, stdout and stderr separately) or `journald`.", logDriver, { emptyIsAbsent: true }),
+      options: stringMap("Log driver options (e.g. `tag`).")
+    },
+    "Log driver for this task; defaults to the plugin's `logging`."
+  ),
+  socket: string("Name of the plugin `socket` block whose Podman runs this task.", { default: "default" }),
+  kill_signal: text("Signal Podman sends to stop the container when Nomad gives none (the container's stop signal), e.g. `SIGINT`.", signal, { extension: true }),
+  stop_timeout: text("Seconds Podman waits after the stop signal before SIGKILL when it stops the container itself, a Go duration.", goDuration, { extension: true })
+}
+
+/** The decoded task `config {}` block: HCL names, defaults applied, values parsed into domain values. */
+export type TaskConfig = Decoded<typeof taskOptions>
+
+/**
+ * The task `config {}` block as a job file writes it (HCL names, text values, blocks as objects):
+ * what `decodeTaskConfig` takes and `encodeTaskConfig` gives back. Only `image` is required.
+ */
+export type TaskConfigInput = Input<typeof taskOptions>
+
+/** The hclspec of the task config (TaskConfigSchema). */
+export const taskConfigSpec: HclSpec = objectSpec(taskOptions)
+
+/** Checks across options (each option alone was checked by its declaration). */
+const crossChecks = (c: TaskConfig): Array<ConfigIssue> => {
+  const issues: Array<ConfigIssue> = []
+  if (c.ports.length > 0 && Object.keys(c.port_map).length > 0) {
+    issues.push({ field: "port_map", reason: "cannot be combined with ports (port_map is deprecated, use ports)" })
+  }
+  if (c.shm_size !== undefined && !ownsShm(c.ipc_mode)) {
+    issues.push({
+      field: "shm_size",
+      reason: `cannot be used with ipc_mode ${JSON.stringify(ipcMode.format(c.ipc_mode!))}; it needs a private or shareable IPC namespace`
+    })
+  }
+  return issues
+}
+
+/**
+ * Decodes (normalises, defaults, parses and validates) a task `config {}` block from untrusted
+ * input: what Nomad sends (MessagePack), a parsed job file, a stored DriverState. Every problem is
+ * reported in one `InvalidTaskConfig`, each naming its field.
+ */
+export const decodeUnknownTaskConfig = (raw: unknown): Effect.Effect<TaskConfig, InvalidTaskConfig> =>
+  Effect.suspend(() => {
+    const issues: Array<ConfigIssue> = []
+    const value = decodeFields(taskOptions, raw, "", issues)
+    issues.push(...crossChecks(value))
+    return issues.length > 0 ? Effect.fail(new InvalidTaskConfig({ issues })) : Effect.succeed(value)
+  })
+
+/**
+ * Decodes a task config written in code (an embedder's): the input is typed, so a misspelt option
+ * fails to compile. Values are still checked at run time (`shm_size: "lots"` fails here).
+ */
+export const decodeTaskConfig = (input: TaskConfigInput): Effect.Effect<TaskConfig, InvalidTaskConfig> =>
+  decodeUnknownTaskConfig(input)
+
+/** Writes a decoded config back as HCL-level input (JSON-safe); it decodes to the same config. */
+export const encodeTaskConfig = (config: TaskConfig): TaskConfigInput => encodeFields(taskOptions, config)
+
+/** Markdown table of the task options, for the README. */
+export const renderTaskOptionsTable = (): string => renderOptionsTable(taskOptions)

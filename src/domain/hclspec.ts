@@ -1,6 +1,6 @@
 /**
  * Nomad's hclspec (shared/hclspec/hcl_spec.proto) as a TS value. The config Schemas derive one
- * (src/domain/options.ts); the NomadRpc layer encodes it to protobuf for ConfigSchema and
+ * (src/domain/options/derive.ts); the NomadRpc layer encodes it to protobuf for ConfigSchema and
  * TaskConfigSchema. Field names follow the proto messages.
  */
 export type HclSpec =

@@ -2,7 +2,7 @@
  * The driver core: every task operation as an Effect program over the `Podman`, `LogSink` and
  * `DriverConfig` services. No protobuf and no HTTP here.
  *
- * Scopes (DESIGN.md "Scopes own resources"):
+ * Scopes:
  * - each task has a `resources` scope, from StartTask (or RecoverTask) to DestroyTask. The container
  *   is acquired in it; its release removes the container when `gc.container` is true, and always
  *   when the start failed. DestroyTask closes it. A failed StartTask closes it.
@@ -24,7 +24,8 @@ import {
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { DriverNetwork, ExitResult, Fingerprint, TaskEvent, TaskStatsSample, TaskStatus } from "../domain/results.ts"
-import { decodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
+import { decodeUnknownTaskConfig, encodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
+import { parseSignal, type Signal, signalOf, SIGKILL, SIGTERM } from "../domain/values/signals.ts"
 import { LABEL_ALLOC_ID, translate } from "../translate/index.ts"
 import { Driver, type ExecInput, type ExecOutput, type StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
@@ -37,7 +38,6 @@ import { fingerprintOnce } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
 import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
 import { makeStatsHub } from "./statsHub.ts"
-import { signalName } from "./util.ts"
 
 /** The longest time between two fingerprints. */
 export const FINGERPRINT_PERIOD_MILLIS = 30_000
@@ -222,8 +222,8 @@ export const make = Effect.gen(function*() {
       )
     )
 
-  const logsEnabled = (plugin: PluginConfig, config: TaskConfig) =>
-    !plugin.disable_log_collection && (config.logging?.driver ?? plugin.logging.driver) !== "none"
+  // every log driver the config allows (nomad, journald) is readable through Podman
+  const logsEnabled = (plugin: PluginConfig) => !plugin.disable_log_collection
 
   /** Registers a task whose container exists, and forks its watchers into a fresh fibers scope. */
   const register = (
@@ -239,7 +239,7 @@ export const make = Effect.gen(function*() {
       const entry: TaskEntry = { ...fields, exit, fibers, logsDone, hostFiles: hostFilesOf(fields.client, inspect) }
       tasks.set(entry.taskId, entry)
       yield* Effect.forkIn(watchExit(entry.client, entry.containerId, exit), fibers)
-      if (logsEnabled(plugin, entry.config)) {
+      if (logsEnabled(plugin)) {
         yield* Effect.forkIn(forwardLogs(entry, logSince).pipe(Effect.ensuring(Deferred.succeed(logsDone, undefined))), fibers)
       } else {
         yield* Deferred.succeed(logsDone, undefined)
@@ -258,20 +258,18 @@ export const make = Effect.gen(function*() {
     return { portMap, ip: inspect.ipAddress, autoAdvertise: false }
   }
 
-  const startTask = Effect.fn("Driver.startTask")(function*(task: NomadTask, rawConfig: unknown) {
+  const startTask = Effect.fn("Driver.startTask")(function*(task: NomadTask, config: TaskConfig) {
     if (tasks.has(task.id) || pending.has(task.id)) return yield* new TaskAlreadyExists({ taskId: task.id })
     pending.add(task.id)
     return yield* Effect.gen(function*() {
-      const config = yield* decodeTaskConfig(rawConfig)
       const plugin = yield* driverConfig.get
       const client = yield* podman.client(config.socket)
       const info = yield* cachedInfo(client)
-      const image = yield* images.ensure(client, config, plugin, (m, a) => publish(task, m, a))
-      const spec = yield* translate({
+      // The whole config is checked before the image is pulled: a bad volume must not cost a pull.
+      const checked = yield* translate({
         config,
         task,
         plugin,
-        image,
         podman: {
           rootless: info.rootless,
           cgroupVersion: info.cgroupVersion,
@@ -280,6 +278,8 @@ export const make = Effect.gen(function*() {
           hostCpus: info.cpus
         }
       })
+      const image = yield* images.ensure(client, config, plugin, (m, a) => publish(task, m, a))
+      const spec = { ...checked, image }
       const name = spec.name
 
       // A container with our name: adopt it only if it is ours (same alloc id label) and running.
@@ -326,7 +326,7 @@ export const make = Effect.gen(function*() {
           socketName: client.socketName,
           startedAt: startedAt.toISOString(),
           logSince: startedAt.toISOString(),
-          taskConfig: config,
+          taskConfig: encodeTaskConfig(config),
           nomadTask: task
         }
         yield* register(
@@ -350,21 +350,34 @@ export const make = Effect.gen(function*() {
 
   const isExited = (t: TaskEntry) => Deferred.isDone(t.exit)
 
+  /** The signal Nomad asked for (its text; "" = none), parsed once here. */
+  const requestedSignal = (taskId: string, text: string, what: string) =>
+    Effect.suspend(() => {
+      if (text === "") return Effect.succeed(undefined)
+      const signal = parseSignal(text)
+      return signal === undefined
+        ? Effect.fail(new TaskStateError({ taskId, detail: `unknown ${what} ${JSON.stringify(text)}` }))
+        : Effect.succeed(signal)
+    })
+
+  /**
+   * The stop signal: Nomad's, else the task's `kill_signal` (decoded at start), else the image's
+   * stop signal, else SIGTERM.
+   */
+  const stopSignalOf = (t: TaskEntry, requested: Signal | undefined) =>
+    Effect.gen(function*() {
+      if (requested !== undefined) return requested
+      if (t.config.kill_signal !== undefined) return t.config.kill_signal
+      const inspect = yield* t.client.containerInspect(t.containerId).pipe(Effect.option)
+      const n = Option.isSome(inspect) ? inspect.value.stopSignal : undefined
+      return (n !== undefined ? signalOf(n) : undefined) ?? SIGTERM
+    })
+
   /** Signal, wait up to the timeout, then SIGKILL. Already stopped is success. */
-  const stopEntry = (t: TaskEntry, timeoutMillis: number, requested: string) =>
+  const stopEntry = (t: TaskEntry, timeoutMillis: number, requested: Signal | undefined) =>
     Effect.gen(function*() {
       if (yield* isExited(t)) return
-      const fromConfig = requested || t.config.kill_signal || ""
-      let signal = fromConfig
-      if (signal === "") {
-        const inspect = yield* t.client.containerInspect(t.containerId).pipe(Effect.option)
-        const n = Option.isSome(inspect) ? inspect.value.stopSignal : undefined
-        signal = (n !== undefined && signalName(n)) || "SIGTERM"
-      }
-      const name = signalName(signal)
-      if (name === undefined) {
-        return yield* new TaskStateError({ taskId: t.taskId, detail: `unknown stop signal ${JSON.stringify(signal)}` })
-      }
+      const { name } = yield* stopSignalOf(t, requested)
       yield* t.client.containerKill(t.containerId, name).pipe(Effect.catchIf(notRunning, () => Effect.void))
       const exited = yield* Deferred.await(t.exit).pipe(Effect.timeoutOption(Math.max(0, timeoutMillis)))
       if (Option.isNone(exited)) {
@@ -376,7 +389,7 @@ export const make = Effect.gen(function*() {
 
   const stopTask = Effect.fn("Driver.stopTask")(function*(taskId: string, timeoutMillis: number, signal: string) {
     const t = yield* lookup(taskId)
-    yield* stopEntry(t, timeoutMillis, signal)
+    yield* stopEntry(t, timeoutMillis, yield* requestedSignal(taskId, signal, "stop signal"))
   })
 
   const destroyTask = Effect.fn("Driver.destroyTask")(function*(taskId: string, force: boolean) {
@@ -385,7 +398,7 @@ export const make = Effect.gen(function*() {
     if (!(yield* isExited(t))) {
       if (!force) return yield* new TaskStateError({ taskId, detail: "cannot destroy running task" })
       // force: kill at once (Nomad sends StopTask with the grace period first when it wants one)
-      yield* stopEntry(t, 0, "SIGKILL").pipe(Effect.catch((e) => Effect.logWarning(`kill before destroy failed: ${e.message}`)))
+      yield* stopEntry(t, 0, SIGKILL).pipe(Effect.catch((e) => Effect.logWarning(`kill before destroy failed: ${e.message}`)))
     }
     tasks.delete(taskId)
     // A task that printed and exited at once: let its last lines reach the log sink first.
@@ -454,9 +467,9 @@ export const make = Effect.gen(function*() {
 
   const signalTask = Effect.fn("Driver.signalTask")(function*(taskId: string, signal: string) {
     const t = yield* lookup(taskId)
-    const name = signalName(signal)
-    if (name === undefined) return yield* new TaskStateError({ taskId, detail: `unknown signal ${JSON.stringify(signal)}` })
-    yield* t.client.containerKill(t.containerId, name)
+    const parsed = yield* requestedSignal(taskId, signal, "signal")
+    if (parsed === undefined) return yield* new TaskStateError({ taskId, detail: `unknown signal ""` })
+    yield* t.client.containerKill(t.containerId, parsed.name)
   })
 
   const execTask = Effect.fn("Driver.execTask")(function*(taskId: string, command: ReadonlyArray<string>, timeoutMillis: number) {
@@ -539,7 +552,7 @@ export const make = Effect.gen(function*() {
     if (tasks.has(state.taskId) || pending.has(state.taskId)) return
     pending.add(state.taskId)
     yield* Effect.gen(function*() {
-      const config = yield* decodeTaskConfig(state.taskConfig)
+      const config = yield* decodeUnknownTaskConfig(state.taskConfig)
       const plugin = yield* driverConfig.get
       const client = yield* podman.client(state.socketName)
       const inspectNow = client.containerInspect(state.containerId).pipe(

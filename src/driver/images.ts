@@ -3,14 +3,13 @@
  * and pulled when missing (or when `force_pull` / a platform override asks for it). Concurrent
  * pulls of the same reference share one pull. Progress is published as task events.
  */
-import { Deferred, Effect, Stream } from "effect"
-import { ImagePullError, type InvalidTaskConfig, type PodmanError } from "../domain/errors.ts"
+import { Deferred, Duration, Effect, Stream } from "effect"
+import { ImagePullError, type PodmanError } from "../domain/errors.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
 import type { PodmanClient } from "../services/Podman.ts"
-import { imageRef } from "../translate/index.ts"
+import { formatGoDuration } from "../domain/values/durations.ts"
 import { resolveAuth } from "./auth.ts"
-import { parseGoDuration } from "../translate/values.ts"
 
 export type ImageEvent = (message: string, annotations?: Record<string, string>) => Effect.Effect<void>
 
@@ -42,13 +41,13 @@ export const makeImageResolver = Effect.sync(() => {
     config: TaskConfig,
     plugin: PluginConfig,
     event: ImageEvent
-  ): Effect.Effect<string, ImagePullError | InvalidTaskConfig | PodmanError> =>
+  ): Effect.Effect<string, ImagePullError | PodmanError> =>
     Effect.gen(function*() {
-      const timeoutMillis = parseGoDuration(config.image_pull_timeout) ?? 300_000
-      const source = yield* imageRef(config.image)
+      const timeoutMillis = Duration.toMillis(config.image_pull_timeout)
+      const source = config.image
       if (source._tag === "archive") {
         yield* event(`Loading image ${source.source._tag === "url" ? source.source.url : source.source.path}`)
-        return yield* pullOnce(client, `load|${config.image}`, client.imageLoad(source.source, { timeoutMillis }))
+        return yield* pullOnce(client, `load|${source.text}`, client.imageLoad(source.source, { timeoutMillis }))
       }
       const platformOverride = config.os !== undefined || config.arch !== undefined || config.variant !== undefined
       if (!config.force_pull && !platformOverride) {
@@ -76,9 +75,9 @@ export const makeImageResolver = Effect.sync(() => {
             : Effect.succeed(id)
         ),
         Effect.timeoutOrElse({
-          duration: timeoutMillis,
+          duration: config.image_pull_timeout,
           orElse: () =>
-            Effect.fail(new ImagePullError({ image: source.ref, reason: "timeout", detail: `no image after ${timeoutMillis} ms (image_pull_timeout)` }))
+            Effect.fail(new ImagePullError({ image: source.ref, reason: "timeout", detail: `no image after ${formatGoDuration(config.image_pull_timeout)} (image_pull_timeout)` }))
         })
       )
       return yield* pullOnce(client, key, pull)

@@ -7,6 +7,7 @@ import { Context } from "effect"
 import type { DriverState } from "../domain/DriverState.ts"
 import type { DriverFailure, PodmanError, TaskNotFound } from "../domain/errors.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
+import type { TaskConfig } from "../domain/TaskConfig.ts"
 import type { DriverNetwork, ExecResult, ExitResult, Fingerprint, TaskEvent, TaskStatsSample, TaskStatus } from "../domain/results.ts"
 
 /** What StartTask returns: the state to persist in Nomad's TaskHandle, and the task's network. */
@@ -40,10 +41,11 @@ export interface DriverCapabilitiesInfo {
 
 export class Driver extends Context.Service<Driver, {
   /**
-   * Start a task. `rawConfig` is the task's `config {}` block as decoded from MessagePack or JSON
-   * (HCL names); it is validated here. A start that fails after create leaves nothing behind.
+   * Start a task. `config` is the task's decoded `config {}` block: decoding happens at the edges
+   * (`decodeTaskConfig` for code, `decodeUnknownTaskConfig` for untrusted input). The whole task is
+   * checked before the image is pulled; a start that fails after create leaves nothing behind.
    */
-  readonly startTask: (task: NomadTask, rawConfig: unknown) => Effect.Effect<StartedTask, DriverFailure>
+  readonly startTask: (task: NomadTask, config: TaskConfig) => Effect.Effect<StartedTask, DriverFailure>
   /** Waits for the task to exit. May be called many times, concurrently, and after recovery. */
   readonly waitTask: (taskId: string) => Effect.Effect<ExitResult, DriverFailure>
   /** Sends `signal` (default: the task's `kill_signal` or the image's stop signal), then SIGKILL after `timeoutMillis`. */

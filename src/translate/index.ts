@@ -1,6 +1,12 @@
 /**
  * The pure translation of a task into the libpod container spec (`POST /libpod/containers/create`).
  *
+ * The config arrives decoded (src/domain/TaskConfig.ts): every value is already parsed and
+ * checked, so the translation only maps values, and checks what needs the task itself (a `ports`
+ * label the group does not define, a relative volume without a task dir, the plugin's volumes
+ * policy, the group's DNS servers). It is the one check/translate step both StartTask and the
+ * CLI's `validate`/`plan` run, so they reject the same configs.
+ *
  * `translate` is total: every problem becomes a `ConfigIssue` (field path + reason) and all of them
  * are reported together in one `InvalidTaskConfig`; it never throws and does no I/O. The parts
  * live in small modules: metadata (name, env, labels, command, logging, stop signal), resources
@@ -11,7 +17,6 @@
 import { Effect } from "effect"
 import type { ContainerSpec } from "../domain/ContainerSpec.ts"
 import { InvalidTaskConfig } from "../domain/errors.ts"
-import { type ImageRef, isImageIssue, parseImageRef } from "./image.ts"
 import { metadata } from "./metadata.ts"
 import { devices, mounts } from "./mounts.ts"
 import { network } from "./network.ts"
@@ -20,12 +25,9 @@ import { resources } from "./resources.ts"
 import { security } from "./security.ts"
 import type { Issues, Mutable, TranslateInput } from "./types.ts"
 
-export { type ArchiveSource, type ImageRef, isImageIssue, parseImageRef } from "./image.ts"
-export { parseMemory } from "./memory.ts"
 export { LABEL_ALLOC_ID, LABEL_PREFIX, nomadLabels } from "./metadata.ts"
 export { DEFAULT_RLIMIT } from "./resources.ts"
 export { containerName, type PodmanFacts, siblingContainerName, type TranslateInput } from "./types.ts"
-export { globMatch, parseGoDuration, signalNumber } from "./values.ts"
 
 /** The spec, or the issues found; never throws. */
 export const translateSync = (input: TranslateInput): { readonly spec: ContainerSpec } | { readonly issues: Issues } => {
@@ -42,7 +44,7 @@ export const translateSync = (input: TranslateInput): { readonly spec: Container
   const base = part(metadata)
   const spec: Mutable<ContainerSpec> = {
     name: base.name ?? "",
-    image: base.image ?? input.image,
+    image: base.image ?? "",
     env: base.env ?? {},
     labels: base.labels ?? {},
     ...base,
@@ -52,7 +54,7 @@ export const translateSync = (input: TranslateInput): { readonly spec: Container
   }
   const m = part((i, is) => ({ mounts: mounts(i, is) }))
   if (m.mounts !== undefined && m.mounts.length > 0) spec.mounts = m.mounts
-  const d = part((i, is) => ({ devices: devices(i, is) }))
+  const d = part((i) => ({ devices: devices(i) }))
   if (d.devices !== undefined && d.devices.length > 0) spec.devices = d.devices
   const p = part((i, is) => ({ portmappings: portMappings(i, is) }))
   if (p.portmappings !== undefined && p.portmappings.length > 0) spec.portmappings = p.portmappings
@@ -66,9 +68,3 @@ export const translate = (input: TranslateInput): Effect.Effect<ContainerSpec, I
     return "spec" in r ? Effect.succeed(r.spec) : Effect.fail(new InvalidTaskConfig({ issues: r.issues }))
   })
 
-/** `parseImageRef` as an Effect failing with InvalidTaskConfig on `image`. */
-export const imageRef = (image: string): Effect.Effect<ImageRef, InvalidTaskConfig> =>
-  Effect.suspend(() => {
-    const r = parseImageRef(image)
-    return isImageIssue(r) ? Effect.fail(new InvalidTaskConfig({ issues: [r] })) : Effect.succeed(r)
-  })

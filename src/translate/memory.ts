@@ -10,27 +10,18 @@
  *   cgroup v1, where the kernel has it).
  */
 import type { ResourceLimitsSpec } from "../domain/ContainerSpec.ts"
-import type { Issues, TranslateInput } from "./types.ts"
-import { parseMemory } from "./values.ts"
-
-export { parseMemory } from "./values.ts"
+import type { TranslateInput } from "./types.ts"
 
 const MiB = 1024 * 1024
 
 type MemorySpec = NonNullable<ResourceLimitsSpec["memory"]>
 
 /** The memory part of `resource_limits`, or `undefined` when nothing is limited. */
-export const memoryLimits = (input: TranslateInput, issues: Issues): MemorySpec | undefined => {
+export const memoryLimits = (input: TranslateInput): MemorySpec | undefined => {
   const { config, task, podman } = input
   const memory = Math.max(0, task.resources.memoryMb) * MiB
   const memoryMax = task.resources.memoryMaxMb
-
-  let reservation: number | undefined
-  if (config.memory_reservation !== undefined) {
-    const r = parseMemory(config.memory_reservation)
-    if (r === undefined || r < 0) issues.push({ field: "memory_reservation", reason: `invalid memory size ${JSON.stringify(config.memory_reservation)}` })
-    else reservation = r
-  }
+  const reservation = config.memory_reservation
 
   let limit: number | undefined
   let soft: number | undefined
@@ -42,12 +33,8 @@ export const memoryLimits = (input: TranslateInput, issues: Issues): MemorySpec 
     soft = reservation
   }
 
-  let swap: number | undefined
-  if (config.memory_swap !== undefined) {
-    const s = parseMemory(config.memory_swap)
-    if (s === undefined) issues.push({ field: "memory_swap", reason: `invalid memory size ${JSON.stringify(config.memory_swap)}` })
-    else swap = s
-  }
+  // libpod's "unlimited" is -1
+  const swap = config.memory_swap === undefined ? undefined : config.memory_swap._tag === "unlimited" ? -1 : config.memory_swap.bytes
 
   const swappiness = config.memory_swappiness !== undefined && podman.cgroupVersion !== "v2"
     ? config.memory_swappiness

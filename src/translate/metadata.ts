@@ -11,10 +11,12 @@
  * API and forwards to Nomad with stdout and stderr kept apart; `journald` → the journald driver. The
  * task's `logging` block wins over the plugin's when it sets a driver or options.
  */
+import { Duration } from "effect"
 import type { ContainerSpec } from "../domain/ContainerSpec.ts"
+import { globMatch } from "../domain/values/globs.ts"
+import { imageName } from "../domain/values/image.ts"
 import { portMapEnv } from "./ports.ts"
-import { containerName, type Issues, type Mutable, type TranslateInput } from "./types.ts"
-import { globMatch, parseGoDuration, signalNumber } from "./values.ts"
+import { containerName, type Mutable, type TranslateInput } from "./types.ts"
 
 type Part = Partial<Mutable<ContainerSpec>>
 
@@ -43,35 +45,25 @@ export const nomadLabels = (input: TranslateInput): Readonly<Record<string, stri
 }
 
 /** `log_configuration` for the task. */
-export const logConfiguration = (input: TranslateInput, issues: Issues): ContainerSpec["log_configuration"] => {
+export const logConfiguration = (input: TranslateInput): NonNullable<ContainerSpec["log_configuration"]> => {
   const { config, plugin } = input
   const taskLogging = config.logging
-  const useTask = taskLogging !== undefined &&
-    ((taskLogging.driver ?? "") !== "" || Object.keys(taskLogging.options).length > 0)
-  const driver = useTask ? (taskLogging!.driver ?? "") : plugin.logging.driver
+  const useTask = taskLogging !== undefined && (taskLogging.driver !== undefined || Object.keys(taskLogging.options).length > 0)
+  const driver = useTask ? (taskLogging!.driver ?? "nomad") : plugin.logging.driver
   const options = useTask ? taskLogging!.options : plugin.logging.options
-  const withOptions = (d: string) => Object.keys(options).length > 0 ? { driver: d, options } : { driver: d }
-  switch (driver) {
-    case "":
-    case "nomad":
-      return withOptions("k8s-file")
-    case "journald":
-      return withOptions("journald")
-    default:
-      issues.push({
-        field: useTask ? "logging.driver" : "plugin.logging.driver",
-        reason: `unsupported logging driver ${JSON.stringify(driver)} (expected "nomad" or "journald")`
-      })
-      return undefined
-  }
+  const podmanDriver = driver === "journald" ? "journald" : "k8s-file"
+  return Object.keys(options).length > 0 ? { driver: podmanDriver, options } : { driver: podmanDriver }
 }
 
-/** The identity/process part of the spec. */
-export const metadata = (input: TranslateInput, issues: Issues): Part => {
+/**
+ * The identity/process part of the spec. The image is the configured reference; the driver puts
+ * the resolved image (e.g. a loaded archive's name) in its place once it has it.
+ */
+export const metadata = (input: TranslateInput): Part => {
   const { config, task } = input
   const out: Part = {
     name: containerName(task),
-    image: input.image,
+    image: imageName(config.image),
     env: { ...task.env, ...portMapEnv(input) },
     labels: { ...config.labels, ...nomadLabels(input) }
   }
@@ -85,17 +77,9 @@ export const metadata = (input: TranslateInput, issues: Issues): Part => {
   if (config.init) out.init = true
   if (config.init_path !== undefined && config.init_path !== "") out.init_path = config.init_path
   if (Object.keys(config.sysctl).length > 0) out.sysctl = config.sysctl
-  const log = logConfiguration(input, issues)
-  if (log !== undefined) out.log_configuration = log
-  if (config.kill_signal !== undefined && config.kill_signal !== "") {
-    const n = signalNumber(config.kill_signal)
-    if (n === undefined) issues.push({ field: "kill_signal", reason: `unknown signal ${JSON.stringify(config.kill_signal)}` })
-    else out.stop_signal = n
-  }
-  if (config.stop_timeout !== undefined && config.stop_timeout !== "") {
-    const ms = parseGoDuration(config.stop_timeout)
-    if (ms === undefined) issues.push({ field: "stop_timeout", reason: `invalid duration ${JSON.stringify(config.stop_timeout)}` })
-    else out.stop_timeout = Math.ceil(ms / 1000)
-  }
+  out.log_configuration = logConfiguration(input)
+  if (config.kill_signal !== undefined) out.stop_signal = config.kill_signal.number
+  // libpod takes whole seconds; a part second rounds up so the task gets at least what it asked for
+  if (config.stop_timeout !== undefined) out.stop_timeout = Math.ceil(Duration.toMillis(config.stop_timeout) / 1000)
   return out
 }

@@ -5,14 +5,16 @@
  *    `<alloc>/<task>/local` → `/local`, `<alloc>/<task>/secrets` → `/secrets` (destinations from
  *    NOMAD_ALLOC_DIR / NOMAD_TASK_DIR / NOMAD_SECRETS_DIR when set), `rbind` plus the plugin's
  *    `volumes.selinuxlabel` unless the task is privileged;
- * 2. the task's `volumes` (`src:dst[:opt,opt]`; a relative source is relative to the task
- *    directory; with plugin `volumes.enabled = false` a source outside the alloc dir is an error);
+ * 2. the task's `volumes` (a relative source is relative to the task directory, so a task without
+ *    one cannot have it; with plugin `volumes.enabled = false` a source outside the alloc dir is an
+ *    error);
  * 3. Nomad's host/CSI volume mounts (`ro`, propagation private → rprivate, host-to-task → rslave,
  *    bidirectional → rshared, the mount's SELinux label or the plugin's, unless privileged);
- * 4. the task's `tmpfs` (`/path[:opt,opt]`).
+ * 4. the task's `tmpfs`.
  */
 import * as path from "node:path"
 import type { MountSpec } from "../domain/ContainerSpec.ts"
+import { deviceRequest, isRelativeSource } from "../domain/values/mounts.ts"
 import type { Issues, TranslateInput } from "./types.ts"
 
 const posix = path.posix
@@ -58,31 +60,21 @@ export const mounts = (input: TranslateInput, issues: Issues): ReadonlyArray<Mou
     }
   }
 
-  config.volumes.forEach((spec, i) => {
+  config.volumes.forEach((volume, i) => {
     const field = `volumes[${i}]`
-    const parts = spec.split(":")
-    if (parts.length < 2 || parts.length > 3 || parts[0] === "" || parts[1] === "") {
-      issues.push({ field, reason: `invalid volume ${JSON.stringify(spec)} (expected source:destination[:options])` })
-      return
-    }
-    const [rawSource, destination, opts] = parts as [string, string, string | undefined]
-    if (!posix.isAbsolute(destination)) {
-      issues.push({ field, reason: `the destination ${JSON.stringify(destination)} must be an absolute path` })
-      return
-    }
-    let source: string
-    if (posix.isAbsolute(rawSource)) source = posix.normalize(rawSource)
-    else if (dir !== undefined) source = posix.join(dir, rawSource)
-    else {
-      issues.push({ field, reason: `the relative source ${JSON.stringify(rawSource)} needs a task directory, and this task has none` })
-      return
+    let source = volume.source
+    if (isRelativeSource(volume)) {
+      if (dir === undefined) {
+        issues.push({ field, reason: `the relative source ${JSON.stringify(volume.source)} needs a task directory, and this task has none` })
+        return
+      }
+      source = posix.join(dir, volume.source)
     }
     if (!plugin.volumes.enabled && (allocDir === undefined || !isWithin(allocDir, source))) {
       issues.push({ field, reason: `volumes are disabled by the plugin config (volumes.enabled = false): ${JSON.stringify(source)} is outside the allocation directory` })
       return
     }
-    const options = (opts ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "")
-    out.push({ destination: posix.normalize(destination), type: "bind", source, options })
+    out.push({ destination: volume.destination, type: "bind", source, options: volume.options })
   })
 
   for (const m of task.mounts) {
@@ -95,30 +87,16 @@ export const mounts = (input: TranslateInput, issues: Issues): ReadonlyArray<Mou
     out.push({ destination: m.taskPath, type: "bind", source: m.hostPath, options })
   }
 
-  config.tmpfs.forEach((spec, i) => {
-    const idx = spec.indexOf(":")
-    const destination = idx === -1 ? spec : spec.slice(0, idx)
-    if (!posix.isAbsolute(destination)) {
-      issues.push({ field: `tmpfs[${i}]`, reason: `the tmpfs path ${JSON.stringify(destination)} must be an absolute path` })
-      return
-    }
-    const options = idx === -1 ? [] : spec.slice(idx + 1).split(",").map((o) => o.trim()).filter((o) => o !== "")
-    out.push({ destination, type: "tmpfs", source: "tmpfs", options })
-  })
+  for (const t of config.tmpfs) out.push({ destination: t.destination, type: "tmpfs", source: "tmpfs", options: t.options })
   return out
 }
 
-/** Devices: the task's `devices` strings (Podman parses `host[:container][:perms]`) and Nomad's device-plugin devices. */
-export const devices = (input: TranslateInput, issues: Issues): ReadonlyArray<{ readonly path: string }> => {
-  const out: Array<{ path: string }> = []
-  input.config.devices.forEach((d, i) => {
-    // a host path (`/dev/x[:/dev/y][:rwm]`) or a CDI name (`vendor.com/class=name`): Podman parses both
-    if (d.trim() === "" || !(d.startsWith("/") || /^[\w.-]+\/[\w.-]+=\S+$/.test(d))) {
-      issues.push({ field: `devices[${i}]`, reason: `invalid device ${JSON.stringify(d)} (expected /host/path[:/container/path][:permissions] or a CDI name)` })
-      return
-    }
-    out.push({ path: d })
-  })
+/**
+ * Devices: the task's `devices` and Nomad's device-plugin devices. libpod takes each as the text
+ * Podman's CLI would (`host[:container][:perms]`, or a CDI name) and parses it itself.
+ */
+export const devices = (input: TranslateInput): ReadonlyArray<{ readonly path: string }> => {
+  const out: Array<{ path: string }> = input.config.devices.map((d) => ({ path: deviceRequest.format(d) }))
   for (const d of input.task.devices) {
     const perms = d.cgroupPermissions === "" ? "" : `:${d.cgroupPermissions}`
     out.push({ path: `${d.hostPath}:${d.taskPath === "" ? d.hostPath : d.taskPath}${perms}` })

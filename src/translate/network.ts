@@ -8,8 +8,8 @@
  *   `networking.default_rootless_mode`, else `pasta` on Podman ≥ 5, else `slirp4netns`;
  * - `bridge`, `host`, `none`, `pasta`, `slirp4netns`; `container:<id>`; `ns:<path>`; `task:<task>`
  *   (the sibling task's container in the same allocation);
- * - anything else names a Podman network: `bridge` + `Networks { <name> = {} }`. Whether it exists
- *   is checked by the driver (it needs the API), not here.
+ * - a Podman network name: `bridge` + `Networks { <name> = {} }`. Whether it exists is Podman's
+ *   to say (it needs the API), not here.
  *
  * In Nomad's bridge mode the group's `hostname` (HostsConfig) becomes the container hostname (unless the
  * task sets one) and an /etc/hosts entry for the group's address.
@@ -19,85 +19,62 @@
  * driver does).
  */
 import type { ContainerSpec, NamespaceSpec } from "../domain/ContainerSpec.ts"
+import { isIPAddress } from "../domain/values/addresses.ts"
 import { type Issues, majorVersion, type Mutable, siblingContainerName, type TranslateInput } from "./types.ts"
-import { isIPAddress } from "./values.ts"
 
 type Part = Partial<Mutable<ContainerSpec>>
 
-const networkName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
-
 /** The network namespace and, for a custom network, its name. */
-export const networkNamespace = (
-  input: TranslateInput,
-  issues: Issues
-): { readonly netns?: NamespaceSpec; readonly network?: string } => {
+export const networkNamespace = (input: TranslateInput): { readonly netns: NamespaceSpec; readonly network?: string } => {
   const { config, task, plugin, podman } = input
   const isolation = task.networkIsolation
   if (isolation !== undefined && isolation.path !== "") return { netns: { nsmode: "path", value: isolation.path } }
-  const mode = config.network_mode ?? ""
-  switch (mode) {
-    case "":
-      if (!podman.rootless) return { netns: { nsmode: "bridge" } }
-      if (plugin.networking.default_rootless_mode !== "") return { netns: { nsmode: plugin.networking.default_rootless_mode } }
-      return { netns: { nsmode: majorVersion(podman.apiVersion) >= 5 ? "pasta" : "slirp4netns" } }
-    case "bridge":
-    case "host":
-    case "none":
-    case "pasta":
-    case "slirp4netns":
-      return { netns: { nsmode: mode } }
+  const mode = config.network_mode
+  if (mode === undefined) {
+    if (!podman.rootless) return { netns: { nsmode: "bridge" } }
+    if (plugin.networking.default_rootless_mode !== "") return { netns: { nsmode: plugin.networking.default_rootless_mode } }
+    return { netns: { nsmode: majorVersion(podman.apiVersion) >= 5 ? "pasta" : "slirp4netns" } }
   }
-  const after = (p: string) => mode.startsWith(p) ? mode.slice(p.length) : undefined
-  const container = after("container:")
-  if (container !== undefined) {
-    if (container === "") issues.push({ field: "network_mode", reason: "container: needs a container name or id" })
-    return { netns: { nsmode: "container", value: container } }
+  switch (mode._tag) {
+    case "container":
+      return { netns: { nsmode: "container", value: mode.container } }
+    case "ns":
+      return { netns: { nsmode: "path", value: mode.path } }
+    case "task":
+      return { netns: { nsmode: "container", value: siblingContainerName(task, mode.task) } }
+    case "network":
+      return { netns: { nsmode: "bridge" }, network: mode.name }
+    default:
+      return { netns: { nsmode: mode._tag } }
   }
-  const ns = after("ns:")
-  if (ns !== undefined) {
-    if (!ns.startsWith("/")) issues.push({ field: "network_mode", reason: "ns: needs an absolute namespace path" })
-    return { netns: { nsmode: "path", value: ns } }
-  }
-  const sibling = after("task:")
-  if (sibling !== undefined) {
-    if (sibling === "") issues.push({ field: "network_mode", reason: "task: needs a task name" })
-    return { netns: { nsmode: "container", value: siblingContainerName(task, sibling) } }
-  }
-  if (!networkName.test(mode)) {
-    issues.push({ field: "network_mode", reason: `invalid network mode or network name ${JSON.stringify(mode)}` })
-    return {}
-  }
-  return { netns: { nsmode: "bridge" }, network: mode }
 }
 
 /** The network part of the spec. */
 export const network = (input: TranslateInput, issues: Issues): Part => {
   const { config, task, plugin } = input
   const out: Part = {}
-  const ns = networkNamespace(input, issues)
-  if (ns.netns !== undefined) out.netns = ns.netns
+  const ns = networkNamespace(input)
+  out.netns = ns.netns
 
   const staticIps = [
     ...(config.ipv4_address !== undefined && config.ipv4_address !== "" ? [config.ipv4_address] : []),
     ...(config.ipv6_address !== undefined && config.ipv6_address !== "" ? [config.ipv6_address] : []),
     ...config.static_ips
   ]
-  staticIps.forEach((ip) => {
-    if (!isIPAddress(ip)) issues.push({ field: "static_ips", reason: `invalid IP address ${JSON.stringify(ip)}` })
-  })
   const mac = config.static_mac !== undefined && config.static_mac !== "" ? config.static_mac : undefined
   const perNetwork = {
     ...(staticIps.length > 0 ? { static_ips: staticIps } : {}),
     ...(mac !== undefined ? { static_mac: mac } : {})
   }
   if (ns.network !== undefined) out.Networks = { [ns.network]: perNetwork }
-  else if (ns.netns?.nsmode === "bridge" && Object.keys(perNetwork).length > 0) out.Networks = { default: perNetwork }
+  else if (ns.netns.nsmode === "bridge" && Object.keys(perNetwork).length > 0) out.Networks = { default: perNetwork }
 
   // an empty group dns block counts as none, so the plugin's dns_servers still apply
   const dns = task.dns !== undefined && (task.dns.servers.length + task.dns.searches.length + task.dns.options.length) > 0
     ? task.dns
     : undefined
   if (dns !== undefined) {
+    // the group's dns block comes from Nomad, not from the task config: it is checked here
     dns.servers.forEach((s, i) => {
       if (!isIPAddress(s)) issues.push({ field: `dns.servers[${i}]`, reason: `invalid DNS server address ${JSON.stringify(s)}` })
     })
@@ -105,9 +82,6 @@ export const network = (input: TranslateInput, issues: Issues): Part => {
     if (dns.searches.length > 0) out.dns_search = dns.searches
     if (dns.options.length > 0) out.dns_option = dns.options
   } else if (plugin.dns_servers.length > 0) {
-    plugin.dns_servers.forEach((s, i) => {
-      if (!isIPAddress(s)) issues.push({ field: `plugin.dns_servers[${i}]`, reason: `invalid DNS server address ${JSON.stringify(s)}` })
-    })
     out.dns_server = plugin.dns_servers
   }
 
@@ -120,12 +94,7 @@ export const network = (input: TranslateInput, issues: Issues): Part => {
   if (groupHostname !== "" && isolation !== undefined && isIPAddress(isolation.hostAddress)) {
     hosts.push(`${groupHostname}:${isolation.hostAddress}`)
   }
-  config.extra_hosts.forEach((h, i) => {
-    const idx = h.indexOf(":")
-    if (idx <= 0 || !isIPAddress(h.slice(idx + 1))) {
-      issues.push({ field: `extra_hosts[${i}]`, reason: `invalid extra host ${JSON.stringify(h)} (expected host:ip)` })
-    } else hosts.push(h)
-  })
+  for (const h of config.extra_hosts) hosts.push(`${h.host}:${h.ip}`)
   if (hosts.length > 0) out.hostadd = hosts
   return out
 }

@@ -6,7 +6,8 @@
  *   port's host IP; published for BOTH tcp and udp.
  * - `port_map` (deprecated, task-level networks): every reserved and dynamic port of the first
  *   task network, container port remapped by label, both protocols, on the network's IP.
- * - Errors: both styles at once, a label the group does not have, `port_map` without a network.
+ * - Errors (only the task can tell): a label the group does not have, `port_map` without a
+ *   network. Both styles at once is the decoder's to reject.
  */
 import type { PortMappingSpec } from "../domain/ContainerSpec.ts"
 import type { Issues, TranslateInput } from "./types.ts"
@@ -25,10 +26,6 @@ const validPort = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 
 export const portMappings = (input: TranslateInput, issues: Issues): ReadonlyArray<PortMappingSpec> => {
   const { config, task } = input
   const portMapLabels = Object.keys(config.port_map)
-  if (config.ports.length > 0 && portMapLabels.length > 0) {
-    issues.push({ field: "port_map", reason: "cannot be combined with ports (port_map is deprecated, use ports)" })
-    return []
-  }
   const out: Array<PortMappingSpec> = []
   if (config.ports.length > 0) {
     const seen = new Set<string>()

@@ -15,8 +15,7 @@
  */
 import type { ContainerSpec, RLimitSpec, ResourceLimitsSpec } from "../domain/ContainerSpec.ts"
 import { memoryLimits } from "./memory.ts"
-import type { Issues, Mutable, TranslateInput } from "./types.ts"
-import { parseUlimit, rlimitName } from "./values.ts"
+import type { Mutable, TranslateInput } from "./types.ts"
 
 /** The soft=hard value given to whichever of nofile/nproc the task leaves unset. */
 export const DEFAULT_RLIMIT = 1024
@@ -24,17 +23,15 @@ const DEFAULT_CFS_PERIOD = 100_000
 
 type CpuSpec = NonNullable<ResourceLimitsSpec["cpu"]>
 
-const cpuLimits = (input: TranslateInput, issues: Issues): CpuSpec | undefined => {
+const cpuLimits = (input: TranslateInput): CpuSpec | undefined => {
   const { config, task, podman } = input
   const out: { shares?: number; quota?: number; period?: number; cpus?: string } = {}
   if (!podman.rootless && task.resources.cpuShares > 0) out.shares = Math.floor(task.resources.cpuShares)
   if (task.resources.cpusetCpus !== "") out.cpus = task.resources.cpusetCpus
   if (config.cpu_hard_limit) {
+    // the decoder keeps it within 0..1000000; 0 (or unset) is the default, less than 1000 is raised
     const requested = config.cpu_cfs_period ?? 0
-    if (requested < 0 || requested > 1_000_000 || !Number.isInteger(requested)) {
-      issues.push({ field: "cpu_cfs_period", reason: `must be an integer between 1000 and 1000000, got ${requested}` })
-    }
-    const period = requested === 0 ? DEFAULT_CFS_PERIOD : Math.max(1000, Math.min(1_000_000, Math.floor(requested)))
+    const period = requested === 0 ? DEFAULT_CFS_PERIOD : Math.max(1000, requested)
     const cpus = Math.max(1, Math.floor(podman.hostCpus))
     const quota = Math.max(1000, Math.floor(task.resources.percentTicks * period) * cpus)
     out.period = period
@@ -44,23 +41,11 @@ const cpuLimits = (input: TranslateInput, issues: Issues): CpuSpec | undefined =
 }
 
 /** `r_limits` from `ulimit` (lower-case names, complete nofile+nproc pair); `undefined` when unset. */
-export const rlimits = (input: TranslateInput, issues: Issues): ReadonlyArray<RLimitSpec> | undefined => {
+export const rlimits = (input: TranslateInput): ReadonlyArray<RLimitSpec> | undefined => {
   const entries = Object.entries(input.config.ulimit)
   if (entries.length === 0) return undefined
   const byType = new Map<string, RLimitSpec>()
-  for (const [name, value] of entries) {
-    const type = rlimitName(name)
-    const parsed = parseUlimit(value)
-    if (type === undefined) {
-      issues.push({ field: `ulimit.${name}`, reason: `unknown ulimit ${JSON.stringify(name)}` })
-      continue
-    }
-    if (parsed === undefined) {
-      issues.push({ field: `ulimit.${name}`, reason: `invalid ulimit ${JSON.stringify(value)} (expected "soft" or "soft:hard", soft <= hard)` })
-      continue
-    }
-    byType.set(type, { type, soft: parsed.soft, hard: parsed.hard })
-  }
+  for (const [type, { soft, hard }] of entries) byType.set(type, { type, soft, hard })
   for (const type of ["nofile", "nproc"]) {
     if (!byType.has(type)) byType.set(type, { type, soft: DEFAULT_RLIMIT, hard: DEFAULT_RLIMIT })
   }
@@ -68,18 +53,18 @@ export const rlimits = (input: TranslateInput, issues: Issues): ReadonlyArray<RL
 }
 
 /** The resource part of the spec. */
-export const resources = (input: TranslateInput, issues: Issues): Partial<Mutable<ContainerSpec>> => {
+export const resources = (input: TranslateInput): Partial<Mutable<ContainerSpec>> => {
   const { config, podman } = input
   const out: Partial<Mutable<ContainerSpec>> = {}
   const limits: { memory?: ResourceLimitsSpec["memory"]; cpu?: CpuSpec; pids?: { limit: number } } = {}
-  const memory = memoryLimits(input, issues)
+  const memory = memoryLimits(input)
   if (memory !== undefined) limits.memory = memory
-  const cpu = cpuLimits(input, issues)
+  const cpu = cpuLimits(input)
   if (cpu !== undefined) limits.cpu = cpu
   if (config.pids_limit !== undefined && config.pids_limit > 0) limits.pids = { limit: Math.floor(config.pids_limit) }
   if (Object.keys(limits).length > 0) out.resource_limits = limits as ResourceLimitsSpec
 
-  const r = rlimits(input, issues)
+  const r = rlimits(input)
   if (r !== undefined) out.r_limits = r
   if (config.oom_score_adj !== undefined) out.oom_score_adj = config.oom_score_adj
   if (podman.cgroupVersion === "v2" && podman.cgroupManager === "systemd") out.cgroup_parent = "nomad.slice"

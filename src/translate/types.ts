@@ -1,8 +1,9 @@
 /**
  * The input of the translation (task config + Nomad task + plugin config + Podman facts) and the
  * helpers every translation module shares. Modules are pure functions `(input, issues) => part`:
- * they push every problem they find to `issues` (field path + reason) and return their part of the
- * spec; index.ts merges the parts and fails with all issues at once.
+ * they map decoded values (the config decoder has parsed and checked every value already) and
+ * push the problems only the task can reveal to `issues` (field path + reason); index.ts merges
+ * the parts and fails with all issues at once.
  */
 import type { ConfigIssue } from "../domain/errors.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
@@ -26,8 +27,6 @@ export interface TranslateInput {
   readonly task: NomadTask
   readonly plugin: PluginConfig
   readonly podman: PodmanFacts
-  /** The image to create from (resolved name or id; archive images resolve to their loaded name). */
-  readonly image: string
 }
 
 /** Where a module reports problems. */

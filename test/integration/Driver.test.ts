@@ -19,6 +19,7 @@ import { Podman } from "../../src/services/Podman.ts"
 import { libpod as libpodRequest, removeContainer } from "../support/libpod.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
 import type { Fingerprint, TaskEvent } from "../../src/domain/results.ts"
+import { decodeTaskConfig, type TaskConfigInput } from "../../src/domain/TaskConfig.ts"
 
 const socket = process.env.PODMAN_SOCKET!
 const registry = process.env.SANDBOX_REGISTRY!
@@ -41,6 +42,8 @@ type Rt = ReturnType<typeof makeRuntime>
 let rt: Rt
 const run = <A, E>(eff: Effect.Effect<A, E, Driver | Podman | LogSinks.MemoryLogSink | DriverConfig>) => rt.runPromise(eff)
 const driver = <A, E>(f: (d: Driver["Service"]) => Effect.Effect<A, E>) => run(Driver.use(f))
+/** A task config decoded as an embedder would (startTask takes the typed config). */
+const cfg = (input: TaskConfigInput) => Effect.runSync(decodeTaskConfig(input))
 
 const started: Array<string> = []
 const task = (name: string, extra: Partial<Parameters<typeof makeNomadTask>[0]> = {}): NomadTask => {
@@ -81,11 +84,11 @@ describe("Driver against real Podman", () => {
       taskGroupName: "group1"
     })
     const s = await driver((d) =>
-      d.startTask(t, {
+      d.startTask(t, cfg({
         image: "localhost/busybox:latest",
         command: "/bin/sh",
         args: ["-c", "echo out-$FOO; echo err-line >&2; for i in $(seq 1 200); do echo line-$i; done; exit 3"]
-      })
+      }))
     )
     expect(s.state.containerName).toBe(`basic-${t.allocId}`)
     const result = await driver((d) => d.waitTask(t.id))
@@ -114,7 +117,7 @@ describe("Driver against real Podman", () => {
   it("a running task's burst of output reaches its log sink complete and in order (no exit needed)", async () => {
     const t = task("burst")
     await driver((d) =>
-      d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "seq 1 300000 & seq 1 300000 >&2 & wait; exec sleep 300"], init: true })
+      d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "seq 1 300000 & seq 1 300000 >&2 & wait; exec sleep 300"], init: true }))
     )
     const want = Array.from({ length: 300000 }, (_, i) => `${i + 1}`).join("\n") + "\n"
     await expect.poll(async () => (await stdout(t.id)).length, { timeout: 30_000, interval: 200 }).toBe(want.length)
@@ -129,7 +132,7 @@ describe("Driver against real Podman", () => {
   it("the last lines of a task that prints and exits at once are forwarded before destroy returns", async () => {
     for (let i = 0; i < 3; i++) {
       const t = task(`quick${i}`)
-      await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "seq 1 2000; echo last-err >&2"] }))
+      await driver((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "seq 1 2000; echo last-err >&2"] })))
       await driver((d) => d.waitTask(t.id))
       await driver((d) => d.destroyTask(t.id, true)) // no waiting for the logs in between
       expect((await stdout(t.id)).split("\n").filter(Boolean).at(-1)).toBe("2000")
@@ -140,7 +143,7 @@ describe("Driver against real Podman", () => {
   it("publishes a port that answers from the host", async () => {
     const hostPort = 20000 + Math.floor(Math.random() * 20000)
     const t = task("web", { resources: { ports: [{ label: "http", value: hostPort, to: 8080, hostIp: "127.0.0.1" }] } })
-    const s = await driver((d) => d.startTask(t, { image: "localhost/httpd:latest", ports: ["http"] }))
+    const s = await driver((d) => d.startTask(t, cfg({ image: "localhost/httpd:latest", ports: ["http"] })))
     expect(s.network?.portMap.http).toBe(8080)
     await expect
       .poll(
@@ -163,11 +166,11 @@ describe("Driver against real Podman", () => {
   it("stop honours the requested signal, then escalates to SIGKILL after the timeout", async () => {
     const t = task("signals")
     await driver((d) =>
-      d.startTask(t, {
+      d.startTask(t, cfg({
         image: "localhost/busybox:latest",
         command: "/bin/sh",
         args: ["-c", "trap 'echo got-usr1; exit 42' USR1; trap '' TERM; while true; do sleep 0.1; done"]
-      })
+      }))
     )
     await new Promise((r) => setTimeout(r, 500))
     await driver((d) => d.stopTask(t.id, 5_000, "SIGUSR1"))
@@ -177,7 +180,7 @@ describe("Driver against real Podman", () => {
 
     const t2 = task("stubborn")
     await driver((d) =>
-      d.startTask(t2, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "trap '' TERM; while true; do sleep 0.1; done"] })
+      d.startTask(t2, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "trap '' TERM; while true; do sleep 0.1; done"] }))
     )
     await new Promise((r) => setTimeout(r, 300))
     const t0 = Date.now()
@@ -191,11 +194,11 @@ describe("Driver against real Podman", () => {
   it("signalTask delivers a signal to a running task", async () => {
     const t = task("hup")
     await driver((d) =>
-      d.startTask(t, {
+      d.startTask(t, cfg({
         image: "localhost/busybox:latest",
         command: "/bin/sh",
         args: ["-c", "trap 'echo got-hup' HUP; while true; do sleep 0.1; done"]
-      })
+      }))
     )
     await new Promise((r) => setTimeout(r, 500))
     await driver((d) => d.signalTask(t.id, "SIGHUP"))
@@ -205,7 +208,7 @@ describe("Driver against real Podman", () => {
 
   it("exec returns output and exit codes; streaming exec feeds stdin and closes it", async () => {
     const t = task("exec")
-    await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true }))
+    await driver((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true })))
     const r = await driver((d) => d.execTask(t.id, ["/bin/sh", "-c", "echo hi; echo oops >&2; exit 5"], 10_000))
     expect(Buffer.from(r.stdout).toString()).toBe("hi\n")
     expect(Buffer.from(r.stderr).toString()).toBe("oops\n")
@@ -225,7 +228,7 @@ describe("Driver against real Podman", () => {
 
   it("destroy(force) of a running task stops it and resolves pending waits", async () => {
     const t = task("destroy-running")
-    await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true, stop_timeout: "1s" }))
+    await driver((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true, stop_timeout: "1s" })))
     const pending = driver((d) => d.waitTask(t.id))
     await expect(driver((d) => d.destroyTask(t.id, false))).rejects.toThrow(/cannot destroy running task/)
     await driver((d) => d.destroyTask(t.id, true))
@@ -237,7 +240,7 @@ describe("Driver against real Podman", () => {
 
   it("streaming exec with a tty ends with the last requested terminal size, even when resizes race the start", async () => {
     const t = task("exec-tty")
-    await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true }))
+    await driver((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true })))
     for (let i = 0; i < 3; i++) {
       const input = Stream.make(
         { _tag: "Resize" as const, height: 50, width: 40 },
@@ -255,7 +258,7 @@ describe("Driver against real Podman", () => {
 
   it("reports stats samples with memory usage", async () => {
     const t = task("stats")
-    await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "while true; do :; done"] }))
+    await driver((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "while true; do :; done"] })))
     // the agent's CPU topology (SetConfig) gives the MHz per core that TotalTicks needs
     await run(DriverConfig.use((c) => c.setAgent({ cpuMhzPerCore: 2000 })))
     const t0 = Date.now()
@@ -282,11 +285,11 @@ describe("Driver against real Podman", () => {
   it("reports an OOM kill", async () => {
     const t = task("oom", { resources: { memoryMb: 16 } })
     await driver((d) =>
-      d.startTask(t, {
+      d.startTask(t, cfg({
         image: "localhost/busybox:latest",
         command: "/bin/sh",
         args: ["-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"]
-      })
+      }))
     )
     const r = await driver((d) => d.waitTask(t.id))
     expect(r.oomKilled).toBe(true)
@@ -300,11 +303,11 @@ describe("Driver against real Podman", () => {
       execFileSync("mkdir", ["-p", path.join(allocDir, "alloc"), path.join(allocDir, t.name, "local"), path.join(allocDir, t.name, "secrets")])
       writeFileSync(path.join(allocDir, t.name, "local", "file.txt"), "from-local\n")
       await driver((d) =>
-        d.startTask(t, {
+        d.startTask(t, cfg({
           image: "localhost/busybox:latest",
           command: "/bin/sh",
           args: ["-c", "cat /local/file.txt; echo $HELLO; echo shared > /alloc/out.txt"]
-        })
+        }))
       )
       expect((await driver((d) => d.waitTask(t.id))).exitCode).toBe(0)
       await expect.poll(() => stdout(t.id), { timeout: 5_000 }).toBe("from-local\nworld\n")
@@ -317,18 +320,18 @@ describe("Driver against real Podman", () => {
   it("pulls from a registry: right credentials, wrong credentials, missing image, unreachable registry", async () => {
     const ok = task("pull-ok")
     await driver((d) =>
-      d.startTask(ok, {
+      d.startTask(ok, cfg({
         image: `${registry}/test/busybox:latest`,
         force_pull: true,
         auth: { username: "testuser", password: "testpass", tls_verify: false },
         command: "/bin/true"
-      })
+      }))
     )
     expect((await driver((d) => d.waitTask(ok.id))).exitCode).toBe(0)
 
-    const attempt = (name: string, config: object) =>
-      rt.runPromiseExit(Driver.use((d) => d.startTask(task(name), config)))
-    const failureOf = async (name: string, config: object) => {
+    const attempt = (name: string, config: TaskConfigInput) =>
+      rt.runPromiseExit(Driver.use((d) => d.startTask(task(name), cfg(config))))
+    const failureOf = async (name: string, config: TaskConfigInput) => {
       const exit = await attempt(name, config)
       expect(exit._tag).toBe("Failure")
       return JSON.parse(JSON.stringify((exit as any).cause.reasons[0].error)) as { _tag: string; reason: string; image: string }
@@ -362,7 +365,7 @@ describe("Driver against real Podman", () => {
           Effect.forkChild
         )
         yield* Effect.sleep(50)
-        yield* Effect.forEach(tasks, (t) => d.startTask(t, { image, force_pull: true, auth, command: "/bin/true" }), {
+        yield* Effect.forEach(tasks, (t) => d.startTask(t, cfg({ image, force_pull: true, auth, command: "/bin/true" })), {
           concurrency: "unbounded"
         })
         yield* Fiber.interrupt(collector)
@@ -380,11 +383,11 @@ describe("Driver against real Podman", () => {
     expect(pulls).toBe(1)
   })
 
-  it("a bad task config is a typed error naming the field and leaves nothing behind", async () => {
+  it("a task config the task rejects is a typed error naming the field and leaves nothing behind", async () => {
     const t = task("bad")
-    const exit = await rt.runPromiseExit(Driver.use((d) => d.startTask(t, { image: "localhost/busybox:latest", memory_reservation: "lots" })))
+    const exit = await rt.runPromiseExit(Driver.use((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", ports: ["nope"] }))))
     expect(exit._tag).toBe("Failure")
-    expect(String((exit as any).cause.reasons[0].error.message)).toContain("memory_reservation")
+    expect(String((exit as any).cause.reasons[0].error.message)).toContain("ports[0]")
     const list = await libpod(`/containers/json?all=true&filters=${encodeURIComponent(JSON.stringify({ label: [`com.hashicorp.nomad.alloc_id=${t.allocId}`] }))}`)
     expect(list.body).toEqual([])
   })
@@ -392,7 +395,7 @@ describe("Driver against real Podman", () => {
   it("a start that fails after create removes the container (nothing left)", async () => {
     const t = task("badcmd")
     const exit = await rt.runPromiseExit(
-      Driver.use((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/no/such/binary" }))
+      Driver.use((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/no/such/binary" })))
     )
     expect(exit._tag).toBe("Failure")
     expect((await libpod(`/containers/badcmd-${t.allocId}/json`)).status).toBe(404)
@@ -401,7 +404,7 @@ describe("Driver against real Podman", () => {
   it("recovers a running task in a new driver instance from its DriverState", async () => {
     const t = task("recover")
     const s = await driver((d) =>
-      d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"] })
+      d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"] }))
     )
     // a second, independent driver (as after a plugin restart)
     const rt2 = makeRuntime()
@@ -423,7 +426,7 @@ describe("Driver against real Podman", () => {
   it("recovers a task whose container exited while no plugin ran; recover_stopped restarts it", async () => {
     const t = task("recover-exited")
     const s = await driver((d) =>
-      d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "sleep 0.3; exit 4"] })
+      d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "sleep 0.3; exit 4"] }))
     )
     await driver((d) => d.waitTask(t.id))
     // a fresh driver (plugin restart) learns the exit from Podman
@@ -452,7 +455,7 @@ describe("Driver against real Podman", () => {
 
   it("recovering a task whose container is gone is TaskNotFound", async () => {
     const t = task("recover-gone")
-    const s = await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/true" }))
+    const s = await driver((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/true" })))
     await driver((d) => d.waitTask(t.id))
     await driver((d) => d.destroyTask(t.id, true))
     const rtC = makeRuntime()
@@ -470,7 +473,7 @@ describe("Driver against real Podman", () => {
     const t = makeNomadTask({ name: "keep" })
     try {
       const s = await rt3.runPromise(
-        Driver.use((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/true" }))
+        Driver.use((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/true" })))
       )
       await rt3.runPromise(Driver.use((d) => d.waitTask(t.id)))
       await rt3.runPromise(Driver.use((d) => d.destroyTask(t.id, false)))

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest"
 import * as ConfigLayers from "../../layers/config/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
+import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
 import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { driverLayer } from "../../src/driver/layers.ts"
 import { makeStatsHub } from "../../src/driver/statsHub.ts"
@@ -24,7 +25,7 @@ describe("stats hub", () => {
           const hub = yield* makeStatsHub
           const a = makeNomadTask({ name: "hub-a" })
           const b = makeNomadTask({ name: "hub-b" })
-          const spec = { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true }
+          const spec = yield* decodeTaskConfig({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true })
           const sa = yield* driver.startTask(a, spec)
           const sb = yield* driver.startTask(b, spec)
           try {

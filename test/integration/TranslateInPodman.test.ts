@@ -13,7 +13,7 @@ import * as path from "node:path"
 import type { ContainerSpec } from "../../src/domain/ContainerSpec.ts"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
 import { decodePluginConfig } from "../../src/domain/PluginConfig.ts"
-import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
+import { decodeUnknownTaskConfig } from "../../src/domain/TaskConfig.ts"
 import { translate } from "../../src/translate/index.ts"
 import { type Scenario, scenario } from "../property/arbitraries.ts"
 import { libpod, removeContainer } from "../support/libpod.ts"
@@ -132,9 +132,9 @@ describe("translated specs in the real Podman", () => {
       let withPorts = 0
       let withVolumes = 0
       for (const s of samples) {
-        const config = yield* decodeTaskConfig(s.config)
+        const config = yield* decodeUnknownTaskConfig(s.config)
         const plugin = yield* decodePluginConfig(s.plugin)
-        const spec = yield* translate({ config, task: s.task, plugin, podman: s.podman, image: "localhost/busybox:latest" })
+        const spec = yield* translate({ config, task: s.task, plugin, podman: s.podman })
         if ((spec.portmappings ?? []).length > 0) withPorts++
         if (config.volumes.length > 0) withVolumes++
         const res = yield* Effect.promise(() => libpod("POST", "/v4.0.0/libpod/containers/create", spec))
@@ -158,10 +158,10 @@ const facts = { rootless: false, cgroupVersion: "v1", cgroupManager: "cgroupfs",
 
 const specFor = (name: string, raw: Record<string, unknown>, task: Partial<Parameters<typeof makeNomadTask>[0]> = {}) =>
   Effect.gen(function*() {
-    const config = yield* decodeTaskConfig({ image: "localhost/busybox:latest", ...raw })
+    const config = yield* decodeUnknownTaskConfig({ image: "localhost/busybox:latest", ...raw })
     const plugin = yield* decodePluginConfig({})
     const t = makeNomadTask({ name, allocId: randomUUID(), ...task })
-    return yield* translate({ config, task: t, plugin, podman: facts, image: config.image })
+    return yield* translate({ config, task: t, plugin, podman: facts })
   })
 
 const createAndStart = (spec: ContainerSpec, start: boolean) =>

@@ -13,6 +13,7 @@ import * as ConfigLayers from "../../layers/config/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
 import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { makeNomadTask, type NomadTask } from "../../src/domain/NomadTask.ts"
+import { decodeTaskConfig, type TaskConfigInput } from "../../src/domain/TaskConfig.ts"
 import { driverLayer } from "../../src/driver/layers.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { Podman } from "../../src/services/Podman.ts"
@@ -54,6 +55,8 @@ const makeRuntime = () =>
 
 const run = <A, E>(eff: Effect.Effect<A, E, Driver | Podman | LogSinks.MemoryLogSink>) => rt.runPromise(eff)
 const driver = <A, E>(f: (d: Driver["Service"]) => Effect.Effect<A, E>) => run(Driver.use(f))
+/** A task config decoded as an embedder would (startTask takes the typed config). */
+const cfg = (input: TaskConfigInput) => Effect.runSync(decodeTaskConfig(input))
 const stdout = (taskId: string) => run(LogSinks.MemoryLogSink.use((m) => m.text(taskId, "stdout")))
 const stderr = (taskId: string) => run(LogSinks.MemoryLogSink.use((m) => m.text(taskId, "stderr")))
 const task = (name: string): NomadTask => {
@@ -75,7 +78,7 @@ describe("Driver with the varlink transport selected", () => {
     const t = task("vl-basic")
     const before = service.calls.length
     const s = await driver((d) =>
-      d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "echo out-line; echo err-line >&2; exit 3"] })
+      d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", "echo out-line; echo err-line >&2; exit 3"] }))
     )
     const result = await driver((d) => d.waitTask(t.id))
     expect(result.exitCode).toBe(3)
@@ -95,7 +98,7 @@ describe("Driver with the varlink transport selected", () => {
   it("six running tasks (each following its log and waiting) leave the connection pool free", async () => {
     const ts = Array.from({ length: 6 }, (_, i) => task(`vl-many-${i}`))
     await Promise.all(ts.map((t) =>
-      driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", `echo hello-${t.name}; exec sleep 300`], init: true }))
+      driver((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", `echo hello-${t.name}; exec sleep 300`], init: true })))
     ))
     for (const t of ts) {
       await expect.poll(() => stdout(t.id), { timeout: 10_000 }).toContain(`hello-${t.name}`)
@@ -110,7 +113,7 @@ describe("Driver with the varlink transport selected", () => {
 
   it("exec, stats, stop and destroy of a running task", async () => {
     const t = task("vl-running")
-    const s = await driver((d) => d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true }))
+    const s = await driver((d) => d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true })))
     const r = await driver((d) => d.execTask(t.id, ["/bin/sh", "-c", "echo hi; echo oops >&2; exit 5"], 10_000))
     expect(Buffer.from(r.stdout).toString()).toBe("hi\n")
     expect(Buffer.from(r.stderr).toString()).toBe("oops\n")
@@ -128,7 +131,7 @@ describe("Driver with the varlink transport selected", () => {
   it("recover: a new driver instance re-attaches over varlink from the DriverState, then waits, stops and destroys", async () => {
     const t = task("vl-recover")
     const s = await driver((d) =>
-      d.startTask(t, { image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true })
+      d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true }))
     )
     const rt2 = makeRuntime()
     try {

@@ -18,9 +18,10 @@ const write = (name: string, text: string): string => {
   return file
 }
 
-const job = (config: string) => `
+const job = (config: string, group = "") => `
 job "shop" {
   group "front" {
+${group}
     task "web" {
       driver = "podman"
       config {
@@ -57,8 +58,15 @@ describe("help and version", () => {
 
 describe("validate", () => {
   it("a good job file is valid", async () => {
-    const r = await cli(["validate", write("good.nomad.hcl", job(`image = "docker.io/library/redis:7"\nports = ["db"]\nlabels = { a = "b" }`))])
+    const network = `network {\n  port "db" { to = 6379 }\n}`
+    const r = await cli(["validate", write("good.nomad.hcl", job(`image = "docker.io/library/redis:7"\nports = ["db"]\nlabels = { a = "b" }`, network))])
     expect(r).toMatchObject({ code: 0, stdout: "valid" })
+  })
+
+  it("checks the config against the job as StartTask would: a port the group does not define is refused", async () => {
+    const r = await cli(["validate", write("noport.nomad.hcl", job(`image = "docker.io/library/redis:7"\nports = ["db"]`))])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe(`ports[0]: port "db" not found: the group's network block defines no ports`)
   })
 
   it("a bad config names each field and exits 1", async () => {

@@ -3,7 +3,7 @@
  * nulls, strings for numbers, bare JSON objects), defaults, and errors that name the field.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Duration, Effect, Exit } from "effect"
 import type { ConfigIssue } from "../../src/domain/errors.ts"
 import {
   decodePluginConfig,
@@ -12,12 +12,19 @@ import {
   renderPluginOptionsTable,
   resolveSockets
 } from "../../src/domain/PluginConfig.ts"
-import { decodeTaskConfig, renderTaskOptionsTable, taskConfigSpec } from "../../src/domain/TaskConfig.ts"
+import {
+  decodeTaskConfig,
+  decodeUnknownTaskConfig,
+  encodeTaskConfig,
+  renderTaskOptionsTable,
+  type TaskConfigInput,
+  taskConfigSpec
+} from "../../src/domain/TaskConfig.ts"
 import type { HclSpec } from "../../src/domain/hclspec.ts"
 
-const task = (raw: unknown) => Effect.runSync(decodeTaskConfig(raw))
+const task = (raw: unknown) => Effect.runSync(decodeUnknownTaskConfig(raw))
 const taskIssues = (raw: unknown): ReadonlyArray<ConfigIssue> => {
-  const exit = Effect.runSyncExit(decodeTaskConfig(raw))
+  const exit = Effect.runSyncExit(decodeUnknownTaskConfig(raw))
   if (Exit.isSuccess(exit)) throw new Error(`expected a failure, got ${JSON.stringify(exit.value)}`)
   const err = exit.cause.reasons.find((r) => r._tag === "Fail")
   if (err === undefined || err._tag !== "Fail") throw new Error("expected a typed failure")
@@ -39,13 +46,21 @@ describe("decodeTaskConfig: defaults", () => {
   it("applies every default for a minimal config", () => {
     const c = task({ image: "localhost/busybox:latest" })
     expect(c).toEqual({
-      image: "localhost/busybox:latest",
+      image: {
+        _tag: "registry",
+        text: "localhost/busybox:latest",
+        ref: "localhost/busybox:latest",
+        registry: "localhost",
+        repository: "busybox",
+        tag: "latest",
+        shortName: false
+      },
       args: [],
       labels: {},
       auth: { tls_verify: true },
       auth_soft_fail: false,
       force_pull: false,
-      image_pull_timeout: "5m",
+      image_pull_timeout: Duration.minutes(5),
       init: false,
       tty: false,
       privileged: false,
@@ -87,7 +102,7 @@ describe("decodeTaskConfig: defaults", () => {
     expect("memory_swappiness" in c).toBe(false)
     expect("oom_score_adj" in c).toBe(false)
     expect(c.logging).toBeUndefined()
-    expect(c.image_pull_timeout).toBe("5m")
+    expect(Duration.toMillis(c.image_pull_timeout)).toBe(300_000)
   })
 
   it("tls_verify defaults to true inside an auth block too", () => {
@@ -139,23 +154,84 @@ describe("decodeTaskConfig: the shapes Nomad sends", () => {
     expect(task({ image: "x/y", entrypoint: "/bin/sh" }).entrypoint).toEqual(["/bin/sh"])
   })
 
-  it("extension options: kill_signal and stop_timeout", () => {
-    const c = task({ image: "x/y", kill_signal: "SIGINT", stop_timeout: "1m30s" })
-    expect(c.kill_signal).toBe("SIGINT")
-    expect(c.stop_timeout).toBe("1m30s")
+  it("extension options: kill_signal and stop_timeout, as a signal and a duration", () => {
+    const c = task({ image: "x/y", kill_signal: "int", stop_timeout: "1m30s" })
+    expect(c.kill_signal).toEqual({ number: 2, name: "SIGINT" })
+    expect(Duration.toMillis(c.stop_timeout!)).toBe(90_000)
   })
 
-  it("is idempotent: a decoded config decodes to itself (recovery re-decodes the stored config)", () => {
+  it("values arrive parsed: sizes in bytes, modes, mounts, devices, hosts, ulimits by rlimit name", () => {
+    const c = task({
+      image: "docker://redis",
+      shm_size: "64m",
+      memory_reservation: "1k",
+      memory_swap: "-1",
+      ipc_mode: "shareable",
+      userns: "keep-id:uid=1",
+      network_mode: "task:db",
+      volumes: ["data:/data:ro"],
+      tmpfs: ["/t:size=1m"],
+      devices: ["/dev/fuse"],
+      extra_hosts: ["db:10.0.0.2"],
+      security_opt: ["no-new-privileges"],
+      ulimit: { NOFILE: "10:20" }
+    })
+    expect(c.image).toMatchObject({ text: "docker://redis", ref: "docker.io/library/redis:latest" })
+    expect(c).toMatchObject({
+      shm_size: 64 * 1048576,
+      memory_reservation: 1024,
+      memory_swap: { _tag: "unlimited" },
+      ipc_mode: { _tag: "shareable" },
+      userns: { _tag: "keep-id", uid: 1 },
+      network_mode: { _tag: "task", task: "db" },
+      volumes: [{ source: "data", destination: "/data", options: ["ro"] }],
+      tmpfs: [{ destination: "/t", options: ["size=1m"] }],
+      devices: [{ _tag: "host", host: "/dev/fuse" }],
+      extra_hosts: [{ host: "db", ip: "10.0.0.2" }],
+      security_opt: [{ _tag: "no-new-privileges", enabled: true }],
+      ulimit: { nofile: { soft: 10, hard: 20 } }
+    })
+  })
+
+  it("an empty mode is no mode", () => {
+    const c = task({ image: "x/y", userns: "", ipc_mode: "", network_mode: "", logging: { driver: "" } })
+    for (const k of ["userns", "ipc_mode", "network_mode"]) expect(k in c).toBe(false)
+    expect(c.logging).toEqual({ options: {} })
+  })
+
+  it("encode writes the config back as HCL-level input that decodes to the same config (recovery stores it)", () => {
     const raw = {
       image: "x/y",
       labels: [{ a: "1" }],
       port_map: [{ http: "80" }],
       logging: [{ driver: "nomad", options: [{ tag: "x" }] }],
       entrypoint: "sh",
-      ulimit: [{ nofile: "10:20" }]
+      ulimit: [{ nofile: "10:20" }],
+      kill_signal: "15",
+      stop_timeout: "90s",
+      shm_size: "1g",
+      volumes: ["/a//b:/c:ro"],
+      userns: "auto:size=5"
     }
     const once = task(raw)
-    expect(task(JSON.parse(JSON.stringify(once)))).toEqual(once)
+    const encoded = encodeTaskConfig(once)
+    expect(encoded).toMatchObject({ kill_signal: "SIGTERM", stop_timeout: "1m30s", shm_size: "1073741824", volumes: ["/a/b:/c:ro"], image_pull_timeout: "5m" })
+    expect(task(JSON.parse(JSON.stringify(encoded)))).toEqual(once)
+  })
+
+  it("decodeTaskConfig takes the typed input: a misspelt option does not compile", () => {
+    const input: TaskConfigInput = { image: "x/y", auth: { username: "u" }, labels: { a: "b" }, entrypoint: "sh" }
+    expect(Effect.runSync(decodeTaskConfig(input)).auth).toEqual({ username: "u", tls_verify: true })
+    // @ts-expect-error `comand` is not an option (tsc checks this file: the line must stay an error)
+    const typo: TaskConfigInput = { image: "x/y", comand: "sh" }
+    // @ts-expect-error values are written as in HCL: a duration is text
+    const wrongType: TaskConfigInput = { image: "x/y", stop_timeout: 5 }
+    // @ts-expect-error `image` is required
+    const noImage: TaskConfigInput = { command: "sh" }
+    // at run time the typo is still caught, for callers that cast
+    expect(fields(taskIssues(typo))).toEqual(["comand"])
+    expect(fields(taskIssues(wrongType))).toEqual(["stop_timeout"])
+    expect(fields(taskIssues(noImage))).toEqual(["image"])
   })
 })
 
@@ -250,15 +326,15 @@ describe("decodeTaskConfig: errors name the field, all at once", () => {
   })
 
   it("accepts the memory syntaxes: bytes, suffixes, -1 for swap", () => {
-    for (const m of ["1048576", "512b", "64k", "64kb", "64KiB", "128m", "128MB", "1g", "1GiB", "1.5g"]) {
-      expect(task({ image: "x/y", memory_reservation: m }).memory_reservation).toBe(m)
+    for (const [m, bytes] of [["1048576", 1048576], ["512b", 512], ["64k", 65536], ["64kb", 65536], ["64KiB", 65536], ["128m", 134217728], ["128MB", 134217728], ["1g", 1073741824], ["1GiB", 1073741824], ["1.5g", 1610612736]] as const) {
+      expect(task({ image: "x/y", memory_reservation: m }).memory_reservation).toBe(bytes)
     }
-    expect(task({ image: "x/y", memory_swap: "-1" }).memory_swap).toBe("-1")
+    expect(task({ image: "x/y", memory_swap: "-1" }).memory_swap).toEqual({ _tag: "unlimited" })
   })
 
   it("accepts Go durations", () => {
-    for (const d of ["300ms", "5m", "1h30m", "1.5s", "0", "2h45m30.5s", "10us", "100ns"]) {
-      expect(task({ image: "x/y", image_pull_timeout: d }).image_pull_timeout).toBe(d)
+    for (const [d, ms] of [["300ms", 300], ["5m", 300_000], ["1h30m", 5_400_000], ["1.5s", 1500], ["0", 0], ["2h45m30.5s", 9_930_500], ["10us", 0.01], ["100ns", 0.0001]] as const) {
+      expect(Duration.toMillis(task({ image: "x/y", image_pull_timeout: d }).image_pull_timeout)).toBe(ms)
     }
     for (const d of ["5", "m", "1d", "5 m", "-5m", ""]) {
       expect(fields(taskIssues({ image: "x/y", image_pull_timeout: d }))).toEqual(["image_pull_timeout"])
@@ -278,7 +354,7 @@ describe("decodePluginConfig", () => {
       disable_log_collection: false,
       logging: { driver: "nomad", options: {} },
       extra_labels: [],
-      client_http_timeout: "60s",
+      client_http_timeout: Duration.seconds(60),
       dns_servers: [],
       networking: { default_rootless_mode: "" }
     })

@@ -1,21 +1,21 @@
 /**
  * Conformance: the config bytes Nomad really sends, end to end through our decoders
- * (PROTOCOL.md §5.2, §5.3). For each case the input is what the Nomad client feeds hcldec
+ * (docs/config.md, "What Nomad sends"). For each case the input is what the Nomad client feeds hcldec
  * (jobspec2's "blocks as attributes" rewrite for task configs, HCL1 lists of maps for the agent's
  * plugin block), decoded against the spec WE send (taskConfigSpec / pluginConfigSpec), encoded as
  * cty msgpack, then decoded by layers/nomad-rpc/cty.ts and decodeTaskConfig / decodePluginConfig.
  */
-import { Effect, Exit } from "effect"
+import { Duration, Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import { decodeCtyMsgpack } from "../../layers/nomad-rpc/cty.ts"
 import { decodePluginConfig, type PluginConfig, pluginConfigSpec } from "../../src/domain/PluginConfig.ts"
-import { decodeTaskConfig, type TaskConfig, taskConfigSpec } from "../../src/domain/TaskConfig.ts"
+import { decodeUnknownTaskConfig, type TaskConfig, taskConfigSpec } from "../../src/domain/TaskConfig.ts"
 import { ctyEncode } from "../support/nomad/ctyEncode.ts"
 import { decodeLikeNomad } from "../support/nomad/hcldec.ts"
 
 const wireTask = (input: Record<string, unknown>): TaskConfig => {
   const bytes = ctyEncode(decodeLikeNomad(taskConfigSpec, input))
-  const exit = Effect.runSyncExit(decodeTaskConfig(decodeCtyMsgpack(bytes)))
+  const exit = Effect.runSyncExit(decodeUnknownTaskConfig(decodeCtyMsgpack(bytes)))
   if (Exit.isFailure(exit)) throw new Error(`task config rejected: ${String(exit.cause)}`)
   return exit.value
 }
@@ -30,14 +30,14 @@ const wirePlugin = (input: Record<string, unknown>): PluginConfig => {
 describe("task config as Nomad sends it (HCL2 job, jobspec2 rewrite)", () => {
   it("only image: every other attribute arrives as nil / literal default and decodes to the defaults", () => {
     const c = wireTask({ image: "docker.io/library/busybox:latest" })
-    expect(c.image).toBe("docker.io/library/busybox:latest")
+    expect(c.image.text).toBe("docker.io/library/busybox:latest")
     expect(c.labels).toEqual({})
     expect(c.port_map).toEqual({})
     expect(c.volumes).toEqual([])
     expect(c.logging).toBeUndefined()
     expect(c.auth.tls_verify).toBe(true)
     expect(c.socket).toBe("default")
-    expect(c.image_pull_timeout).toBe("5m")
+    expect(Duration.toMillis(c.image_pull_timeout)).toBe(300_000)
   })
 
   it("labels = {a=\"b\"} arrives as [{a: b}]", () => {
@@ -74,9 +74,12 @@ describe("task config as Nomad sends it (HCL2 job, jobspec2 rewrite)", () => {
       ulimit: [{ nofile: "1024:2048" }],
       sysctl: [{ "net.core.somaxconn": "16384" }]
     })
-    expect(c.volumes).toEqual(["/a:/b", "local/x:/y:ro"])
+    expect(c.volumes).toEqual([
+      { source: "/a", destination: "/b", options: [] },
+      { source: "local/x", destination: "/y", options: ["ro"] }
+    ])
     expect(c.entrypoint).toEqual(["/bin/sh", "-c"])
-    expect(c.ulimit).toEqual({ nofile: "1024:2048" })
+    expect(c.ulimit).toEqual({ nofile: { soft: 1024, hard: 2048 } })
     expect(c.sysctl).toEqual({ "net.core.somaxconn": "16384" })
   })
 

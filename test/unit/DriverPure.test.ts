@@ -1,4 +1,4 @@
-/** Unit tests of the driver's pure helpers: signal names, stats deltas, the registry auth chain. */
+/** Unit tests of the driver's pure helpers: stats deltas, the registry auth chain. */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -6,22 +6,9 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { resolveAuth } from "../../src/driver/auth.ts"
 import { emptyAccumulator, toSample } from "../../src/driver/stats.ts"
-import { signalName } from "../../src/driver/util.ts"
-import { signalNumber } from "../../src/translate/values.ts"
 import { decodePluginConfig } from "../../src/domain/PluginConfig.ts"
 import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
 import type { ContainerStats } from "../../src/services/Podman.ts"
-
-describe("signals", () => {
-  it("normalises names and numbers", () => {
-    expect(signalNumber("SIGTERM")).toBe(15)
-    expect(signalNumber("term")).toBe(15)
-    expect(signalNumber("9")).toBe(9)
-    expect(signalName(10)).toBe("SIGUSR1")
-    expect(signalName("HUP")).toBe("SIGHUP")
-    expect(signalName("SIGNOPE")).toBeUndefined()
-  })
-})
 
 describe("stats deltas", () => {
   const sample = (ms: number, cpuNano: number, sysNano: number, mem: number): ContainerStats => ({
@@ -66,7 +53,7 @@ describe("registry auth chain", () => {
         }
       }))
       const plugin = await Effect.runPromise(decodePluginConfig({ auth: [{ config: file }] }))
-      const withTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b", auth: [{ username: "u", password: "p" }] }))
+      const withTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b", auth: { username: "u", password: "p" } }))
       const withoutTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b" }))
       expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withTask, plugin))).toMatchObject({ username: "u", password: "p" })
       expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withoutTask, plugin))).toMatchObject({ username: "fileuser", password: "filepass" })

@@ -15,7 +15,7 @@ import { hclogLogger } from "../../layers/nomad-rpc/hclog.ts"
 import { makeNomadRpcServer, ShutdownRequest } from "../../layers/nomad-rpc/server.ts"
 import { decodeDriverState } from "../../src/domain/DriverState.ts"
 import { pluginConfigSpec } from "../../src/domain/PluginConfig.ts"
-import { taskConfigSpec } from "../../src/domain/TaskConfig.ts"
+import { encodeTaskConfig, taskConfigSpec } from "../../src/domain/TaskConfig.ts"
 import type { PluginConfig } from "../../src/domain/PluginConfig.ts"
 import {
   DriverCapabilities_FSIsolation, ExecTaskStreamingRequest, FingerprintResponse_HealthState, TaskConfig, TaskState
@@ -203,7 +203,8 @@ describe("Driver", () => {
     expect(ds.taskId).toBe(task.id)
     expect(r.networkOverride).toStrictEqual({ portMap: { http: 8080 }, addr: "10.0.0.2", autoAdvertise: true })
     const seen = fake.started.at(-1)!
-    expect(seen.rawConfig).toStrictEqual({ image: "localhost/busybox:latest", args: ["-c", "sleep 1"], hostname: "web-1" })
+    // decoded at the gRPC edge: the driver gets a typed config
+    expect(encodeTaskConfig(seen.config)).toMatchObject({ image: "localhost/busybox:latest", args: ["-c", "sleep 1"], hostname: "web-1" })
     expect(seen.task).toMatchObject({
       id: task.id, name: "web", allocId, jobName: "job", taskGroupName: "group", stdoutPath: "/dev/null",
       env: { NOMAD_TASK_NAME: "web" },

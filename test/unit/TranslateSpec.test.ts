@@ -1,6 +1,8 @@
 /**
  * Translation cases: one behaviour per test, on hand-written tasks (no Podman; the property and
- * integration suites cover random configs and the real API).
+ * integration suites cover random configs and the real API). Configs go the way StartTask takes
+ * them: decoded (where every value is parsed and checked), then translated against the task, so a
+ * case's issues are whichever of the two steps rejects it.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
@@ -8,8 +10,8 @@ import type { ContainerSpec } from "../../src/domain/ContainerSpec.ts"
 import type { ConfigIssue } from "../../src/domain/errors.ts"
 import { makeNomadTask, type NomadTask, type TaskResources } from "../../src/domain/NomadTask.ts"
 import { decodePluginConfig, type PluginConfig } from "../../src/domain/PluginConfig.ts"
-import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
-import { imageRef, parseImageRef, parseMemory, type PodmanFacts, translate } from "../../src/translate/index.ts"
+import { decodeUnknownTaskConfig } from "../../src/domain/TaskConfig.ts"
+import { type PodmanFacts, translate } from "../../src/translate/index.ts"
 
 const rootful: PodmanFacts = { rootless: false, cgroupVersion: "v1", cgroupManager: "cgroupfs", apiVersion: "4.3.1", hostCpus: 4 }
 const ALLOC = "11111111-2222-3333-4444-555555555555"
@@ -21,15 +23,17 @@ interface Case {
   readonly podman?: Partial<PodmanFacts>
 }
 
-const inputOf = (c: Case) => {
-  const config = Effect.runSync(decodeTaskConfig({ image: "localhost/busybox:latest", ...c.config }))
-  const plugin: PluginConfig = Effect.runSync(decodePluginConfig(c.plugin ?? {}))
-  const task = makeNomadTask({ name: "web", allocId: ALLOC, jobName: "job", jobId: "job-id", taskGroupName: "grp", ...c.task })
-  return { config, plugin, task, podman: { ...rootful, ...c.podman }, image: "localhost/busybox:latest" }
-}
-const spec = (c: Case = {}): ContainerSpec => Effect.runSync(translate(inputOf(c)))
+/** Decode, then translate: StartTask's path short of Podman. */
+const startPath = (c: Case) =>
+  Effect.gen(function*() {
+    const config = yield* decodeUnknownTaskConfig({ image: "localhost/busybox:latest", ...c.config })
+    const plugin: PluginConfig = Effect.runSync(decodePluginConfig(c.plugin ?? {}))
+    const task = makeNomadTask({ name: "web", allocId: ALLOC, jobName: "job", jobId: "job-id", taskGroupName: "grp", ...c.task })
+    return yield* translate({ config, plugin, task, podman: { ...rootful, ...c.podman } })
+  })
+const spec = (c: Case = {}): ContainerSpec => Effect.runSync(startPath(c))
 const issues = (c: Case): ReadonlyArray<ConfigIssue> => {
-  const exit = Effect.runSyncExit(translate(inputOf(c)))
+  const exit = Effect.runSyncExit(startPath(c))
   if (Exit.isSuccess(exit)) throw new Error(`expected a failure, got ${JSON.stringify(exit.value)}`)
   const f = exit.cause.reasons.find((r) => r._tag === "Fail")
   if (f === undefined || f._tag !== "Fail") throw new Error("expected a typed failure")
@@ -142,17 +146,6 @@ describe("memory", () => {
     expect(spec({ config: { oom_score_adj: -100 } }).oom_score_adj).toBe(-100)
   })
 
-  it("parseMemory: bytes, suffixes, -1, rejects junk", () => {
-    expect(parseMemory("1024")).toBe(1024)
-    expect(parseMemory("10b")).toBe(10)
-    expect(parseMemory("2k")).toBe(2048)
-    expect(parseMemory("2KiB")).toBe(2048)
-    expect(parseMemory("3MB")).toBe(3 * MiB)
-    expect(parseMemory("1g")).toBe(1024 * MiB)
-    expect(parseMemory("1.5G")).toBe(1536 * MiB)
-    expect(parseMemory("-1")).toBe(-1)
-    for (const bad of ["", "m", "1x", "-2", "1 0m", "abc", "1e3"]) expect(parseMemory(bad)).toBeUndefined()
-  })
 })
 
 describe("cpu, pids, rlimits, cgroup", () => {
@@ -399,62 +392,16 @@ describe("ports", () => {
   })
 })
 
-describe("errors are collected across modules", () => {
-  it("reports problems from several modules in one InvalidTaskConfig", () => {
+describe("errors are collected", () => {
+  it("the decoder reports every value problem in one InvalidTaskConfig", () => {
     const found = issues({
       config: { ports: ["x"], volumes: ["bad"], userns: "what", security_opt: ["nope"], network_mode: "!!" }
     })
-    expect(found.map((i) => i.field).sort()).toEqual(["network_mode", "ports[0]", "security_opt[0]", "userns", "volumes[0]"])
-  })
-})
-
-describe("image references", () => {
-  const reg = (image: string) => {
-    const r = parseImageRef(image)
-    if (!("_tag" in r) || r._tag !== "registry") throw new Error(`not a registry ref: ${JSON.stringify(r)}`)
-    return r
-  }
-
-  it("docker:// is stripped and normalised", () => {
-    expect(reg("docker://redis")).toMatchObject({ ref: "docker.io/library/redis:latest", registry: "docker.io", shortName: false })
-    expect(reg("docker://bitnami/redis:7")).toMatchObject({ ref: "docker.io/bitnami/redis:7", registry: "docker.io" })
-    expect(reg("docker://localhost/busybox")).toMatchObject({ ref: "localhost/busybox:latest", registry: "localhost" })
+    expect(found.map((i) => i.field).sort()).toEqual(["network_mode", "security_opt[0]", "userns", "volumes[0]"])
   })
 
-  it("short names are passed through untouched, with no registry", () => {
-    expect(reg("redis:7")).toEqual({ _tag: "registry", ref: "redis:7", repository: "redis", tag: "7", shortName: true })
-    expect(reg("library/redis")).toMatchObject({ ref: "library/redis", shortName: true })
-    expect(reg("library/redis").registry).toBeUndefined()
-  })
-
-  it("host:port without a tag, with a tag, and digests", () => {
-    expect(reg("127.0.0.1:5000/test/busybox")).toMatchObject({ ref: "127.0.0.1:5000/test/busybox:latest", registry: "127.0.0.1:5000", repository: "test/busybox", tag: "latest" })
-    expect(reg("127.0.0.1:5000/test/busybox:1.36")).toMatchObject({ registry: "127.0.0.1:5000", tag: "1.36" })
-    const d = "sha256:" + "ab".repeat(32)
-    expect(reg(`quay.io/org/app@${d}`)).toMatchObject({ ref: `quay.io/org/app@${d}`, digest: d })
-    expect(reg(`quay.io/org/app:v1@${d}`)).toMatchObject({ ref: `quay.io/org/app:v1@${d}`, tag: "v1", digest: d })
-  })
-
-  it("archives: path or URL", () => {
-    expect(parseImageRef("oci-archive:/tmp/img.tar")).toEqual({ _tag: "archive", format: "oci-archive", source: { _tag: "path", path: "/tmp/img.tar" } })
-    expect(parseImageRef("docker-archive:/tmp/img.tar:app:v1")).toEqual({
-      _tag: "archive",
-      format: "docker-archive",
-      source: { _tag: "path", path: "/tmp/img.tar" },
-      reference: "app:v1"
-    })
-    expect(parseImageRef("oci-archive:https://example.com/a/img.tar")).toEqual({
-      _tag: "archive",
-      format: "oci-archive",
-      source: { _tag: "url", url: "https://example.com/a/img.tar" }
-    })
-  })
-
-  it("invalid references are typed errors on image", () => {
-    for (const bad of ["", "UPPER/case", "a/b:bad tag", "x@sha256:short", "oci-archive:", "docker://"]) {
-      const exit = Effect.runSyncExit(imageRef(bad))
-      expect(Exit.isFailure(exit)).toBe(true)
-    }
-    expect(parseImageRef("UPPER/case")).toMatchObject({ field: "image" })
+  it("the translation reports every problem only the task reveals in one InvalidTaskConfig", () => {
+    const found = issues({ config: { ports: ["x"], volumes: ["rel:/x"] }, task: { dns: { servers: ["nope"], searches: [], options: [] } } })
+    expect(found.map((i) => i.field).sort()).toEqual(["dns.servers[0]", "ports[0]", "volumes[0]"])
   })
 })

@@ -1,7 +1,7 @@
 /**
  * FAKE Driver and DriverConfig for unit tests of the gRPC layer: in-memory tasks, no Podman.
  * Behaviour is just rich enough to exercise every RPC:
- *  - startTask decodes the config with the real decodeTaskConfig; image `fake/unavailable` fails
+ *  - startTask gets the config decoded by the gRPC handler; image `fake/unavailable` fails
  *    with a PodmanError (reason Unavailable), `fake/pull-timeout` with a retryable ImagePullError, `fake/pull-auth`
  *    with a non-retryable one.
  *  - a task runs until stopTask / destroyTask(force) / signalTask("SIGKILL"); waitTask waits for that.
@@ -13,7 +13,7 @@ import { ImagePullError, PodmanError, TaskNotFound, TaskStateError, Unavailable 
 import type { NomadTask } from "../../../src/domain/NomadTask.ts"
 import { defaultPluginConfig, type PluginConfig } from "../../../src/domain/PluginConfig.ts"
 import type { ExitResult, TaskEvent } from "../../../src/domain/results.ts"
-import { decodeTaskConfig } from "../../../src/domain/TaskConfig.ts"
+import { encodeTaskConfig, type TaskConfig } from "../../../src/domain/TaskConfig.ts"
 import { Driver, type ExecOutput } from "../../../src/services/Driver.ts"
 import { type AgentFacts, DriverConfig } from "../../../src/services/DriverConfig.ts"
 
@@ -28,7 +28,7 @@ interface FakeTask {
 export interface FakeDriverState {
   readonly tasks: Map<string, FakeTask>
   readonly recovered: Array<DriverState>
-  readonly started: Array<{ task: NomadTask; rawConfig: unknown }>
+  readonly started: Array<{ task: NomadTask; config: TaskConfig }>
   readonly events: Queue.Queue<TaskEvent>
 }
 
@@ -58,28 +58,28 @@ export const makeFakeDriver = Effect.gen(function*() {
     })
 
   const driver = Driver.of({
-    startTask: (task, rawConfig) =>
+    startTask: (task, config) =>
       Effect.gen(function*() {
-        const config = yield* decodeTaskConfig(rawConfig)
-        if (config.image === "fake/unavailable") {
+        const image = config.image.text
+        if (image === "fake/unavailable") {
           return yield* new PodmanError({ socket: "unix:///fake.sock", operation: "containerCreate", reason: new Unavailable({ detail: "connection refused" }) })
         }
-        if (config.image === "fake/pull-timeout") {
-          return yield* new ImagePullError({ image: config.image, reason: "timeout", detail: "i/o timeout" })
+        if (image === "fake/pull-timeout") {
+          return yield* new ImagePullError({ image, reason: "timeout", detail: "i/o timeout" })
         }
-        if (config.image === "fake/pull-auth") {
-          return yield* new ImagePullError({ image: config.image, reason: "auth", detail: "unauthorized" })
+        if (image === "fake/pull-auth") {
+          return yield* new ImagePullError({ image, reason: "auth", detail: "unauthorized" })
         }
-        state.started.push({ task, rawConfig })
+        state.started.push({ task, config })
         const startedAt = new Date()
         yield* track(task, startedAt)
         yield* Queue.offer(state.events, {
-          taskId: task.id, allocId: task.allocId, taskName: task.name, timestamp: startedAt, message: `started ${config.image}`,
-          annotations: { image: config.image }
+          taskId: task.id, allocId: task.allocId, taskName: task.name, timestamp: startedAt, message: `started ${image}`,
+          annotations: { image }
         })
         const ds: DriverState = {
           version: DRIVER_STATE_VERSION, taskId: task.id, containerId: `fake-${state.tasks.size}`, containerName: task.name,
-          socketName: "default", startedAt: startedAt.toISOString(), logSince: startedAt.toISOString(), taskConfig: rawConfig,
+          socketName: "default", startedAt: startedAt.toISOString(), logSince: startedAt.toISOString(), taskConfig: encodeTaskConfig(config),
           nomadTask: task
         }
         return { state: ds, network: { portMap: { http: 8080 }, ip: "10.0.0.2", autoAdvertise: true } }

@@ -1,0 +1,10 @@
+/** The domain values a decoded config carries (re-exported for embedders). */
+export type { ExtraHost } from "./addresses.ts"
+export type { ImageRef } from "./image.ts"
+export type { BindMount, DeviceRequest, TmpfsMount } from "./mounts.ts"
+export type { IdMapping, IpcMode, NetworkMode, UsernsMode } from "./namespaces.ts"
+export type { SecurityOpt } from "./security.ts"
+export type { Signal } from "./signals.ts"
+export type { SwapLimit } from "./sizes.ts"
+export type { TextCodec } from "./text.ts"
+export type { Ulimit } from "./ulimits.ts"
