@@ -18,6 +18,8 @@ if (!existsSync(node)) {
   process.exit(1)
 }
 
+console.log(`vitest on node ${spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim()} (${path.relative(root, node) || node})`)
+
 const out = path.join(root, "vitest.json")
 rmSync(out, { force: true })
 const vitest = path.join(root, "node_modules", "vitest", "vitest.mjs")
