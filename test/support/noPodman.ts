@@ -3,10 +3,11 @@
  * there that reaches for Podman fails at once instead of passing only on a machine that has it.
  *  - the sandbox's environment (PODMAN_SOCKET, SANDBOX_*) is removed from the worker, so no test
  *    can find the suite's private Podman service when `npm test` runs every project together;
- *  - a connection to a Podman API socket (the sandbox's, any `podman.sock`, any system socket under
- *    /run) is refused with an error naming this file;
+ *  - a connection to a Podman socket (the sandbox's, any socket under /run, any socket named
+ *    *podman* outside /tmp) is refused with an error naming this file;
  *  - spawning the `podman` binary is refused the same way.
- * Fake peers on unix sockets in temporary directories (varlink, gRPC, HTTP) stay allowed.
+ * Fakes on unix sockets under /tmp (varlink peers, gRPC servers, HTTP servers) stay allowed, whatever
+ * their socket's name.
  */
 import { ChildProcess } from "node:child_process"
 import * as net from "node:net"
@@ -21,10 +22,13 @@ const refuse = (what: string): never => {
   throw new Error(`${what}: this test project runs without Podman (test/support/noPodman.ts); move the test to test/integration`)
 }
 
-const isPodmanSocket = (p: string): boolean =>
-  (sandboxSocket !== "" && path.resolve(p) === path.resolve(sandboxSocket)) ||
-  path.basename(p) === "podman.sock" ||
-  /^\/(var\/)?run\//.test(path.resolve(p))
+/** The sandbox's socket, any socket under /run (system and user Podman), any *podman* socket outside /tmp. */
+const isPodmanSocket = (p: string): boolean => {
+  const abs = path.resolve(p)
+  return (sandboxSocket !== "" && abs === path.resolve(sandboxSocket)) ||
+    /^\/(var\/)?run\//.test(abs) ||
+    (!abs.startsWith("/tmp/") && /podman/.test(path.basename(abs)))
+}
 
 // Every client connection (net, http, grpc-js, undici) ends in Socket#connect.
 const connect = net.Socket.prototype.connect as (...args: Array<unknown>) => net.Socket
