@@ -1,14 +1,31 @@
+/**
+ * Five vitest projects, by what they need from the machine (README, "Tests"):
+ *  - unit, property: pure logic. No Podman, no processes, no sockets: `test/support/noPodman.ts`
+ *    removes the sandbox's environment and refuses any connection to a Podman socket.
+ *  - local: real processes, unix sockets and FIFOs on this machine, still no Podman (same guard).
+ *  - integration, e2e: real Podman. `test/support/globalSetup.ts` starts one private Podman API
+ *    service and registry per run, shared by both projects, and only when one of them has a file
+ *    to run (`npx vitest run --project unit` starts nothing).
+ */
 import { defineConfig } from "vitest/config"
+
+const noPodman = { setupFiles: ["test/support/noPodman.ts"] }
+const withPodman = { globalSetup: ["test/support/globalSetup.ts"] }
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/globalSetup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Podman integration tests share one private Podman service; run files in parallel
-    // but keep the total load sane on a 2-core machine.
+    // The Podman tests share one private Podman service; run files in parallel but keep the total
+    // load sane on a 2-core machine.
     maxWorkers: 2,
-    fileParallelism: true
+    fileParallelism: true,
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], ...noPodman } },
+      { extends: true, test: { name: "property", include: ["test/property/**/*.test.ts"], ...noPodman } },
+      { extends: true, test: { name: "local", include: ["test/local/**/*.test.ts"], ...noPodman } },
+      { extends: true, test: { name: "integration", include: ["test/integration/**/*.test.ts"], ...withPodman } },
+      { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], ...withPodman } }
+    ]
   }
 })

@@ -27,11 +27,14 @@ const createLikeGoDriver = async (name: string): Promise<string> => {
   const created = await libpod("POST", "/v4.0.0/libpod/containers/create", {
     name,
     image: "localhost/busybox:latest",
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"],
+    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; echo ready; while true; do sleep 0.1; done"],
     netns: { nsmode: "none" }
   })
   const id = created.json.Id as string
   await libpod("POST", `/v4.0.0/libpod/containers/${id}/start`)
+  // "ready" in its log: the TERM trap is installed (a SIGTERM before that would kill it with 143)
+  await expect.poll(async () => (await libpod("GET", `/v4.0.0/libpod/containers/${id}/logs?stdout=true`)).text, { timeout: 10_000 })
+    .toContain("ready")
   return id
 }
 

@@ -1,52 +1,24 @@
 /**
  * `run` and `doctor` against the real (sandbox) Podman, as a user runs them: the CLI as a
- * subprocess (node --import tsx src/cli/main.ts), container output in the terminal, the container's
- * exit code as the process's, Ctrl-C stops and removes the container.
+ * subprocess (src/cli/main.ts on Node 22, one process, so Ctrl-C reaches the CLI itself),
+ * container output in the terminal, the container's exit code as the process's, Ctrl-C stops and
+ * removes the container.
  */
-import { spawn } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { libpod, removeContainer } from "../support/libpod.ts"
+import { cliArgv, type ProcessResult, REPO_ROOT, runProcess, type RunOptions } from "../support/processes.ts"
+import { tempDirForFile } from "../support/tmp.ts"
 import { afterAll, describe, expect, it } from "vitest"
 
-const root = path.resolve(import.meta.dirname, "../..")
+const root = REPO_ROOT
 const socket = process.env["PODMAN_SOCKET"]!
-const dir = mkdtempSync(path.join(tmpdir(), "ndp-clirun-"))
+const dir = tempDirForFile("ndp-clirun-")
 const suffix = Math.random().toString(36).slice(2, 8)
 
-interface Proc {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Runs the CLI; `onStderr` sees stderr as it arrives (to send Ctrl-C at the right moment). */
-const runCli = (args: ReadonlyArray<string>, onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Proc> =>
-  new Promise((resolve, reject) => {
-    // `node --import tsx`, not the tsx CLI: the tsx CLI relays a signal to its child and SIGKILLs
-    // the child when it does not acknowledge within 30 ms, which a loaded machine misses (the
-    // second Ctrl-C then "kills" the CLI itself and leaves the container behind).
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), ...args], {
-      cwd: root,
-      env: { ...process.env, PODMAN_SOCKET: socket },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString()
-      onStderr?.(stderr, (s) => child.kill(s))
-    })
-    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000)
-    child.on("error", reject)
-    child.on("close", (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
+/** Runs the CLI; `onOutput` sees its output as it arrives (to send Ctrl-C at the right moment). */
+const runCli = (args: ReadonlyArray<string>, onOutput?: RunOptions["onOutput"]): Promise<ProcessResult> =>
+  runProcess([...cliArgv(), ...args], { env: { ...process.env, PODMAN_SOCKET: socket }, ...(onOutput ? { onOutput } : {}) })
 
 /** GET on the sandbox Podman API (the shared test helper). */
 const podmanGet = async (p: string): Promise<unknown> => (await libpod("GET", p)).json
@@ -88,7 +60,6 @@ const containerExists = async (shortId: string): Promise<boolean> => {
 afterAll(async () => {
   for (const prefix of [`exit3${suffix}`, `sleeper${suffix}`, `killer${suffix}`]) await removeContainersNamed(prefix)
   for (const id of helloIds) await removeContainer(id)
-  rmSync(dir, { recursive: true, force: true })
 })
 
 describe("run", () => {
@@ -117,7 +88,7 @@ describe("run", () => {
     const task = `sleeper${suffix}`
     let sent = false
     const started = Date.now()
-    const r = await runCli(["run", jobFile(task, `["-c", "echo sleeping; sleep 300"]`)], (stderr, kill) => {
+    const r = await runCli(["run", jobFile(task, `["-c", "echo sleeping; sleep 300"]`)], ({ stderr }, kill) => {
       if (!sent && stderr.includes("started: container")) {
         sent = true
         kill("SIGINT")
@@ -135,8 +106,9 @@ describe("run", () => {
     const task = `killer${suffix}`
     let stage = 0
     let firstAt = 0
-    const r = await runCli(["run", jobFile(task, `["-c", "trap '' TERM; echo stubborn; sleep 300"]`)], (stderr, kill) => {
-      if (stage === 0 && stderr.includes("started: container")) {
+    const r = await runCli(["run", jobFile(task, `["-c", "trap '' TERM; echo stubborn; sleep 300"]`)], ({ stdout, stderr }, kill) => {
+      // "stubborn" on its output: the task ignores SIGTERM from here on
+      if (stage === 0 && stdout.includes("stubborn")) {
         stage = 1
         firstAt = Date.now()
         kill("SIGINT")

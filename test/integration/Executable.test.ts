@@ -8,34 +8,18 @@ import { existsSync, statSync } from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import pkg from "../../package.json" with { type: "json" }
+import { MAGIC_COOKIE as COOKIE } from "../support/nomad/launch.ts"
+import { type ProcessResult, REPO_ROOT, runProcess } from "../support/processes.ts"
 
-const root = path.resolve(import.meta.dirname, "../..")
+const root = REPO_ROOT
 const exe = path.join(root, "dist/nomad-driver-podman")
 const socket = process.env["PODMAN_SOCKET"]!
-const COOKIE = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a8cec6e91a7255"
-
-interface Proc {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
 
 /** Runs the executable under a bare environment from `/`. */
-const runExe = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}): Promise<Proc> =>
-  new Promise((resolve, reject) => {
-    requireExe()
-    const child = spawn(exe, args, { cwd: "/", env: { PATH: "/usr/bin:/bin", ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+const runExe = async (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}): Promise<ProcessResult> => {
+  requireExe()
+  return runProcess([exe, ...args], { cwd: "/", env: { PATH: "/usr/bin:/bin", ...extraEnv }, timeoutMillis: 60_000 })
+}
 
 /** Each test fails (not skips) when the executable has not been built. */
 const requireExe = (): void => {

@@ -1,6 +1,11 @@
 /**
- * Vitest global setup: starts one private Podman API service, builds the test images and starts a
- * private registry (htpasswd auth) for the whole run, then tears everything down by PID.
+ * Vitest global setup of the `integration` and `e2e` projects: starts one private Podman API
+ * service, builds the test images and starts a private registry (htpasswd auth) for the whole run,
+ * then tears everything down by PID.
+ *
+ * Both projects list this file, and vitest runs a project's global setup once per project that
+ * has files in the run; the sandbox lives in the main process (`globalThis`), so the second
+ * project reuses the first one's and the last teardown stops it: one sandbox per run.
  *
  * The environment it exports (PODMAN_SOCKET, SANDBOX_*) is inherited by the test workers.
  * Set NDP_SANDBOX_ENV=<file> to reuse an already running sandbox (written by `sandbox.sh start`).
@@ -28,12 +33,19 @@ const freePort = () =>
     })
   })
 
-export default async function setup(project: TestProject) {
+interface Sandbox {
+  readonly env: Record<string, string>
+  /** Projects still using it. */
+  users: number
+  readonly stop: () => void
+}
+
+const KEY = Symbol.for("nomad-driver-podman/test-sandbox")
+const shared = globalThis as { [KEY]?: Promise<Sandbox> }
+
+const start = async (): Promise<Sandbox> => {
   if (process.env.NDP_SANDBOX_ENV) {
-    const env = parseEnv(readFileSync(process.env.NDP_SANDBOX_ENV, "utf8"))
-    Object.assign(process.env, env)
-    project.provide("sandbox", env)
-    return
+    return { env: parseEnv(readFileSync(process.env.NDP_SANDBOX_ENV, "utf8")), users: 0, stop: () => {} }
   }
   // Short path: unix socket paths must stay under 108 bytes.
   const dir = mkdtempSync("/tmp/ndp-")
@@ -48,12 +60,9 @@ export default async function setup(project: TestProject) {
     })
   } catch (e) {
     execFileSync("bash", [script, "stop", dir], { stdio: "inherit" })
-    throw new Error(`The test suite needs a real Podman (install it with .ci/run's apt-get line): ${String(e)}`)
+    throw new Error(`The integration and e2e tests need a real Podman (scripts/setup.sh installs it): ${String(e)}`)
   }
-  const env = parseEnv(out)
-  Object.assign(process.env, env)
-  project.provide("sandbox", env)
-  return () => {
+  const stop = () => {
     // No test may leave a container behind: list what is left before tearing the service down.
     const left = execFileSync("curl", ["-s", "--max-time", "10", "--unix-socket", `${dir}/podman.sock`,
       "http://d/v4.0.0/libpod/containers/json?all=true"], { encoding: "utf8" })
@@ -62,6 +71,19 @@ export default async function setup(project: TestProject) {
     if (names.length > 0) {
       throw new Error(`tests left ${names.length} container(s) behind: ${names.join(", ")}`)
     }
+  }
+  return { env: parseEnv(out), users: 0, stop }
+}
+
+export default async function setup(project: TestProject) {
+  const sandbox = await (shared[KEY] ??= start())
+  sandbox.users++
+  Object.assign(process.env, sandbox.env)
+  project.provide("sandbox", sandbox.env)
+  return () => {
+    if (--sandbox.users > 0) return
+    delete shared[KEY]
+    sandbox.stop()
   }
 }
 

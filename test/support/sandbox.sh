@@ -5,7 +5,7 @@
 #   sandbox.sh stop DIR    -> removes every container, stops the service and the registry by PID,
 #                             unmounts the overlay and deletes DIR
 #
-# Follows ../shared/PODMAN-SANDBOX.md: nothing global is changed; config, storage, locks, events and
+# Nothing global is changed: config, storage, locks, events and
 # the default network all live under DIR, so several sandboxes (and a system Podman) coexist.
 set -euo pipefail
 

@@ -1,5 +1,5 @@
 /**
- * Conformance of the RPC layer's pure pieces against PROTOCOL.md (each test names its section).
+ * Conformance of the RPC layer's pure pieces with what Nomad's client sends and expects.
  */
 import { describe, expect, it } from "vitest"
 import { toExecInputs } from "../../layers/nomad-rpc/handlers.ts"
@@ -15,7 +15,7 @@ const msg = (m: {
     ...(m.ttySize ? { ttySize: { height: m.ttySize.height, width: m.ttySize.width } } : {})
   })).finish())
 
-describe("ExecTaskStreaming input messages (§3.3 ExecTaskStreaming 2.)", () => {
+describe("ExecTaskStreaming input messages", () => {
   it("an empty message is a heartbeat: no input", () => {
     expect(toExecInputs(msg({}))).toStrictEqual([])
   })
@@ -74,7 +74,7 @@ const tags = (bytes: Uint8Array): Array<number> => {
 }
 const tag = (field: number, wire: number) => field * 8 + wire
 
-describe("field numbers and wire types of the odd-looking fields (§2, §4)", () => {
+describe("field numbers and wire types of the odd-looking fields", () => {
   it("hclspec.Spec: oneof members 1..10, Attr is field 3", async () => {
     const { Spec } = await import("../../proto/gen/plugins/shared/hclspec/hcl_spec.ts")
     expect(tags(Spec.encode(Spec.fromPartial({ Attr: { name: "a", type: "string", required: false } })).finish())).toStrictEqual([tag(3, 2)])

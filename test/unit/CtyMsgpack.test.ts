@@ -12,7 +12,7 @@ const bytes = (spec: string): Uint8Array => {
   return Uint8Array.from(out)
 }
 
-describe("cty msgpack: the worked example of PROTOCOL.md §5.3", () => {
+describe("cty msgpack: a worked example (a task config as Nomad encodes it)", () => {
   const wire = bytes(`
     89 a4"args" 92 a2"hi" a1"1"  a7"command" a9"/bin/echo"  a7"enabled" c2  a3"env" 81 a1"A" a1"1"
     a6"labels" c0  a5"mount" 91 82 a8"readonly" c0 a6"source" a2"/a"  a3"opt" 91 81 a1"k" a1"v"
@@ -44,7 +44,7 @@ describe("cty msgpack: the worked example of PROTOCOL.md §5.3", () => {
   })
 })
 
-describe("cty msgpack: single values (§5.3 table)", () => {
+describe("cty msgpack: single values", () => {
   const cases: Array<[string, unknown, string]> = [
     ["nil", null, "c0"],
     ["false", false, "c2"],

@@ -1,7 +1,4 @@
 /** Unit tests of the driver's pure helpers: stats deltas, the registry auth chain. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import * as path from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { resolveAuth } from "../../src/driver/auth.ts"
@@ -9,6 +6,7 @@ import { emptyAccumulator, toSample } from "../../src/driver/stats.ts"
 import { decodePluginConfig } from "../../src/domain/PluginConfig.ts"
 import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
 import type { ContainerStats } from "../../src/services/Podman.ts"
+import { tempDirForTest, writeFileIn } from "../support/tmp.ts"
 
 describe("stats deltas", () => {
   const sample = (ms: number, cpuNano: number, sysNano: number, mem: number): ContainerStats => ({
@@ -43,26 +41,20 @@ describe("stats deltas", () => {
 
 describe("registry auth chain", () => {
   it("task auth first, then the plugin auth file by registry host; never the other registries' entries", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "ndp-auth-"))
-    try {
-      const file = path.join(dir, "config.json")
-      writeFileSync(file, JSON.stringify({
-        auths: {
-          "registry.example:5000": { auth: Buffer.from("fileuser:filepass").toString("base64") },
-          "other.example": { auth: Buffer.from("x:y").toString("base64") }
-        }
-      }))
-      const plugin = await Effect.runPromise(decodePluginConfig({ auth: [{ config: file }] }))
-      const withTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b", auth: { username: "u", password: "p" } }))
-      const withoutTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b" }))
-      expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withTask, plugin))).toMatchObject({ username: "u", password: "p" })
-      expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withoutTask, plugin))).toMatchObject({ username: "fileuser", password: "filepass" })
-      expect(await Effect.runPromise(resolveAuth("nowhere.example/a", "nowhere.example", withoutTask, plugin))).toBeUndefined()
-      // a short name: the registry is Podman's choice, so no file entry is offered
-      expect(await Effect.runPromise(resolveAuth("b:1", undefined, withoutTask, plugin))).toBeUndefined()
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const file = writeFileIn(tempDirForTest("ndp-auth-"), "config.json", JSON.stringify({
+      auths: {
+        "registry.example:5000": { auth: Buffer.from("fileuser:filepass").toString("base64") },
+        "other.example": { auth: Buffer.from("x:y").toString("base64") }
+      }
+    }))
+    const plugin = await Effect.runPromise(decodePluginConfig({ auth: [{ config: file }] }))
+    const withTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b", auth: { username: "u", password: "p" } }))
+    const withoutTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b" }))
+    expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withTask, plugin))).toMatchObject({ username: "u", password: "p" })
+    expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withoutTask, plugin))).toMatchObject({ username: "fileuser", password: "filepass" })
+    expect(await Effect.runPromise(resolveAuth("nowhere.example/a", "nowhere.example", withoutTask, plugin))).toBeUndefined()
+    // a short name: the registry is Podman's choice, so no file entry is offered
+    expect(await Effect.runPromise(resolveAuth("b:1", undefined, withoutTask, plugin))).toBeUndefined()
   })
   it("a failing helper fails the pull with reason auth, unless auth_soft_fail", async () => {
     const plugin = await Effect.runPromise(decodePluginConfig({ auth: [{ helper: "ndp-does-not-exist" }] }))

@@ -7,6 +7,7 @@ import { Effect, Exit, Fiber, Scope } from "effect"
 import { Writable } from "node:stream"
 import { layerConsole, layerMemory, MemoryLogSink, writeWithBackpressure } from "../../layers/log-sink/index.ts"
 import { LogSink } from "../../src/services/LogSink.ts"
+import { eventually } from "../support/eventually.ts"
 
 const enc = new TextEncoder()
 const target = (taskId: string) => ({ taskId, stdoutPath: "", stderrPath: "" })
@@ -58,7 +59,7 @@ const slowWritable = () => {
       pending.push(cb)
     }
   })
-  return { out, received, release: () => pending.splice(0).forEach((cb) => cb()) }
+  return { out, received, waiting: () => pending.length, release: () => pending.splice(0).forEach((cb) => cb()) }
 }
 
 describe("LogSink.layerConsole", () => {
@@ -70,15 +71,17 @@ describe("LogSink.layerConsole", () => {
           discard: true
         })
       )
-      yield* Effect.sleep("50 millis")
-      // the first chunk exceeds the 8-byte high-water mark: the writer waits for 'drain'
+      yield* eventually(Effect.sync(() => expect(slow.received).toHaveLength(1)))
+      // the first chunk exceeds the 8-byte high-water mark and the output has not accepted it:
+      // the writer waits for 'drain'
       expect(fiber.pollUnsafe()).toBeUndefined()
       expect(slow.received).toEqual(["0123456789\n"])
       for (let i = 0; i < 5 && fiber.pollUnsafe() === undefined; i++) {
         slow.release()
-        yield* Effect.sleep("20 millis")
+        // the next chunk reaches the output, or the writer is done
+        yield* eventually(Effect.sync(() => expect(fiber.pollUnsafe() !== undefined || slow.waiting() > 0).toBe(true)))
       }
-      yield* Fiber.join(fiber)
+      yield* Fiber.join(fiber).pipe(Effect.timeout("1 second"))
       expect(slow.received).toEqual(["0123456789\n", "second\n", "third\n"])
     }))
 
@@ -86,7 +89,8 @@ describe("LogSink.layerConsole", () => {
     Effect.gen(function*() {
       const slow = slowWritable()
       const fiber = yield* Effect.forkChild(writeWithBackpressure(slow.out, enc.encode("0123456789\n")))
-      yield* Effect.sleep("20 millis")
+      // destroyed while the writer waits for 'drain'
+      yield* eventually(Effect.sync(() => expect(slow.received).toHaveLength(1)))
       slow.out.destroy()
       yield* Fiber.join(fiber).pipe(Effect.timeout("1 second"))
       yield* writeWithBackpressure(slow.out, enc.encode("dropped\n")).pipe(Effect.timeout("1 second"))

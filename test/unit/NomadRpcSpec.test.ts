@@ -1,6 +1,6 @@
 /**
  * The hclspecs we send in ConfigSchema / TaskConfigSchema, checked against what the Nomad client
- * accepts (PROTOCOL.md §4.3, §5.1, §8.7): exactly one oneof member per Spec, names where hcldec
+ * accepts: exactly one oneof member per Spec, names where hcldec
  * needs them, type expressions in the grammar the client evaluates, no `any` under a BlockMap
  * (the agent panics), literals that evaluate.
  */

@@ -23,6 +23,8 @@ interface FakeTask {
   readonly exit: Deferred.Deferred<ExitResult>
   exited?: ExitResult
   readonly signals: Array<string>
+  /** waitTask calls in progress (a cancelled gRPC call must end its wait). */
+  waiters: number
 }
 
 export interface FakeDriverState {
@@ -30,12 +32,17 @@ export interface FakeDriverState {
   readonly recovered: Array<DriverState>
   readonly started: Array<{ task: NomadTask; config: TaskConfig }>
   readonly events: Queue.Queue<TaskEvent>
+  /** How many waitTask calls are waiting on the task right now. */
+  readonly waiting: (taskId: string) => number
 }
 
 const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGHUP: 1, SIGUSR1: 10 }
 
 export const makeFakeDriver = Effect.gen(function*() {
-  const state: FakeDriverState = { tasks: new Map(), recovered: [], started: [], events: yield* Queue.unbounded<TaskEvent>() }
+  const tasks = new Map<string, FakeTask>()
+  const state: FakeDriverState = {
+    tasks, recovered: [], started: [], events: yield* Queue.unbounded<TaskEvent>(), waiting: (taskId) => tasks.get(taskId)?.waiters ?? 0
+  }
 
   const get = (taskId: string) => {
     const t = state.tasks.get(taskId)
@@ -52,7 +59,7 @@ export const makeFakeDriver = Effect.gen(function*() {
 
   const track = (task: NomadTask, startedAt: Date) =>
     Effect.gen(function*() {
-      const t: FakeTask = { task, startedAt, exit: yield* Deferred.make<ExitResult>(), signals: [] }
+      const t: FakeTask = { task, startedAt, exit: yield* Deferred.make<ExitResult>(), signals: [], waiters: 0 }
       state.tasks.set(task.id, t)
       return t
     })
@@ -84,7 +91,12 @@ export const makeFakeDriver = Effect.gen(function*() {
         }
         return { state: ds, network: { portMap: { http: 8080 }, ip: "10.0.0.2", autoAdvertise: true } }
       }),
-    waitTask: (taskId) => Effect.flatMap(get(taskId), (t) => Deferred.await(t.exit)),
+    waitTask: (taskId) =>
+      Effect.flatMap(get(taskId), (t) =>
+        Effect.sync(() => t.waiters++).pipe(
+          Effect.andThen(Deferred.await(t.exit)),
+          Effect.ensuring(Effect.sync(() => t.waiters--))
+        )),
     stopTask: (taskId, _timeout, signal) =>
       Effect.flatMap(get(taskId), (t) => finish(t, SIGNALS[signal || "SIGTERM"] ?? 15)),
     destroyTask: (taskId, force) =>

@@ -1,6 +1,6 @@
 /**
  * gRPC clients for a plugin socket, built from the generated code (as Nomad's go-plugin client
- * would speak to us), plus small promise helpers for tests.
+ * would speak to us), plus promise forms of unary calls. Stream collectors: grpcStreams.ts.
  */
 import * as grpc from "@grpc/grpc-js"
 import { HealthClient } from "../../../proto/gen/grpc/health/v1/health.ts"
@@ -61,32 +61,6 @@ export const callError = async <Req, Res>(fn: UnaryFn<Req, Res>, req: Req): Prom
   }
   throw new Error("expected the call to fail")
 }
-
-/** Reads the first `n` messages of a server stream, then cancels it. */
-export const take = <Res>(stream: grpc.ClientReadableStream<Res>, n: number, timeoutMillis = 10_000): Promise<Array<Res>> =>
-  new Promise((resolve, reject) => {
-    const out: Array<Res> = []
-    const timer = setTimeout(() => {
-      stream.cancel()
-      reject(new Error(`timed out after ${out.length} of ${n} messages`))
-    }, timeoutMillis)
-    stream.on("data", (m: Res) => {
-      out.push(m)
-      if (out.length === n) {
-        clearTimeout(timer)
-        stream.cancel()
-        resolve(out)
-      }
-    })
-    stream.on("error", (e: grpc.ServiceError) => {
-      clearTimeout(timer)
-      if (e.code !== grpc.status.CANCELLED) reject(e)
-    })
-    stream.on("end", () => {
-      clearTimeout(timer)
-      resolve(out)
-    })
-  })
 
 /** The RecoverableError carried in `grpc-status-details-bin`, with the Status code, if any. */
 export const recoverableDetail = (err: grpc.ServiceError): { code: number; recoverable: boolean; message: string } | undefined => {

@@ -1,6 +1,6 @@
 /**
- * Test-only encoder that writes JS values the way go-cty's msgpack encoder does (PROTOCOL.md
- * §5.3): smallest integer forms (unsigned forms for non-negative values), float64 for every
+ * Test-only encoder that writes JS values the way go-cty's msgpack encoder does:
+ * smallest integer forms (unsigned forms for non-negative values), float64 for every
  * non-integer number, decimal text for numbers outside int64 and for `CtyDecimal` values, maps
  * with keys sorted by UTF-8 byte order, and `CtyUnknown` as fixext1 type 0.
  *

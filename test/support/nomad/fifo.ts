@@ -1,9 +1,15 @@
 /**
- * A log FIFO reader like Nomad's logmon (PROTOCOL.md §7): mkfifo with mode 0600, open the read
- * end (a blocking open, off the event loop) and collect what the driver writes.
+ * A log FIFO reader like Nomad's logmon: mkfifo with mode 0600, then read what the driver writes.
+ *
+ * Opened O_RDWR | O_NONBLOCK and read through a libuv pipe handle (epoll), so it never holds a
+ * libuv threadpool thread: a blocking read-only open would wait in one until a writer appears, and
+ * after each EOF (task or plugin restart) the reopen would wait again, so four idle FIFOs would
+ * freeze every fs call of the test process. Holding the FIFO read-write also means no EOF between
+ * two writers, which is what logmon's immediate reopen amounts to.
  */
 import { execFileSync } from "node:child_process"
-import { closeSync, constants, createReadStream, openSync, type ReadStream } from "node:fs"
+import { constants, openSync } from "node:fs"
+import * as net from "node:net"
 
 export interface FifoReader {
   readonly path: string
@@ -17,20 +23,14 @@ export const openFifo = (path: string): FifoReader => {
   execFileSync("mkfifo", ["-m", "600", path])
   let data = ""
   const waiters = new Set<() => void>()
-  // Reopen after EOF (a task restart, or the driver reopening its write end), as logmon does.
-  let stream: ReadStream | undefined
-  let closed = false
-  const open = () => {
-    if (closed) return
-    stream = createReadStream(path, { encoding: "utf8" })
-    stream.on("data", (d) => {
-      data += d as string
-      for (const w of waiters) w()
-    })
-    stream.on("end", () => setTimeout(open, 50))
-    stream.on("error", () => {})
-  }
-  open()
+  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK)
+  const socket = new net.Socket({ fd, readable: true, writable: false })
+  socket.setEncoding("utf8")
+  socket.on("data", (d: string) => {
+    data += d
+    for (const w of waiters) w()
+  })
+  socket.on("error", () => {})
   return {
     path,
     text: () => data,
@@ -51,14 +51,7 @@ export const openFifo = (path: string): FifoReader => {
         check()
       }),
     close: () => {
-      closed = true
-      // A read end still blocked in open() holds a libuv thread: give it a writer, then EOF.
-      try {
-        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK))
-      } catch {
-        // no pending reader
-      }
-      stream?.destroy()
+      socket.destroy()
     }
   }
 }

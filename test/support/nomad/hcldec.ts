@@ -1,6 +1,6 @@
 /**
  * A small stand-in for what the Nomad client does with a plugin's hclspec before it sends config
- * bytes (PROTOCOL.md §5.2/§5.3): takes JSON-like input (as the agent or jobspec produced it) and
+ * bytes (hcldec, then cty msgpack): takes JSON-like input (as the agent or jobspec produced it) and
  * the spec, and returns the value whose cty msgpack Nomad sends: every Object key present
  * (absent Attr/Block → null, absent BlockList/BlockSet → [], absent BlockMap → {}), Default and
  * Literal applied, unknown keys rejected. No type conversion: give values of the declared types.

@@ -1,5 +1,5 @@
 /**
- * Launches a plugin process the way Nomad's go-plugin client does (PROTOCOL.md §1.2): the
+ * Launches a plugin process the way Nomad's go-plugin client does: the
  * agent's environment plus the magic cookie, PLUGIN_MIN/MAX_PORT and PLUGIN_PROTOCOL_VERSIONS=2,
  * cwd `/`, argv0 = the executable, stdout/stderr piped. Then reads the handshake line.
  *
@@ -12,21 +12,13 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs"
 import * as path from "node:path"
-import { pathToFileURL } from "node:url"
+import { REPO_ROOT, tsNodeArgv } from "../processes.ts"
 
-export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..")
+export { REPO_ROOT }
 export const MAGIC_COOKIE = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a8cec6e91a7255"
 
 /** The built single executable, if any. */
 export const builtPlugin = path.join(REPO_ROOT, "dist/nomad-driver-podman")
-
-/** Node 22 from node_modules and tsx's ESM loader: TS sources in a single process. */
-const tsNode = (entry: string): Array<string> => [
-  path.join(REPO_ROOT, "node_modules/node/bin/node"),
-  "--import",
-  pathToFileURL(path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs")).href,
-  entry
-]
 
 /** Newest modification time of the sources the executable is built from. */
 const newestSource = (): number => {
@@ -52,7 +44,7 @@ export const pluginCommand = (): ReadonlyArray<string> => {
   if (mode === "dist" && !existsSync(builtPlugin)) throw new Error(`${builtPlugin} is missing: run npm run build`)
   const useDist = mode === "dist" ||
     (mode !== "source" && existsSync(builtPlugin) && statSync(builtPlugin).mtimeMs >= newestSource())
-  return useDist ? [builtPlugin] : tsNode(path.join(REPO_ROOT, "src/cli/main.ts"))
+  return useDist ? [builtPlugin] : tsNodeArgv(path.join(REPO_ROOT, "src/cli/main.ts"))
 }
 
 export interface Handshake {
@@ -87,7 +79,7 @@ export interface LaunchOptions {
 }
 
 export const launchPlugin = (options: LaunchOptions = {}): Promise<LaunchedPlugin> => {
-  const argv = options.entry ? tsNode(options.entry) : [...pluginCommand()]
+  const argv = options.entry ? tsNodeArgv(options.entry) : [...pluginCommand()]
   const env: Record<string, string | undefined> = {
     ...process.env,
     PLUGIN_MIN_PORT: "10000",

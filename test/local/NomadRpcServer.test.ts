@@ -1,15 +1,17 @@
 /**
  * The gRPC layer over a real unix socket, in process, against the FAKE Driver
- * (test/support/nomad/FakeDriver.ts): every RPC Nomad makes, the wire encodings it relies on,
- * and the error statuses (PROTOCOL.md §3, §8.6, §8.7, §9.4).
+ * (test/support/nomad/FakeDriver.ts, no Podman): every RPC Nomad makes, the wire encodings it
+ * relies on, and the error statuses its client and driver harness expect.
  */
 import * as grpc from "@grpc/grpc-js"
 import { Effect, Exit, Layer, Logger, Scope } from "effect"
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ctyEncode } from "../support/nomad/ctyEncode.ts"
-import { call, callError, connect, type PluginClients, recoverableDetail, take } from "../support/nomad/clients.ts"
+import { call, callError, connect, type PluginClients, recoverableDetail } from "../support/nomad/clients.ts"
+import { collectDuplex, staysOpenFor, take } from "../support/nomad/grpcStreams.ts"
 import { fakeAppLayer, type FakeDriverState } from "../support/nomad/FakeDriver.ts"
+import { tempDirForFile } from "../support/tmp.ts"
 import { hclSpecToProto, GO_ZERO_TIME } from "../../layers/nomad-rpc/codec.ts"
 import { hclogLogger } from "../../layers/nomad-rpc/hclog.ts"
 import { makeNomadRpcServer, ShutdownRequest } from "../../layers/nomad-rpc/server.ts"
@@ -32,7 +34,7 @@ let configSets: Array<PluginConfig>
 const announced: Array<string> = []
 const logs: Array<string> = []
 let shutdownRequests = 0
-const socketPath = `/tmp/ndp-nrpc-unit-${process.pid}.sock`
+const socketPath = `${tempDirForFile("ndp-nrpc-")}/plugin.sock`
 
 const allocId = "5f1d2a3b-0000-4000-8000-000000000001"
 let seq = 0
@@ -92,14 +94,9 @@ describe("handshake and go-plugin services", () => {
     const stdio = c.stdio.streamStdio({})
     const broker = c.broker.startStream()
     broker.write({ serviceId: 1, network: "", address: "", knock: undefined })
-    let ended = false
-    stdio.on("end", () => (ended = true))
-    stdio.on("error", () => {})
-    broker.on("error", () => {})
-    await new Promise((r) => setTimeout(r, 300))
-    expect(ended).toBe(false)
-    stdio.cancel()
-    broker.cancel()
+    const [stdioOpen, brokerOpen] = await Promise.all([staysOpenFor(stdio, 300), staysOpenFor(broker, 300)])
+    expect(stdioOpen).toBe(true)
+    expect(brokerOpen).toBe(true)
     const info = await call(c.base.pluginInfo.bind(c.base), {})
     expect(info.name).toBe("podman")
   })
@@ -172,10 +169,8 @@ describe("Driver", () => {
   it("Fingerprint: first message immediately, typed attributes, stream stays open", async () => {
     const started = Date.now()
     const stream = c.driver.fingerprint({})
-    let ended = false
-    stream.on("end", () => (ended = true))
-    const [first] = await new Promise<Array<any>>((resolve, reject) => {
-      stream.once("data", (m) => resolve([m]))
+    const first = await new Promise<any>((resolve, reject) => {
+      stream.once("data", resolve)
       stream.once("error", reject)
     })
     expect(Date.now() - started).toBeLessThan(1000)
@@ -186,10 +181,7 @@ describe("Driver", () => {
     expect(first.attributes["driver.podman.version"]).toEqual({ stringVal: "4.3.1", unit: "" })
     expect(first.attributes["driver.podman.cpus"]).toEqual({ intVal: 2, unit: "" })
     expect(first.attributes["driver.podman.ratio"]).toEqual({ floatVal: 0.5, unit: "" })
-    await new Promise((r) => setTimeout(r, 300))
-    expect(ended).toBe(false)
-    stream.on("error", () => {})
-    stream.cancel()
+    expect(await staysOpenFor(stream, 300)).toBe(true)
   })
 
   it("StartTask: handle v1 echoes the config, RUNNING, driver_state; NomadTask and cty config reach the driver", async () => {
@@ -224,7 +216,7 @@ describe("Driver", () => {
     expect(fake.started.length).toBe(n)
   })
 
-  it("retryable start failures carry RecoverableError{true} with a matching code (§8.6)", async () => {
+  it("retryable start failures carry RecoverableError{true} with a matching code", async () => {
     for (const image of ["fake/unavailable", "fake/pull-timeout"]) {
       const e = await callError(c.driver.startTask.bind(c.driver), { task: taskConfig({ image }) })
       expect(e.code).toBe(grpc.status.FAILED_PRECONDITION)
@@ -248,6 +240,10 @@ describe("Driver", () => {
 
     let answered = 0
     const waits = [1, 2, 3].map(() => call(c.driver.waitTask.bind(c.driver), { taskId: task.id }).then((r) => (answered++, r)))
+    // the three long polls reach the driver...
+    await expect.poll(() => fake.waiting(task.id)).toBe(3)
+    // ...and none is answered while the task runs: a window to see a wrong answer in (the
+    // behaviour under test is that nothing arrives)
     await new Promise((r) => setTimeout(r, 200))
     expect(answered).toBe(0)
     await call(c.driver.stopTask.bind(c.driver), { taskId: task.id, timeout: { seconds: 5, nanos: 0 }, signal: "SIGINT" })
@@ -287,10 +283,11 @@ describe("Driver", () => {
 
   it("TaskEvents: events carry alloc_id, task_name, timestamp; the stream stays open", async () => {
     const task = taskConfig({ image: "localhost/events:latest" })
+    // The FAKE driver's events wait in a queue until a stream takes them: the stream need not be
+    // open on the server before StartTask.
     const stream = c.driver.taskEvents({})
     const got = new Promise<any>((resolve) => stream.on("data", (e) => e.taskId === task.id && resolve(e)))
     stream.on("error", () => {})
-    await new Promise((r) => setTimeout(r, 100))
     await call(c.driver.startTask.bind(c.driver), { task })
     const ev = await got
     expect(ev).toMatchObject({ taskId: task.id, allocId, taskName: "web", message: "started localhost/events:latest", annotations: { image: "localhost/events:latest" } })
@@ -324,12 +321,7 @@ describe("Driver", () => {
     const task = taskConfig({ image: "localhost/busybox:latest" })
     await call(c.driver.startTask.bind(c.driver), { task })
     const s = c.driver.execTaskStreaming()
-    const out: Array<any> = []
-    const done = new Promise<void>((resolve, reject) => {
-      s.on("data", (m) => out.push(m))
-      s.on("end", () => resolve())
-      s.on("error", reject)
-    })
+    const { done, messages: out } = collectDuplex<ExecTaskStreamingRequest, any>(s)
     s.write(ExecTaskStreamingRequest.fromPartial({ setup: { taskId: task.id, command: ["/bin/sh"], tty: true } }))
     s.write(ExecTaskStreamingRequest.fromPartial({ stdin: { data: Buffer.from("hello\n"), close: false } }))
     s.write(ExecTaskStreamingRequest.fromPartial({ ttySize: { height: 100, width: 100 } }))
@@ -394,9 +386,10 @@ describe("Driver", () => {
     const task = taskConfig({ image: "localhost/busybox:latest" })
     await call(c.driver.startTask.bind(c.driver), { task })
     const callObj = c.driver.waitTask({ taskId: task.id }, () => {})
-    await new Promise((r) => setTimeout(r, 100))
+    await expect.poll(() => fake.waiting(task.id)).toBe(1)
     callObj.cancel()
-    await new Promise((r) => setTimeout(r, 100))
+    // the handler's fiber is interrupted: the driver's wait ends without the task exiting
+    await expect.poll(() => fake.waiting(task.id)).toBe(0)
     const info = await call(c.base.pluginInfo.bind(c.base), {})
     expect(info.name).toBe("podman")
     await call(c.driver.destroyTask.bind(c.driver), { taskId: task.id, force: true })
@@ -404,7 +397,6 @@ describe("Driver", () => {
 
   it("GRPCController.Shutdown answers, then asks the process to stop", async () => {
     await call(c.controller.shutdown.bind(c.controller), {})
-    await new Promise((r) => setTimeout(r, 150))
-    expect(shutdownRequests).toBe(1)
+    await expect.poll(() => shutdownRequests).toBe(1)
   })
 })

@@ -1,23 +1,30 @@
 /**
- * The plugin as a process (runPlugin serving the FAKE Driver): cookie check, handshake line,
- * stdout discipline, hclog stderr, SIGINT ignored, Shutdown / SIGTERM → exit 0 (PROTOCOL.md §1, §9.4 1-3).
+ * The plugin as a process (runPlugin serving the FAKE Driver, no Podman): cookie check, handshake
+ * line, stdout discipline, hclog stderr, SIGINT ignored, Shutdown / SIGTERM → exit 0, as go-plugin
+ * and Nomad's plugin loader expect them.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
+import { existsSync, statSync } from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { call, callError, connect } from "../support/nomad/clients.ts"
-import { launchPlugin, type LaunchedPlugin, REPO_ROOT } from "../support/nomad/launch.ts"
+import { launchPlugin, type LaunchedPlugin } from "../support/nomad/launch.ts"
 import { spawnSync } from "node:child_process"
-import { pathToFileURL } from "node:url"
+import { REPO_ROOT, tsNodeArgv } from "../support/processes.ts"
+import { tempDirForTest } from "../support/tmp.ts"
 
 const entry = path.join(REPO_ROOT, "test/support/nomad/fakePluginMain.ts")
 const launched: Array<LaunchedPlugin> = []
-const dirs: Array<string> = []
 
 afterEach(async () => {
   for (const p of launched.splice(0)) await p.kill()
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
+
+/**
+ * The behaviour under test is that the process does NOT exit (after a signal or EPIPE): nothing
+ * signals an exit that did not happen, so the test watches for one during this window.
+ */
+const noExitWithin = (p: LaunchedPlugin, millis: number) =>
+  Promise.race([p.exited.then(() => "exited"), new Promise((r) => setTimeout(() => r("alive"), millis))])
 
 const start = async (env: Record<string, string> = {}) => {
   const p = await launchPlugin({ entry, env, timeoutMillis: 30_000 })
@@ -29,17 +36,15 @@ describe("plugin process", () => {
   it("refuses to run without the magic cookie: message on stderr, exit 1, nothing on stdout", () => {
     const env = { ...process.env }
     delete env.NOMAD_PLUGIN_MAGIC_COOKIE
-    const node = path.join(REPO_ROOT, "node_modules/node/bin/node")
-    const loader = pathToFileURL(path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs")).href
-    const r = spawnSync(node, ["--import", loader, entry], { env, cwd: "/", encoding: "utf8", timeout: 30_000 })
+    const [node, ...args] = tsNodeArgv(entry)
+    const r = spawnSync(node!, args, { env, cwd: "/", encoding: "utf8", timeout: 30_000 })
     expect(r.status).toBe(1)
     expect(r.stdout).toBe("")
     expect(r.stderr).toMatch(/plugin for Nomad/)
   })
 
   it("prints 1|2|unix|<abs path>|grpc| first and only; the socket lives in PLUGIN_UNIX_SOCKET_DIR", async () => {
-    const dir = mkdtempSync("/tmp/ndp-nrpc-sock-")
-    dirs.push(dir)
+    const dir = tempDirForTest("ndp-nrpc-sock-")
     const p = await start({ PLUGIN_UNIX_SOCKET_DIR: dir })
     const h = p.handshake
     expect([h.core, h.app, h.network, h.protocol, h.rest]).toStrictEqual(["1", "2", "unix", "grpc", [""]])
@@ -62,10 +67,10 @@ describe("plugin process", () => {
     // a failing handler logs a warning: it must go to stderr as hclog, never to stdout
     await callError(c.driver.waitTask.bind(c.driver), { taskId: "missing/task/00000000" })
     c.close()
-    await new Promise((r) => setTimeout(r, 300))
+    // the warning is written after the reply: wait for its line on stderr
+    await expect.poll(() => p.stderrLines().some((l) => JSON.parse(l)["@message"].includes("WaitTask failed"))).toBe(true)
     expect(p.stdout()).toBe(p.handshake.raw + "\n")
     const lines = p.stderrLines()
-    expect(lines.some((l) => JSON.parse(l)["@message"].includes("WaitTask failed"))).toBe(true)
     expect(lines.length).toBeGreaterThan(0)
     for (const l of lines) {
       const j = JSON.parse(l)
@@ -82,7 +87,8 @@ describe("plugin process", () => {
     p.child.stdout!.destroy()
     const c = connect(p.handshake.address)
     for (let i = 0; i < 5; i++) await callError(c.driver.waitTask.bind(c.driver), { taskId: `missing/task/${i}` })
-    await new Promise((r) => setTimeout(r, 300))
+    // an EPIPE crash would follow the failed writes of those warnings within milliseconds
+    expect(await noExitWithin(p, 300)).toBe("alive")
     expect(p.child.exitCode).toBeNull()
     expect((await call(c.base.pluginInfo.bind(c.base), {})).name).toBe("podman")
     c.close()
@@ -91,7 +97,7 @@ describe("plugin process", () => {
   it("ignores SIGINT", async () => {
     const p = await start()
     p.child.kill("SIGINT")
-    await new Promise((r) => setTimeout(r, 500))
+    expect(await noExitWithin(p, 500)).toBe("alive")
     expect(p.child.exitCode).toBeNull()
     const c = connect(p.handshake.address)
     expect((await call(c.base.pluginInfo.bind(c.base), {})).name).toBe("podman")

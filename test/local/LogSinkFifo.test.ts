@@ -4,23 +4,19 @@
  * backpressure without blocking the event loop or the libuv threadpool, a reader that goes away
  * and comes back, discard paths, and fds released when the Scope closes.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import { Effect, Exit, Fiber, Logger, Scope } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { layerFifo, layerFifoWith } from "../../layers/log-sink/fifo.ts"
 import { LogSink, type LogTarget, type LogWriter } from "../../src/services/LogSink.ts"
 import type { OutputStream } from "../../src/services/Podman.ts"
+import { tempDirPerTest } from "../support/tmp.ts"
 
-let dir: string
+const tempDir = tempDirPerTest("ndp-logsink-")
 const children: Array<ChildProcess> = []
 const scopes: Array<Scope.Closeable> = []
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "ndp-logsink-"))
-})
 
 afterEach(async () => {
   for (const s of scopes.splice(0)) await Effect.runPromise(Scope.close(s, Exit.void))
@@ -30,11 +26,10 @@ afterEach(async () => {
       c.kill("SIGKILL")
     }
   }
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 
 const fifo = (name: string): string => {
-  const p = path.join(dir, name)
+  const p = path.join(tempDir(), name)
   execFileSync("mkfifo", ["-m", "0600", p])
   return p
 }
@@ -49,14 +44,12 @@ const reader = (p: string) => {
   return { proc, exited, text: () => Buffer.concat(parts).toString("utf8"), bytes: () => Buffer.concat(parts).length }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const until = async (cond: () => boolean, what: string, ms = 5000) => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
+/**
+ * Several tests check that something does NOT happen (a write stays blocked, no second warning):
+ * nothing signals that, so they watch for it during a window. Only for that, never to wait for
+ * something that does happen (use expect.poll).
+ */
+const observeFor = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Opens the sink in a fresh Scope (closed in afterEach unless a test closes it first). */
 const open = async (target: Omit<LogTarget, "taskId"> & { taskId?: string }) => {
@@ -131,7 +124,7 @@ describe("LogSink FIFO (real named pipes)", () => {
     const r = reader(out)
     const { writer, close } = await open({ stdoutPath: out, stderrPath: "" })
     await write(writer, "stdout", "first\n")
-    await until(() => r.text() === "first\n", "first line")
+    await expect.poll(() => r.text()).toBe("first\n")
     r.proc.kill("SIGSTOP") // the reader stops reading; the pipe fills up
 
     const chunk = 16 * 1024
@@ -144,7 +137,8 @@ describe("LogSink FIFO (real named pipes)", () => {
         accepted += chunk
       }
     })()
-    await sleep(600)
+    await expect.poll(() => accepted).toBeGreaterThan(0)
+    await observeFor(600) // the writer stays blocked, the event loop keeps ticking
     const ticksWhileBlocked = t.ticks()
     // blocked: only what fits in the pipe (64 KiB) plus what cat had read before SIGSTOP
     expect(accepted).toBeLessThan(1024 * 1024)
@@ -170,7 +164,7 @@ describe("LogSink FIFO (real named pipes)", () => {
     const { writer, close } = await open({ stdoutPath: out, stderrPath: "" })
     const before = Array.from({ length: 100 }, (_, i) => `a ${i}\n`).join("")
     await write(writer, "stdout", before)
-    await until(() => a.text() === before, "reader A to get its lines")
+    await expect.poll(() => a.text()).toBe(before)
     a.proc.kill("SIGKILL") // logmon dies with the agent
     await a.exited
 
@@ -178,7 +172,7 @@ describe("LogSink FIFO (real named pipes)", () => {
     const t = ticker()
     let resumed = false
     const pending = write(writer, "stdout", "b 0\n").then(() => (resumed = true))
-    await sleep(300)
+    await observeFor(300) // no reader: the write must not complete (nor fail)
     expect(resumed).toBe(false)
     expect(t.ticks()).toBeGreaterThan(10)
     t.stop()
@@ -208,7 +202,7 @@ describe("LogSink FIFO (real named pipes)", () => {
     const fsStart = Date.now()
     await Promise.all(Array.from({ length: 8 }, () => fs.promises.readFile("/proc/self/status")))
     expect(Date.now() - fsStart).toBeLessThan(1000)
-    await sleep(300)
+    await observeFor(300) // no reader: no write completes
     expect(done.every((d) => !d)).toBe(true)
     expect(t.ticks()).toBeGreaterThan(10)
     t.stop()
@@ -231,15 +225,22 @@ describe("LogSink FIFO (real named pipes)", () => {
     const r = reader(out)
     const { writer, close } = await open({ stdoutPath: out, stderrPath: "" })
     await write(writer, "stdout", "x\n")
-    await until(() => r.text() === "x\n", "first line")
+    await expect.poll(() => r.text()).toBe("x\n")
     r.proc.kill("SIGSTOP")
-    const fiber = Effect.runFork(Effect.forever(writer.write({ stream: "stdout", data: new Uint8Array(65536) })))
-    await sleep(300)
+    // 64 KiB chunks into a 64 KiB pipe nobody reads: the first fills it, the second cannot finish
+    let begun = 0
+    let finished = 0
+    const chunk = Effect.sync(() => begun++).pipe(
+      Effect.andThen(writer.write({ stream: "stdout", data: new Uint8Array(65536) })),
+      Effect.andThen(Effect.sync(() => finished++))
+    )
+    const fiber = Effect.runFork(Effect.forever(chunk))
+    await expect.poll(() => begun >= 2 && begun > finished).toBe(true)
     const t0 = Date.now()
     await Effect.runPromise(Fiber.interrupt(fiber))
     expect(Date.now() - t0).toBeLessThan(200)
     await close()
-    await until(() => fdsTo([out]) === 0, "fd close")
+    await expect.poll(() => fdsTo([out])).toBe(0)
   })
 
   it("discards /dev/null and empty paths without opening anything", async () => {
@@ -256,7 +257,7 @@ describe("LogSink FIFO (real named pipes)", () => {
   it("discards a missing path with a warning and keeps the other stream", async () => {
     const err = fifo("err.fifo")
     const r = reader(err)
-    const missing = path.join(dir, "does-not-exist.fifo")
+    const missing = path.join(tempDir(), "does-not-exist.fifo")
     const logs: Array<{ level: string; message: string }> = []
     const capture = Logger.make(({ logLevel, message }) => {
       logs.push({ level: logLevel, message: [message].flat().map(String).join(" ") })
@@ -295,8 +296,10 @@ describe("LogSink FIFO (real named pipes)", () => {
         Effect.provide(Logger.layer([capture]))
       )
     )
-    await sleep(400)
-    expect(logs.filter((l) => l.level === "Warn" && l.message.includes("no reader"))).toHaveLength(1)
+    const warnings = () => logs.filter((l) => l.level === "Warn" && l.message.includes("no reader"))
+    await expect.poll(warnings).toHaveLength(1)
+    await observeFor(300) // three times warnAfterMillis: still one warning
+    expect(warnings()).toHaveLength(1)
     const r = reader(out)
     await write(writer, "stdout", "late\n")
     scopes.splice(scopes.indexOf(scope), 1)
@@ -306,7 +309,7 @@ describe("LogSink FIFO (real named pipes)", () => {
   })
 
   it("appends to a regular file given as a log path", async () => {
-    const file = path.join(dir, "task.log")
+    const file = path.join(tempDir(), "task.log")
     fs.writeFileSync(file, "existing\n")
     const { writer, close } = await open({ stdoutPath: file, stderrPath: file })
     await write(writer, "stdout", "one\n")
@@ -326,7 +329,7 @@ describe("LogSink FIFO (real named pipes)", () => {
     await write(writer, "stderr", "e\n")
     expect(fdsTo([out, err])).toBe(2)
     await close()
-    await until(() => fdsTo([out, err]) === 0, "fds to close")
+    await expect.poll(() => fdsTo([out, err])).toBe(0)
     await Promise.all([rOut.exited, rErr.exited]) // EOF reached both readers
     expect(rOut.text()).toBe("o\n")
     expect(rErr.text()).toBe("e\n")
