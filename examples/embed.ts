@@ -5,7 +5,7 @@
  *   PODMAN_SOCKET=unix:///run/podman/podman.sock tsx examples/embed.ts [image]
  */
 import { Effect } from "effect"
-import { decodeTaskConfig, defaultPluginConfig, Driver, embeddedLayer, LogSinks, makeNomadTask } from "../src/index.ts"
+import { decodeTaskConfig, defaultPluginConfig, Driver, embeddedLayer, failOnOom, LogSinks, makeNomadTask } from "../src/index.ts"
 
 const socket = process.env.PODMAN_SOCKET ?? "unix:///run/podman/podman.sock"
 const image = process.argv[2] ?? "localhost/busybox:latest"
@@ -16,9 +16,13 @@ const program = Effect.gen(function*() {
   // The config is typed: a misspelt option does not compile, a bad value fails here, before any Podman call.
   const config = yield* decodeTaskConfig({ image, command: "/bin/sh", args: ["-c", "echo $GREETING; echo to-stderr >&2; exit 7"] })
   const started = yield* driver.startTask(task, config)
-  const result = yield* driver.waitTask(started.state.taskId)
-  yield* driver.destroyTask(started.state.taskId, true)
-  return result
+  const id = started.state.taskId
+  // An OOM kill is an exit status to Nomad; here it is a failure (failOnOom turns it into one).
+  // The task is destroyed (its container removed) however the wait ends.
+  return yield* driver.waitTask(id).pipe(
+    Effect.ensuring(Effect.ignore(driver.destroyTask(id, true))),
+    Effect.flatMap(failOnOom(id))
+  )
 })
 
 const layer = embeddedLayer({ ...defaultPluginConfig, socket_path: socket }, LogSinks.layerConsole)

@@ -9,6 +9,7 @@ import pkg from "../../package.json" with { type: "json" }
 import { decodeDriverState, DRIVER_STATE_VERSION, encodeDriverState } from "../../src/domain/DriverState.ts"
 import { decodePluginConfig, pluginConfigSpec } from "../../src/domain/PluginConfig.ts"
 import { decodeUnknownTaskConfig, taskConfigSpec } from "../../src/domain/TaskConfig.ts"
+import { parseSignal } from "../../src/domain/values/signals.ts"
 import { Driver, type ExecInput } from "../../src/services/Driver.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
 import { HealthCheckResponse, HealthCheckResponse_ServingStatus, type HealthServer } from "../../proto/gen/grpc/health/v1/health.ts"
@@ -40,6 +41,15 @@ type R = Driver | DriverConfig
 
 const requireTaskId = (id: string) =>
   id === "" ? Effect.fail(new RpcRequestError(Code.INVALID_ARGUMENT, "task_id is required")) : Effect.succeed(id)
+
+/** Nomad's signal text (`SIGUSR1`), parsed here at the edge; an unknown one is the caller's mistake. */
+const requireSignal = (text: string) =>
+  Effect.suspend(() => {
+    const signal = parseSignal(text)
+    return signal === undefined
+      ? Effect.fail(new RpcRequestError(Code.INVALID_ARGUMENT, `unknown signal ${JSON.stringify(text.slice(0, 64))}`))
+      : Effect.succeed(signal)
+  })
 
 /** A stream that must never end by itself (the client would reopen it in a hot loop). */
 const endless = <A, E, R0>(s: Stream.Stream<A, E, R0>) => Stream.concat(s, Stream.never)
@@ -159,7 +169,8 @@ export const driverServer = (tracker: CallTracker<R>): DriverServer => ({
   stopTask: unary(tracker, "StopTask", (req) =>
     Effect.gen(function*() {
       const id = yield* requireTaskId(req.taskId)
-      yield* (yield* Driver).stopTask(id, durationToMillis(req.timeout), req.signal)
+      const signal = req.signal === "" ? undefined : yield* requireSignal(req.signal)
+      yield* (yield* Driver).stopTask(id, durationToMillis(req.timeout), signal)
       return {}
     })),
 
@@ -193,7 +204,7 @@ export const driverServer = (tracker: CallTracker<R>): DriverServer => ({
   signalTask: unary(tracker, "SignalTask", (req) =>
     Effect.gen(function*() {
       const id = yield* requireTaskId(req.taskId)
-      yield* (yield* Driver).signalTask(id, req.signal)
+      yield* (yield* Driver).signalTask(id, yield* requireSignal(req.signal))
       return {}
     })),
 

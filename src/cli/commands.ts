@@ -10,6 +10,7 @@ import { decodeUnknownTaskConfig } from "../domain/TaskConfig.ts"
 import { InvalidTaskConfig } from "../domain/errors.ts"
 import { defaultPluginConfig, resolveSockets } from "../domain/PluginConfig.ts"
 import type { ExitResult } from "../domain/results.ts"
+import { SIGKILL } from "../domain/values/signals.ts"
 import { Driver } from "../services/Driver.ts"
 import { Podman } from "../services/Podman.ts"
 import { translate } from "../translate/index.ts"
@@ -34,8 +35,8 @@ export interface CliIO {
   readonly onInterrupt?: (handler: () => void) => () => void
 }
 
-/** Loads the driver's layers (src/driver/layers.ts) only for `run` and `doctor`, so the other commands start fast. */
-const loadDriverLayers = () => import("../driver/layers.ts")
+/** Loads the driver's layers (layers/stacks.ts) only for `run` and `doctor`, so the other commands start fast. */
+const loadDriverLayers = () => import("../../layers/stacks.ts")
 
 /** The Podman address: `--socket-path`, else $PODMAN_SOCKET, else the plugin's default. */
 export const socketAddress = (args: ParsedArgs, env: CliIO["env"]): string =>
@@ -156,13 +157,13 @@ const run = (args: ParsedArgs, io: CliIO) =>
         } else if (phase === "running") {
           phase = "stopping"
           io.err(`==> stopping ${task.name} (Ctrl-C again to kill it at once)`)
-          runHere(Effect.ignore(driver.stopTask(task.id, STOP_TIMEOUT_MILLIS, "")))
+          runHere(Effect.ignore(driver.stopTask(task.id, STOP_TIMEOUT_MILLIS)))
         } else if (phase === "stopping") {
           // Kill rather than destroy here: the removal happens once, below, after the task exited
           // (two concurrent removals of one container can fail and leave it behind).
           phase = "killing"
           io.err(`==> killing ${task.name}`)
-          runHere(Effect.ignore(driver.signalTask(task.id, "SIGKILL")))
+          runHere(Effect.ignore(driver.signalTask(task.id, SIGKILL)))
         }
       })
       let started = false

@@ -1,7 +1,7 @@
 /**
  * Plugin mode: Nomad started this executable (its magic cookie is in the environment). The gRPC
  * server, the go-plugin handshake and the Nomad services live in layers/nomad-rpc; the driver
- * stack in src/driver/layers.ts. Both are imported lazily so the human CLI never pays for them.
+ * stack in layers/stacks.ts. Both are imported lazily so the human CLI never pays for them.
  *
  * Nothing here writes to stdout: the handshake line must be the first thing on it.
  */
@@ -14,7 +14,7 @@ export const MAGIC_COOKIE_VALUE = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee772
 export const servePlugin = async (): Promise<void> => {
   const [rpc, layers] = await Promise.all([
     import("../../layers/nomad-rpc/index.ts"),
-    import("../driver/layers.ts")
+    import("../../layers/stacks.ts")
   ])
   await rpc.runPlugin(layers.pluginLayer)
 }

@@ -6,8 +6,9 @@
  * Messages name the field, image or container and the cause. They never contain a secret:
  * registry passwords and auth headers are never put into an error.
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import type { PodmanError } from "./PodmanError.ts"
+import type { ExitResult } from "./results.ts"
 
 export * from "./PodmanError.ts"
 
@@ -60,16 +61,25 @@ export class ImagePullError extends Schema.TaggedError<ImagePullError>()("ImageP
   }
 }
 
-/** The container was killed by the kernel OOM killer. Reported on the exit result, and as an error where one is needed. */
+/**
+ * The task was killed by the kernel OOM killer. The driver reports an OOM kill on the exit result
+ * (as Nomad expects); `failOnOom` turns it into this error for callers that treat it as a failure.
+ */
 export class OomKilled extends Schema.TaggedError<OomKilled>()("OomKilled", {
-  containerId: Schema.String,
-  memoryLimitBytes: Schema.optional(Schema.Number)
+  taskId: Schema.String,
+  exitCode: Schema.Number
 }) {
   override get message() {
-    return `container ${this.containerId} was killed by the OOM killer` +
-      (this.memoryLimitBytes !== undefined ? ` (memory limit ${this.memoryLimitBytes} bytes)` : "")
+    return `task ${this.taskId} was killed by the OOM killer (exit code ${this.exitCode})`
   }
 }
+
+/**
+ * The exit result as it is, or an `OomKilled` failure when the OOM killer ended the task:
+ * `driver.waitTask(id).pipe(Effect.flatMap(failOnOom(id)))`.
+ */
+export const failOnOom = (taskId: string) => (result: ExitResult): Effect.Effect<ExitResult, OomKilled> =>
+  result.oomKilled ? Effect.fail(new OomKilled({ taskId, exitCode: result.exitCode })) : Effect.succeed(result)
 
 /** No task with this id is known to the driver. Maps to NotFound (Nomad's ErrTaskNotFound). */
 export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", {

@@ -4,34 +4,48 @@
  * the plugin's `auth.helper` (`docker-credential-<helper> get`). With `auth_soft_fail` a failing
  * backend is skipped instead of failing the start. Credentials never reach a log or an error text.
  */
-import { execFile } from "node:child_process"
-import { readFile } from "node:fs/promises"
-import { Effect } from "effect"
+import { Duration, Effect, FileSystem, Schema, Stream } from "effect"
+import { ChildProcess } from "effect/process"
+import type { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import { ImagePullError } from "../domain/errors.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
 import type { RegistryAuth } from "../services/Podman.ts"
 
-const helperGet = (helper: string, server: string) =>
-  Effect.callback<RegistryAuth | undefined, string>((resume) => {
-    const child = execFile(`docker-credential-${helper}`, ["get"], { timeout: 10_000 }, (err, stdout) => {
-      if (err) return resume(Effect.fail(`credential helper ${helper} failed: ${err.message.split("\n")[0]}`))
-      try {
-        const j = JSON.parse(stdout) as { Username?: string; Secret?: string }
-        resume(Effect.succeed(j.Secret ? { username: j.Username ?? "", password: j.Secret, serverAddress: server } : undefined))
-      } catch {
-        resume(Effect.fail(`credential helper ${helper} returned invalid JSON`))
-      }
+/** A credential helper that does not answer within this is a failed backend. */
+const HELPER_TIMEOUT = Duration.seconds(10)
+
+/** What `docker-credential-<helper> get` prints. */
+const HelperAnswer = Schema.fromJsonString(Schema.Struct({ Username: Schema.optional(Schema.String), Secret: Schema.optional(Schema.String) }))
+
+/** Runs `docker-credential-<helper> get` with the server on stdin (the Docker credential helper protocol). */
+const helperGet = (helper: string, server: string): Effect.Effect<RegistryAuth | undefined, string, ChildProcessSpawner> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const child = yield* ChildProcess.make(`docker-credential-${helper}`, ["get"], {
+        stdin: Stream.make(new TextEncoder().encode(server)),
+        stderr: "ignore"
+      })
+      const [stdout, code] = yield* Effect.all([child.stdout.pipe(Stream.decodeText, Stream.mkString), child.exitCode], { concurrency: 2 })
+      if (code !== 0) return yield* Effect.fail(`credential helper ${helper} exited with code ${code}`)
+      const answer = yield* Schema.decodeUnknownEffect(HelperAnswer)(stdout).pipe(
+        Effect.mapError(() => `credential helper ${helper} returned invalid JSON`)
+      )
+      return answer.Secret ? { username: answer.Username ?? "", password: answer.Secret, serverAddress: server } : undefined
     })
-    child.stdin?.end(server)
-  })
+  ).pipe(
+    Effect.catchTag("PlatformError", (e) => Effect.fail(`credential helper ${helper} failed: ${e.message.split("\n")[0]}`)),
+    Effect.timeoutOrElse({ duration: HELPER_TIMEOUT, orElse: () => Effect.fail(`credential helper ${helper} did not answer within ${Duration.format(HELPER_TIMEOUT)}`) })
+  )
 
 const fromAuthFile = (path: string, host: string) =>
-  Effect.tryPromise({ try: () => readFile(path, "utf8"), catch: () => `cannot read auth config file ${path}` }).pipe(
+  FileSystem.FileSystem.pipe(
+    Effect.flatMap((fs) => fs.readFileString(path)),
+    Effect.mapError(() => `cannot read auth config file ${path}`),
     Effect.flatMap((text) =>
       Effect.try({ try: () => JSON.parse(text) as DockerConfig, catch: () => `auth config file ${path} is not valid JSON` })
     ),
-    Effect.flatMap((cfg): Effect.Effect<RegistryAuth | undefined, string> => {
+    Effect.flatMap((cfg): Effect.Effect<RegistryAuth | undefined, string, ChildProcessSpawner> => {
       const helper = cfg.credHelpers?.[host] ?? cfg.credsStore
       const auths = cfg.auths ?? {}
       const key = Object.keys(auths).find((k) => k.replace(/^https?:\/\//, "").replace(/\/.*$/, "") === host)
@@ -48,6 +62,9 @@ const fromAuthFile = (path: string, host: string) =>
     })
   )
 
+/** What the credential backends need: the file system (auth file) and process spawning (helpers). */
+export type AuthServices = FileSystem.FileSystem | ChildProcessSpawner
+
 interface DockerConfig {
   readonly auths?: Record<string, { auth?: string; identitytoken?: string; username?: string; password?: string }>
   readonly credHelpers?: Record<string, string>
@@ -60,7 +77,7 @@ export const resolveAuth = (
   registry: string | undefined,
   config: TaskConfig,
   plugin: PluginConfig
-): Effect.Effect<RegistryAuth | undefined, ImagePullError> => {
+): Effect.Effect<RegistryAuth | undefined, ImagePullError, AuthServices> => {
   if (config.auth?.username || config.auth?.password) {
     return Effect.succeed({
       username: config.auth.username ?? "",
@@ -72,7 +89,7 @@ export const resolveAuth = (
   // helper to ask) is not known here, so only the task's own credentials apply.
   if (registry === undefined) return Effect.succeed(undefined)
   const host = registry
-  const backends: Array<Effect.Effect<RegistryAuth | undefined, string>> = []
+  const backends: Array<Effect.Effect<RegistryAuth | undefined, string, AuthServices>> = []
   if (plugin.auth?.config) backends.push(fromAuthFile(plugin.auth.config, host))
   if (plugin.auth?.helper) backends.push(helperGet(plugin.auth.helper, host))
   return Effect.gen(function*() {

@@ -3,9 +3,16 @@
  * The default socket's attributes go under `driver.podman.`, the others under
  * `driver.podman.<sanitised name>.` (the Go driver's naming, so constraints keep working).
  */
-import { Effect } from "effect"
+import { Clock, Duration, Effect, Schedule, Stream } from "effect"
 import type { Fingerprint } from "../domain/results.ts"
-import type { PodmanClient } from "../services/Podman.ts"
+import { Podman, type PodmanClient } from "../services/Podman.ts"
+
+/** The longest time between two fingerprints. */
+export const FINGERPRINT_PERIOD = Duration.seconds(30)
+/** How often socket health is checked (a change is reported at once). */
+export const FINGERPRINT_CHECK = Duration.seconds(5)
+/** A ping that takes longer than this counts as a dead socket. */
+const PING_TIMEOUT = Duration.seconds(5)
 
 const sanitise = (name: string) => name.replace(/[^A-Za-z0-9]/g, "_")
 
@@ -55,3 +62,31 @@ export const fingerprintOnce = (clients: ReadonlyArray<PodmanClient>): Effect.Ef
       attributes
     }
   })
+
+/**
+ * The Fingerprint stream: one fingerprint at once; then every FINGERPRINT_CHECK a cheap check (a
+ * ping of every socket, and the socket list): a full fingerprint when that changes, and at least
+ * every FINGERPRINT_PERIOD. Never ends.
+ */
+export const fingerprintStream: Effect.Effect<Stream.Stream<Fingerprint>, never, Podman> = Effect.gen(function*() {
+  const podman = yield* Podman
+  return Stream.suspend(() => {
+    let lastKey = ""
+    let lastAt = Number.NEGATIVE_INFINITY
+    const check = Effect.gen(function*() {
+      const clients = yield* podman.clients
+      const alive = yield* Effect.forEach(clients, (c) =>
+        c.ping.pipe(Effect.timeout(PING_TIMEOUT), Effect.as(true), Effect.orElseSucceed(() => false)), { concurrency: "unbounded" })
+      const key = clients.map((c, i) => `${c.socketName}=${c.address}:${alive[i]}`).join(",")
+      const now = yield* Clock.currentTimeMillis
+      if (key === lastKey && now - lastAt < Duration.toMillis(FINGERPRINT_PERIOD)) return undefined
+      lastKey = key
+      lastAt = now
+      return yield* fingerprintOnce(clients)
+    })
+    return Stream.concat(Stream.succeed(undefined), Stream.fromSchedule(Schedule.spaced(FINGERPRINT_CHECK))).pipe(
+      Stream.mapEffect(() => check),
+      Stream.filter((fp): fp is Fingerprint => fp !== undefined)
+    )
+  })
+})

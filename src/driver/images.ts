@@ -3,37 +3,51 @@
  * and pulled when missing (or when `force_pull` / a platform override asks for it). Concurrent
  * pulls of the same reference share one pull. Progress is published as task events.
  */
-import { Deferred, Duration, Effect, Stream } from "effect"
+import { Duration, Effect, Equal, Fiber, Hash, RcMap, Stream } from "effect"
 import { ImagePullError, type PodmanError } from "../domain/errors.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
 import type { PodmanClient } from "../services/Podman.ts"
 import { formatGoDuration } from "../domain/values/durations.ts"
-import { resolveAuth } from "./auth.ts"
+import { type AuthServices, resolveAuth } from "./auth.ts"
 
 export type ImageEvent = (message: string, annotations?: Record<string, string>) => Effect.Effect<void>
 
-/** A de-duplicating image resolver for one driver instance. */
-export const makeImageResolver = Effect.sync(() => {
-  const inflight = new Map<string, Deferred.Deferred<string, ImagePullError | PodmanError>>()
+/**
+ * One pull or load, keyed by what it fetches and where to. Equal keys share one job: the first
+ * caller's effect runs, later callers join it.
+ */
+class ImageJob implements Equal.Equal {
+  constructor(readonly key: string, readonly run: Effect.Effect<string, ImagePullError | PodmanError>) {}
+  [Equal.symbol](that: Equal.Equal): boolean {
+    return that instanceof ImageJob && that.key === this.key
+  }
+  [Hash.symbol](): number {
+    return Hash.string(this.key)
+  }
+}
+
+/**
+ * A de-duplicating image resolver for one driver instance. Concurrent pulls of the same reference
+ * to the same socket share one pull, held in an `RcMap` while anyone waits for it: a waiter that
+ * gives up (its StartTask cancelled) just leaves, and when the last one leaves the pull itself is
+ * interrupted. Needs the driver layer's Scope.
+ */
+export const makeImageResolver = Effect.gen(function*() {
+  const authServices = yield* Effect.context<AuthServices>()
+  const jobs = yield* RcMap.make({
+    lookup: (job: ImageJob) => Effect.forkScoped(job.run),
+    idleTimeToLive: 0
+  })
 
   const pullOnce = (
     client: PodmanClient,
     key: string,
     pull: Effect.Effect<string, ImagePullError | PodmanError>
   ): Effect.Effect<string, ImagePullError | PodmanError> =>
-    Effect.suspend(() => {
-      const existing = inflight.get(key)
-      if (existing) return Deferred.await(existing)
-      return Effect.gen(function*() {
-        const d = yield* Deferred.make<string, ImagePullError | PodmanError>()
-        inflight.set(key, d)
-        const exit = yield* Effect.exit(pull)
-        inflight.delete(key)
-        yield* Deferred.done(d, exit)
-        return yield* exit
-      }).pipe(Effect.uninterruptible)
-    }).pipe(Effect.annotateLogs({ socket: client.socketName }))
+    Effect.scoped(RcMap.get(jobs, new ImageJob(`${client.address}|${key}`, pull)).pipe(Effect.flatMap(Fiber.join))).pipe(
+      Effect.annotateLogs({ socket: client.socketName })
+    )
 
   /** Returns the image name/id to create the container from. */
   const ensure = (
@@ -56,7 +70,7 @@ export const makeImageResolver = Effect.sync(() => {
         )
         if (present) return source.ref
       }
-      const auth = yield* resolveAuth(source.ref, source.registry, config, plugin)
+      const auth = yield* resolveAuth(source.ref, source.registry, config, plugin).pipe(Effect.provideContext(authServices))
       yield* event(`Pulling image ${source.ref}`)
       const key = [source.ref, config.os ?? "", config.arch ?? "", config.variant ?? ""].join("|")
       const pull = client.imagePull(source.ref, {
@@ -86,3 +100,5 @@ export const makeImageResolver = Effect.sync(() => {
   return { ensure }
 })
 
+
+export type ImageResolver = Effect.Success<typeof makeImageResolver>

@@ -1,7 +1,7 @@
 /**
  * Turning Podman's raw cumulative counters into Nomad's resource usage: CPU percent and user/system
  * split come from sample-to-sample deltas of cumulative nanoseconds over the wall time between the
- * two samples (not Podman's own first-sample percent, which is wrong, PODMAN-SANDBOX.md §7).
+ * two samples (not Podman's own first-sample percent, which is wrong: docs/podman.md).
  */
 import type { TaskStatsSample } from "../domain/results.ts"
 import type { CgroupStats } from "./cgroup.ts"
@@ -88,10 +88,10 @@ export const withCgroup = (sample: TaskStatsSample, cg: CgroupStats): TaskStatsS
  * its first one an interval later). CPU is 0 (a rate needs two samples); memory comes from the
  * cgroup when it is readable.
  */
-export const initialSample = (taskId: string, cg: CgroupStats | undefined): TaskStatsSample => {
+export const initialSample = (taskId: string, cg: CgroupStats | undefined, timestamp: Date): TaskStatsSample => {
   const base: TaskStatsSample = {
     taskId,
-    timestamp: new Date(),
+    timestamp,
     cpu: { percent: 0, systemMode: 0, userMode: 0, totalTicks: 0, throttledPeriods: 0, throttledTime: 0, measured: ["Percent", "System Mode", "User Mode"] },
     memory: { usage: cg?.usage ?? 0, rss: 0, cache: 0, swap: 0, maxUsage: cg?.usage ?? 0, measured: cg ? ["Usage", "Max Usage"] : [] }
   }

@@ -14,7 +14,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { Driver } from "../../src/services/Driver.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
-import { cfg, httpText, libpod, ready, stderr, stdout, stdoutEventually, trackedTasks } from "../support/driver.ts"
+import { cfg, httpText, libpod, ready, stderr, stdout, stdoutEventually, trackedTasks, sig } from "../support/driver.ts"
 import { eventually } from "../support/eventually.ts"
 import { tempDirScoped, writeFileIn } from "../support/tmp.ts"
 
@@ -75,7 +75,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       yield* eventually(Effect.map(stderr(t.id), (s) => expect(s.length).toBe(want.length)), long)
       expect(yield* stderr(t.id)).toBe(want)
       expect((yield* d.inspectTask(t.id)).state).toBe("running")
-      yield* d.stopTask(t.id, 1_000, "SIGKILL")
+      yield* d.stopTask(t.id, 1_000, sig("SIGKILL"))
     }))
 
   it.effect("the last lines of a task that prints and exits at once are forwarded before destroy returns", () =>
@@ -101,7 +101,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       yield* eventually(Effect.map(httpText(`http://127.0.0.1:${hostPort}/`), (body) => expect(body).toContain("hello from busybox httpd")), {
         interval: "100 millis"
       })
-      yield* d.stopTask(t.id, 2_000, "SIGTERM")
+      yield* d.stopTask(t.id, 2_000, sig("SIGTERM"))
       yield* d.destroyTask(t.id, false)
       expect((yield* libpod(`/containers/${s.state.containerId}/json`)).status).toBe(404)
     }))
@@ -116,7 +116,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
         args: ["-c", "trap 'echo got-usr1; exit 42' USR1; trap '' TERM; echo ready; while true; do sleep 0.1; done"]
       }))
       yield* ready(t.id)
-      yield* d.stopTask(t.id, 5_000, "SIGUSR1")
+      yield* d.stopTask(t.id, 5_000, sig("SIGUSR1"))
       const r = yield* d.waitTask(t.id)
       expect(r.exitCode).toBe(42)
       yield* stdoutEventually(t.id, (s) => expect(s).toContain("got-usr1"), "5 seconds")
@@ -125,7 +125,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       yield* d.startTask(t2, cfg({ image: busybox, command: "/bin/sh", args: ["-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done"] }))
       yield* ready(t2.id)
       const t0 = Date.now()
-      yield* d.stopTask(t2.id, 500, "SIGTERM")
+      yield* d.stopTask(t2.id, 500, sig("SIGTERM"))
       const r2 = yield* d.waitTask(t2.id)
       expect(r2.exitCode).toBe(137)
       expect(r2.signal).toBe(9)
@@ -142,9 +142,9 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
         args: ["-c", "trap 'echo got-hup' HUP; echo ready; while true; do sleep 0.1; done"]
       }))
       yield* ready(t.id)
-      yield* d.signalTask(t.id, "SIGHUP")
+      yield* d.signalTask(t.id, sig("SIGHUP"))
       yield* stdoutEventually(t.id, (s) => expect(s).toContain("got-hup"), "5 seconds")
-      yield* d.stopTask(t.id, 1_000, "SIGKILL")
+      yield* d.stopTask(t.id, 1_000, sig("SIGKILL"))
     }))
 
   it.effect("exec returns output and exit codes; streaming exec feeds stdin and closes it", () =>
@@ -164,7 +164,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       const text = out.filter((o) => o._tag === "Stdout").map((o) => Buffer.from((o as { data: Uint8Array }).data).toString()).join("")
       expect(text).toBe("hello stdin\n")
       expect(out.at(-1)).toEqual({ _tag: "Exited", exitCode: 0 })
-      yield* d.stopTask(t.id, 2_000, "")
+      yield* d.stopTask(t.id, 2_000)
     }))
 
   it.effect("destroy(force) of a running task stops it and resolves pending waits", () =>
@@ -198,7 +198,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
         expect(text).toBe(`${100 + i} 100\r\n`)
         expect(out.at(-1)).toEqual({ _tag: "Exited", exitCode: 0 })
       }
-      yield* d.stopTask(t.id, 2_000, "")
+      yield* d.stopTask(t.id, 2_000)
     }))
 
   it.effect("reports stats samples with memory usage", () =>
@@ -228,7 +228,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       expect(samples[2]!.cpu.measured).toContain("Throttled Periods")
       expect(samples[2]!.cpu.measured).toContain("Total Ticks")
       expect(samples[2]!.cpu.totalTicks).toBeCloseTo((samples[2]!.cpu.percent / 100) * 2000)
-      yield* d.stopTask(t.id, 500, "SIGKILL")
+      yield* d.stopTask(t.id, 500, sig("SIGKILL"))
     }))
 
   it.effect("reports an OOM kill", () =>

@@ -10,7 +10,7 @@ import { makeNomadTask } from "../../src/domain/NomadTask.ts"
 import type { Fingerprint, TaskEvent } from "../../src/domain/results.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
-import { cfg, libpod, libpodText, ready, startFailure, trackedTasks, withDriver } from "../support/driver.ts"
+import { cfg, libpod, libpodText, ready, startFailure, trackedTasks, withDriver, sig } from "../support/driver.ts"
 import { removeContainer } from "../support/libpod.ts"
 
 const socket = process.env.PODMAN_SOCKET!
@@ -109,7 +109,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
         yield* d2.recoverTask(s.state) // idempotent
         const status = yield* d2.inspectTask(t.id)
         expect(status.state).toBe("running")
-        yield* d2.stopTask(t.id, 5_000, "SIGTERM")
+        yield* d2.stopTask(t.id, 5_000, sig("SIGTERM"))
         const r = yield* d2.waitTask(t.id)
         expect(r.exitCode).toBe(0)
         yield* d2.destroyTask(t.id, false)

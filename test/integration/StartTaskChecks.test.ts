@@ -14,7 +14,7 @@ import * as LogSinks from "../../layers/log-sink/index.ts"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
 import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { decodeTaskConfig, type TaskConfigInput } from "../../src/domain/TaskConfig.ts"
-import { driverLayer } from "../../src/driver/layers.ts"
+import { driverLayer } from "../../layers/stacks.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { libpod, podmanSocketPath } from "../support/libpod.ts"
 

@@ -14,9 +14,10 @@ import * as LogSinks from "../../layers/log-sink/index.ts"
 import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { makeNomadTask, type NomadTask } from "../../src/domain/NomadTask.ts"
 import { decodeTaskConfig, type TaskConfigInput } from "../../src/domain/TaskConfig.ts"
-import { driverLayer } from "../../src/driver/layers.ts"
+import { driverLayer } from "../../layers/stacks.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { Podman } from "../../src/services/Podman.ts"
+import { sig } from "../support/driver.ts"
 import { libpod, podmanSocketPath } from "../support/libpod.ts"
 import { type PodmanVarlinkService, startPodmanVarlinkService } from "../support/varlink/PodmanVarlinkService.ts"
 
@@ -104,7 +105,7 @@ describe("Driver with the varlink transport selected", () => {
       await expect.poll(() => stdout(t.id), { timeout: 10_000 }).toContain(`hello-${t.name}`)
       expect((await driver((d) => d.inspectTask(t.id))).state).toBe("running")
     }
-    await Promise.all(ts.map((t) => driver((d) => d.stopTask(t.id, 2_000, "SIGTERM"))))
+    await Promise.all(ts.map((t) => driver((d) => d.stopTask(t.id, 2_000, sig("SIGTERM")))))
     for (const t of ts) {
       expect((await driver((d) => d.waitTask(t.id))).exitCode).toBe(143)
       await driver((d) => d.destroyTask(t.id, false))
@@ -121,7 +122,7 @@ describe("Driver with the varlink transport selected", () => {
     const samples = await driver((d) => d.taskStats(t.id, 300).pipe(Stream.take(2), Stream.runCollect))
     expect(samples.length).toBe(2)
     expect(samples[1]!.memory.usage).toBeGreaterThan(0)
-    await driver((d) => d.stopTask(t.id, 2_000, "SIGTERM"))
+    await driver((d) => d.stopTask(t.id, 2_000, sig("SIGTERM")))
     const exit = await driver((d) => d.waitTask(t.id))
     expect(exit.exitCode).toBe(143) // catatonit (init) forwards SIGTERM to sleep
     await driver((d) => d.destroyTask(t.id, false))
@@ -139,7 +140,7 @@ describe("Driver with the varlink transport selected", () => {
       await on2((d) => d.recoverTask(s.state))
       await on2((d) => d.recoverTask(s.state)) // idempotent
       expect((await on2((d) => d.inspectTask(t.id))).state).toBe("running")
-      await on2((d) => d.stopTask(t.id, 2_000, "SIGTERM"))
+      await on2((d) => d.stopTask(t.id, 2_000, sig("SIGTERM")))
       expect((await on2((d) => d.waitTask(t.id))).exitCode).toBe(143)
       await on2((d) => d.destroyTask(t.id, false))
       expect(await libpodStatus(s.state.containerId)).toBe(404)

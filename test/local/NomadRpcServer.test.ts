@@ -296,13 +296,15 @@ describe("Driver", () => {
     await call(c.driver.destroyTask.bind(c.driver), { taskId: task.id, force: true })
   })
 
-  it("SignalTask: known signal OK, unknown name is an error", async () => {
+  it("SignalTask: known signal OK, unknown name is an InvalidArgument naming it (parsed at the edge)", async () => {
     const task = taskConfig({ image: "localhost/busybox:latest" })
     await call(c.driver.startTask.bind(c.driver), { task })
     await call(c.driver.signalTask.bind(c.driver), { taskId: task.id, signal: "SIGHUP" })
     const e = await callError(c.driver.signalTask.bind(c.driver), { taskId: task.id, signal: "FOO" })
-    expect(e.code).toBe(grpc.status.FAILED_PRECONDITION)
+    expect(e.code).toBe(grpc.status.INVALID_ARGUMENT)
     expect(e.details).toMatch(/FOO/)
+    const stop = await callError(c.driver.stopTask.bind(c.driver), { taskId: task.id, signal: "SIGBOGUS" })
+    expect(stop.code).toBe(grpc.status.INVALID_ARGUMENT)
     await call(c.driver.destroyTask.bind(c.driver), { taskId: task.id, force: true })
   })
 

@@ -11,8 +11,9 @@ import * as ConfigLayers from "../../layers/config/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
 import { defaultPluginConfig, type PluginConfig } from "../../src/domain/PluginConfig.ts"
 import { makeNomadTask, type NomadTask } from "../../src/domain/NomadTask.ts"
-import { driverLayer } from "../../src/driver/layers.ts"
+import { driverLayer } from "../../layers/stacks.ts"
 import { decodeTaskConfig, type TaskConfig, type TaskConfigInput } from "../../src/domain/TaskConfig.ts"
+import { parseSignal, type Signal } from "../../src/domain/values/signals.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { eventually } from "./eventually.ts"
 import { libpod as libpodRequest } from "./libpod.ts"
@@ -100,3 +101,10 @@ export const startFailure = (task: NomadTask, config: TaskConfigInput) =>
 
 /** A task config decoded as an embedder would (startTask takes the typed config); throws on a bad one. */
 export const cfg = (input: TaskConfigInput): TaskConfig => Effect.runSync(decodeTaskConfig(input))
+
+/** A signal by name, for stopTask/signalTask (Nomad's text is parsed at the gRPC edge). */
+export const sig = (name: string): Signal => {
+  const s = parseSignal(name)
+  if (s === undefined) throw new Error(`unknown signal ${name}`)
+  return s
+}

@@ -1,12 +1,17 @@
 /** Unit tests of the driver's pure helpers: stats deltas, the registry auth chain. */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { resolveAuth } from "../../src/driver/auth.ts"
+import * as Platform from "../../layers/platform.ts"
+import { type AuthServices, resolveAuth } from "../../src/driver/auth.ts"
 import { emptyAccumulator, toSample } from "../../src/driver/stats.ts"
+import { failOnOom } from "../../src/domain/errors.ts"
 import { decodePluginConfig } from "../../src/domain/PluginConfig.ts"
 import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
 import type { ContainerStats } from "../../src/services/Podman.ts"
 import { tempDirForTest, writeFileIn } from "../support/tmp.ts"
+
+/** The credential backends read a file and spawn a helper: Node's platform services. */
+const run = <A, E>(eff: Effect.Effect<A, E, AuthServices>) => Effect.runPromise(eff.pipe(Effect.provide(Platform.layer)))
 
 describe("stats deltas", () => {
   const sample = (ms: number, cpuNano: number, sysNano: number, mem: number): ContainerStats => ({
@@ -50,19 +55,29 @@ describe("registry auth chain", () => {
     const plugin = await Effect.runPromise(decodePluginConfig({ auth: [{ config: file }] }))
     const withTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b", auth: { username: "u", password: "p" } }))
     const withoutTask = await Effect.runPromise(decodeTaskConfig({ image: "registry.example:5000/a/b" }))
-    expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withTask, plugin))).toMatchObject({ username: "u", password: "p" })
-    expect(await Effect.runPromise(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withoutTask, plugin))).toMatchObject({ username: "fileuser", password: "filepass" })
-    expect(await Effect.runPromise(resolveAuth("nowhere.example/a", "nowhere.example", withoutTask, plugin))).toBeUndefined()
+    expect(await run(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withTask, plugin))).toMatchObject({ username: "u", password: "p" })
+    expect(await run(resolveAuth("registry.example:5000/a/b", "registry.example:5000", withoutTask, plugin))).toMatchObject({ username: "fileuser", password: "filepass" })
+    expect(await run(resolveAuth("nowhere.example/a", "nowhere.example", withoutTask, plugin))).toBeUndefined()
     // a short name: the registry is Podman's choice, so no file entry is offered
-    expect(await Effect.runPromise(resolveAuth("b:1", undefined, withoutTask, plugin))).toBeUndefined()
+    expect(await run(resolveAuth("b:1", undefined, withoutTask, plugin))).toBeUndefined()
   })
   it("a failing helper fails the pull with reason auth, unless auth_soft_fail", async () => {
     const plugin = await Effect.runPromise(decodePluginConfig({ auth: [{ helper: "ndp-does-not-exist" }] }))
     const strict = await Effect.runPromise(decodeTaskConfig({ image: "quay.io/a/b" }))
     const soft = await Effect.runPromise(decodeTaskConfig({ image: "quay.io/a/b", auth_soft_fail: true }))
-    const err = await Effect.runPromise(Effect.flip(resolveAuth("quay.io/a/b", "quay.io", strict, plugin)))
+    const err = await run(Effect.flip(resolveAuth("quay.io/a/b", "quay.io", strict, plugin)))
     expect(err._tag).toBe("ImagePullError")
     expect(err.reason).toBe("auth")
-    expect(await Effect.runPromise(resolveAuth("quay.io/a/b", "quay.io", soft, plugin))).toBeUndefined()
+    expect(await run(resolveAuth("quay.io/a/b", "quay.io", soft, plugin))).toBeUndefined()
+  })
+})
+
+describe("failOnOom", () => {
+  const result = { exitCode: 137, signal: 9, finishedAt: new Date(0) }
+  it("fails with OomKilled naming the task when the OOM killer ended it; passes any other result through", async () => {
+    const err = await Effect.runPromise(Effect.flip(failOnOom("t1")({ ...result, oomKilled: true })))
+    expect(err._tag).toBe("OomKilled")
+    expect(err.message).toBe("task t1 was killed by the OOM killer (exit code 137)")
+    expect(await Effect.runPromise(failOnOom("t1")({ ...result, oomKilled: false }))).toMatchObject({ exitCode: 137 })
   })
 })

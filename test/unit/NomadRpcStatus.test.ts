@@ -17,7 +17,7 @@ const every: Array<HandlerFailure> = [
   new E.ImagePullError({ image: "x", reason: "not-found", detail: "t" }),
   new E.ImagePullError({ image: "x", reason: "auth", detail: "t" }),
   new E.ImagePullError({ image: "x", reason: "tls", detail: "t" }),
-  new E.OomKilled({ containerId: "c" }),
+  new E.OomKilled({ taskId: "t", exitCode: 137 }),
   podman(new E.Unavailable({ detail: "d" })),
   podman(new E.Timeout({ millis: 1 })),
   podman(new E.NotFound({ what: "container", id: "c" })),

@@ -36,7 +36,6 @@ export interface FakeDriverState {
   readonly waiting: (taskId: string) => number
 }
 
-const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGHUP: 1, SIGUSR1: 10 }
 
 export const makeFakeDriver = Effect.gen(function*() {
   const tasks = new Map<string, FakeTask>()
@@ -98,7 +97,7 @@ export const makeFakeDriver = Effect.gen(function*() {
           Effect.ensuring(Effect.sync(() => t.waiters--))
         )),
     stopTask: (taskId, _timeout, signal) =>
-      Effect.flatMap(get(taskId), (t) => finish(t, SIGNALS[signal || "SIGTERM"] ?? 15)),
+      Effect.flatMap(get(taskId), (t) => finish(t, signal?.number ?? 15)),
     destroyTask: (taskId, force) =>
       Effect.gen(function*() {
         const t = yield* get(taskId)
@@ -112,19 +111,17 @@ export const makeFakeDriver = Effect.gen(function*() {
         ...(t.exited ? { completedAt: t.exited.finishedAt, exitResult: t.exited } : {}),
         containerId: "fake", driverAttributes: { container_id: "fake" }
       })),
-    taskStats: (taskId, intervalMillis) =>
+    taskStats: (taskId, interval) =>
       Stream.unwrap(Effect.map(get(taskId), () =>
         Stream.fromEffect(Effect.sync(() => sample(taskId))).pipe(
-          Stream.concat(Stream.fromEffect(Effect.sleep(intervalMillis).pipe(Effect.map(() => sample(taskId)))).pipe(Stream.forever))
+          Stream.concat(Stream.fromEffect(Effect.sleep(interval).pipe(Effect.map(() => sample(taskId)))).pipe(Stream.forever))
         ))),
     taskEvents: Stream.fromQueue(state.events),
     signalTask: (taskId, signal) =>
       Effect.gen(function*() {
         const t = yield* get(taskId)
-        const n = SIGNALS[signal]
-        if (n === undefined) return yield* new TaskStateError({ taskId, detail: `invalid signal ${signal}` })
-        t.signals.push(signal)
-        if (n === 9) yield* finish(t, 9)
+        t.signals.push(signal.name)
+        if (signal.number === 9) yield* finish(t, 9)
       }),
     execTask: (taskId, command) =>
       Effect.map(get(taskId), () => ({

@@ -1,20 +1,23 @@
 /**
- * Ready-made layer stacks: the plugin (Nomad FIFO logs, config replaced by SetConfig), the CLI
- * (console logs, one socket) and embedding (any LogSink, a static config).
+ * The composition root: the ready-made layer stacks. The plugin (Nomad FIFO logs, config replaced
+ * by SetConfig), the CLI (console logs, one socket) and embedding (any LogSink, a static config).
+ * This is the one place that picks the live implementations; the core in `src/` never imports
+ * `layers/` (docs/architecture.md).
  */
 import { Layer } from "effect"
-import * as ConfigLayers from "../../layers/config/index.ts"
-import * as HostFilesLayers from "../../layers/host-files/index.ts"
-import * as LogSinks from "../../layers/log-sink/index.ts"
-import * as PodmanLayers from "../../layers/podman/index.ts"
-import { makeRestClient } from "../../layers/podman-rest/index.ts"
-import { makeVarlinkClient } from "../../layers/podman-varlink/index.ts"
-import { defaultPluginConfig, type PluginConfig } from "../domain/PluginConfig.ts"
-import type { Driver } from "../services/Driver.ts"
-import type { DriverConfig } from "../services/DriverConfig.ts"
-import type { LogSink } from "../services/LogSink.ts"
-import type { Podman } from "../services/Podman.ts"
-import * as DriverCore from "./Driver.ts"
+import * as ConfigLayers from "./config/index.ts"
+import * as HostFilesLayers from "./host-files/index.ts"
+import * as LogSinks from "./log-sink/index.ts"
+import * as Platform from "./platform.ts"
+import * as PodmanLayers from "./podman/index.ts"
+import { makeRestClient } from "./podman-rest/index.ts"
+import { makeVarlinkClient } from "./podman-varlink/index.ts"
+import { defaultPluginConfig, type PluginConfig } from "../src/domain/PluginConfig.ts"
+import type { Driver } from "../src/services/Driver.ts"
+import type { DriverConfig } from "../src/services/DriverConfig.ts"
+import type { LogSink } from "../src/services/LogSink.ts"
+import type { Podman } from "../src/services/Podman.ts"
+import * as DriverCore from "../src/driver/DriverCore.ts"
 
 /** Both transports: REST for `unix://`/`http://` sockets, varlink for `varlink:` ones. */
 export const transports: PodmanLayers.Transports = { rest: makeRestClient, varlink: makeVarlinkClient }
@@ -22,7 +25,7 @@ export const transports: PodmanLayers.Transports = { rest: makeRestClient, varli
 /** Driver + Podman over an existing DriverConfig and LogSink (host files read from this machine's file system). */
 export const driverLayer: Layer.Layer<Driver | Podman, never, DriverConfig | LogSink> = DriverCore.layer.pipe(
   Layer.provideMerge(PodmanLayers.layer(transports)),
-  Layer.provide(HostFilesLayers.layer)
+  Layer.provide(Layer.mergeAll(HostFilesLayers.layer, Platform.layer))
 )
 
 /** What the Nomad plugin runs: FIFO log sink, config starting at the defaults and replaced by SetConfig. */
