@@ -1,7 +1,7 @@
 /**
  * The Nomad FIFO `LogSink` (plugin mode): a task's stdout chunks go to Nomad's stdout FIFO and
  * its stderr chunks to the stderr FIFO (`<alloc>/alloc/logs/.<task>.std{out,err}.fifo`), where
- * the task's `logmon` process reads them into the rotated log files (PROTOCOL.md §7).
+ * the task's `logmon` process reads them into the rotated log files (docs/protocol.md#logs).
  *
  * ## Opening without blocking: `O_WRONLY | O_NONBLOCK`, retried on ENXIO
  * A plain `open(O_WRONLY)` of a FIFO blocks until a reader exists. `fs.open` runs that on a libuv

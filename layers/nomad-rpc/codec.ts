@@ -1,7 +1,7 @@
 /**
  * Conversions between the protobuf messages (proto/gen) and the domain values of src/domain.
  * Pure functions; every response built here sets the fields the Go client dereferences
- * (PROTOCOL.md §8.7).
+ * (docs/protocol.md#replies-the-agent-cannot-survive).
  */
 import type { DriverCapabilitiesInfo, StartedTask } from "../../src/services/Driver.ts"
 import type { HclSpec } from "../../src/domain/hclspec.ts"

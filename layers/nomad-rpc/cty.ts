@@ -1,7 +1,7 @@
 /**
  * Decoder for the MessagePack that Nomad sends for plugin and task configs (`SetConfig.msgpack_config`,
  * `TaskConfig.msgpack_driver_config`): go-cty's msgpack encoding of the hcldec-decoded value
- * (PROTOCOL.md §5.3). It decodes the bytes faithfully into plain JS values and leaves every
+ * (docs/protocol.md#configs-from-hcl-to-messagepack). It decodes the bytes faithfully into plain JS values and leaves every
  * normalisation (HCL2 list wrapping, numbers as strings) to the config Schemas.
  *
  *   nil → null · bool → boolean · str → string · ints → number (bigint beyond ±2^53-1)

@@ -1,6 +1,6 @@
 /**
  * hclog-compatible JSON logging on stderr, the way go-plugin parses a plugin's stderr
- * (PROTOCOL.md §1.5): one JSON object per line with string `@level`, `@message`, `@timestamp`
+ * (docs/protocol.md#logging-to-the-agent-hclog): one JSON object per line with string `@level`, `@message`, `@timestamp`
  * (exactly six fractional digits, otherwise the agent logs the raw line) and `@module`.
  *
  * stdout is reserved for the handshake line. After an agent crash nobody reads our stderr any

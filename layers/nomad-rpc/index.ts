@@ -1,6 +1,6 @@
 /**
  * layers/nomad-rpc: the `Driver` service exposed to an unmodified Nomad client over go-plugin's
- * gRPC protocol (see README.md next to this file and /work/shared/PROTOCOL.md).
+ * gRPC protocol (see README.md next to this file and docs/protocol.md).
  *
  * - `NomadRpcServer`: the server as a layer (socket in $PLUGIN_UNIX_SOCKET_DIR or the temp dir,
  *   handshake on stdout).

@@ -1,6 +1,6 @@
 /**
  * The gRPC server Nomad's go-plugin client talks to: a unix socket, plaintext HTTP/2, the six
- * services of handlers.ts, and the handshake line on stdout once it listens (PROTOCOL.md §1).
+ * services of handlers.ts, and the handshake line on stdout once it listens (docs/protocol.md#handshake).
  *
  * Lifecycle (scope of the layer): bind → announce → serve. Releasing the layer interrupts every
  * running handler (stats, events and exec forwarding), stops the server (graceful, then forced

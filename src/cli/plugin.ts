@@ -6,7 +6,7 @@
  * Nothing here writes to stdout: the handshake line must be the first thing on it.
  */
 
-/** go-plugin's magic cookie for Nomad plugins (PROTOCOL.md §1.1). */
+/** go-plugin's magic cookie for Nomad plugins (docs/protocol.md#handshake). */
 export const MAGIC_COOKIE_KEY = "NOMAD_PLUGIN_MAGIC_COOKIE"
 export const MAGIC_COOKIE_VALUE = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a8cec6e91a7255"
 

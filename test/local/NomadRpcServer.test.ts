@@ -303,7 +303,7 @@ describe("Driver", () => {
     const e = await callError(c.driver.signalTask.bind(c.driver), { taskId: task.id, signal: "FOO" })
     expect(e.code).toBe(grpc.status.INVALID_ARGUMENT)
     expect(e.details).toMatch(/FOO/)
-    const stop = await callError(c.driver.stopTask.bind(c.driver), { taskId: task.id, signal: "SIGBOGUS" })
+    const stop = await callError(c.driver.stopTask.bind(c.driver), { taskId: task.id, signal: "SIGBOGUS", timeout: { seconds: 1, nanos: 0 } })
     expect(stop.code).toBe(grpc.status.INVALID_ARGUMENT)
     await call(c.driver.destroyTask.bind(c.driver), { taskId: task.id, force: true })
   })

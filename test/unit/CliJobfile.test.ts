@@ -1,7 +1,7 @@
 /**
  * Reading a task from the files users write: HCL job files (through the real HCL parser), a bare
  * config block, bare attributes, and JSON jobs. The config must come out in the shape Nomad sends
- * (PROTOCOL.md §5.2: blocks and object literals become lists of objects in HCL; JSON as written).
+ * (docs/protocol.md#configs-from-hcl-to-messagepack: blocks and object literals become lists of objects in HCL; JSON as written).
  */
 import { Effect, Exit } from "effect"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
