@@ -135,7 +135,10 @@ export const nodeRuntime = (arch) => {
   const dir = path.join(buildDir, "runtimes", `${pinned.name}-${pinned.version}`)
   const binary = path.join(dir, "package", "bin", "node")
   const tgz = path.join(dir, `${pinned.name}-${pinned.version}.tgz`)
-  if (!existsSync(binary)) {
+  const [algorithm, expected] = pinned.integrity.split(/-(.*)/s)
+  const matches = () => createHash(algorithm).update(readFileSync(tgz)).digest("base64") === expected
+  // a tarball fetched before is checked again: the hash guards what goes into the executable
+  if (!existsSync(binary) || !existsSync(tgz) || !matches()) {
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
     step(`fetching ${pinned.name}@${pinned.version} through npm`)
@@ -143,11 +146,9 @@ export const nodeRuntime = (arch) => {
       cwd: dir,
       stdio: ["ignore", "ignore", "inherit"]
     })
-    const [algorithm, expected] = pinned.integrity.split(/-(.*)/s)
-    const actual = createHash(algorithm).update(readFileSync(tgz)).digest("base64")
-    if (actual !== expected) {
+    if (!matches()) {
       rmSync(dir, { recursive: true, force: true })
-      throw new Error(`${pinned.name}@${pinned.version}: tarball ${algorithm} ${actual} does not match package-lock.json's ${expected}`)
+      throw new Error(`${pinned.name}@${pinned.version}: the tarball's ${algorithm} does not match package-lock.json's integrity`)
     }
     execFileSync("tar", ["-xzf", tgz, "-C", dir, "package/bin/node"])
   }

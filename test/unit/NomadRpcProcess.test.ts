@@ -29,7 +29,7 @@ describe("plugin process", () => {
   it("refuses to run without the magic cookie: message on stderr, exit 1, nothing on stdout", () => {
     const env = { ...process.env }
     delete env.NOMAD_PLUGIN_MAGIC_COOKIE
-    const node = path.join(REPO_ROOT, "node_modules/node/bin/node")
+    const node = path.join(REPO_ROOT, "node_modules/.bin/node")
     const loader = pathToFileURL(path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs")).href
     const r = spawnSync(node, ["--import", loader, entry], { env, cwd: "/", encoding: "utf8", timeout: 30_000 })
     expect(r.status).toBe(1)

@@ -22,7 +22,7 @@ export const builtPlugin = path.join(REPO_ROOT, "dist/nomad-driver-podman")
 
 /** Node 22 from node_modules and tsx's ESM loader: TS sources in a single process. */
 const tsNode = (entry: string): Array<string> => [
-  path.join(REPO_ROOT, "node_modules/node/bin/node"),
+  path.join(REPO_ROOT, "node_modules/.bin/node"),
   "--import",
   pathToFileURL(path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs")).href,
   entry
