@@ -14,17 +14,24 @@
  * Usage: node scripts/build.mjs [--code-cache]
  *   --code-cache  embed V8's code cache (for measurements only: it is not reproducible, see below)
  *
- * Measured on the 2-core build machine (Node 22.23.3, x64, other builds running beside; medians of
- * 21 interleaved runs, scripts/startup-bench.mjs): the executable is 126.4 MB (the unstripped Node
- * binary 124.8 MB, the blob 5.3 MB, of which 2.3 MB is the HCL parser's wasm). With V8's code cache
- * the blob grows by 0.65 MB and start-up is
- *   `version`:                   CODE_CACHE_VERSION
- *   `validate` (HCL parser):     CODE_CACHE_VALIDATE
- *   plugin handshake line:       CODE_CACHE_HANDSHAKE
- * The code cache is not reproducible (two builds differ in about 540 kB of it) and would have to be
- * made by each architecture's own Node (under emulation for arm64); the gain does not pay for
- * that, so the executables are built without it. Stripping debug symbols would save 3.8 MB (3 %)
- * but make the host's binutils part of the build (and x86 binutils cannot strip arm64): not done.
+ * Measured on the 2-core build machine (Node 22.23.3, Dec 2026), scripts/startup-bench.mjs:
+ * - Sizes: linux amd64 130.2 MB (the unstripped Node binary 124.8 MB + the blob 5.3 MB, of which
+ *   2.3 MB is the HCL parser's wasm), linux arm64 127.6 MB (Node 122.2 MB). V8's code cache would
+ *   add 0.65 MB to the blob; `strip --strip-debug` would save 3.8 MB (3 %).
+ * - Start-up with and without the code cache, CPU time (user + sys) medians of 11-21 interleaved
+ *   runs; the machine ran other test suites at a load of 5-12, so wall-clock times (0.4-2 s) were
+ *   noise and are not given:
+ *     `version`                 250-360 ms with, 320-490 ms without
+ *     plugin handshake line     350-430 ms with, 420-530 ms without
+ *     `validate` (HCL parser)   1420-1480 ms with, 1490-1600 ms without (the wasm compile dominates)
+ *   i.e. the code cache saves about 0.1 s of CPU once per plugin start.
+ * - The code cache is what made two builds differ (about 550 kB of 6 MB): V8 writes it with a random
+ *   string hash seed. With `--hash-seed` pinned it is reproducible, but then V8 rejects it at run
+ *   time ("Code cache data rejected": the flags differ), and an arm64 cache would have to be made by
+ *   the arm64 Node under emulation. Not worth 0.1 s once per agent start: no code cache. Then the
+ *   blob does not depend on the architecture, and one blob serves amd64 and arm64.
+ * - No strip: the executable stays the npm package's Node binary plus the blob, whatever binutils
+ *   the build machine has (x86 binutils cannot strip arm64 anyway).
  *
  * Env: NDP_BUILD_ALLOW_MISSING=1 stubs lazily imported modules that do not exist yet (plugin mode
  *      then fails at run time with a clear message) instead of failing the build.

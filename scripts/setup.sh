@@ -36,18 +36,24 @@ units_of() {
   esac
 }
 disable_units() {
-  local unit
+  local pkg=$1 unit; shift
   for unit in "$@"; do
     if [ -d /run/systemd/system ]; then
       systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      continue
+    fi
+    # No systemd running (a container, a chroot): the unit is enabled for a later boot with systemd
+    # all the same. `systemctl disable` edits the links without a running systemd.
+    if command -v systemctl >/dev/null 2>&1; then
+      systemctl disable "$unit" >/dev/null 2>&1 || true
     else
-      # no systemd running: the unit is enabled for a later boot with systemd all the same
-      if command -v deb-systemd-helper >/dev/null 2>&1; then deb-systemd-helper disable "$unit" >/dev/null 2>&1 || true; fi
-      local sysv=${unit%.service}
-      if [ "$sysv" != "$unit" ] && [ -x "/etc/init.d/$sysv" ]; then
-        "/etc/init.d/$sysv" stop >/dev/null 2>&1 || true
-        update-rc.d "$sysv" disable >/dev/null 2>&1 || true
-      fi
+      DPKG_MAINTSCRIPT_PACKAGE=$pkg deb-systemd-helper disable "$unit" >/dev/null 2>&1 || true
+    fi
+    # and the SysV init script, which such a machine's init runs
+    local sysv=${unit%.service}
+    if [ "$sysv" != "$unit" ] && [ -x "/etc/init.d/$sysv" ]; then
+      "/etc/init.d/$sysv" stop >/dev/null 2>&1 || true
+      update-rc.d "$sysv" disable >/dev/null 2>&1 || true
     fi
   done
 }
@@ -73,10 +79,14 @@ if [ "$need_apt" = 1 ]; then
   if [ -n "$policy" ]; then rm -f "$policy"; trap - EXIT; fi
   for p in $new_services; do
     # shellcheck disable=SC2046
-    dpkg -s "$p" >/dev/null 2>&1 && disable_units $(units_of "$p")
+    if dpkg -s "$p" >/dev/null 2>&1; then disable_units "$p" $(units_of "$p"); fi
   done
 fi
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # No install script is needed: the Node runtimes are plain packages pinned in package-lock.json.
   npm ci --ignore-scripts --no-audit --no-fund
+  # Debian 12's npm 9 installs the runtime (an optional dependency of the local package
+  # scripts/node-runtimes) without linking its bin; a rebuild without scripts links it.
+  [ -x node_modules/.bin/node ] || npm rebuild --ignore-scripts --no-audit --no-fund >/dev/null
+  node_modules/.bin/node --version >/dev/null
 fi
