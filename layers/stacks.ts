@@ -47,6 +47,9 @@ export const cliLayer = (options: { readonly socketPath?: string; readonly confi
     )
   )
 
-/** For embedding: a static plugin config and the LogSink of your choice. */
-export const embeddedLayer = (config: PluginConfig, logSink: Layer.Layer<LogSink>) =>
+/**
+ * For embedding: a static plugin config and the LogSink of your choice. Tasks' output is discarded
+ * unless a sink is given (`LogSinks.layerConsole` prints it, `LogSinks.layerMemory` keeps it).
+ */
+export const embeddedLayer = (config: PluginConfig, logSink: Layer.Layer<LogSink> = LogSinks.layerDiscard) =>
   driverLayer.pipe(Layer.provideMerge(Layer.mergeAll(ConfigLayers.layerStatic(config), logSink)))

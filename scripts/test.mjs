@@ -2,7 +2,8 @@
 // "N passed, N failed" that CI reads. The integration and e2e projects start their own Podman
 // service and registry (test/support/globalSetup.ts).
 //
-// Vitest and its workers run on the project's Node 22 (node_modules/node, pinned in package.json)
+// Vitest and its workers run on the project's Node 22 (node_modules/.bin/node, the runtime package
+// that scripts/node-runtimes pins in the lockfile)
 // whatever node runs this script: the machine's `node` may be older, and PATH outside npm does not
 // have node_modules/.bin first. Child processes the tests spawn find the same Node first on PATH.
 import { spawnSync } from "node:child_process"
@@ -11,9 +12,9 @@ import * as path from "node:path"
 
 const root = path.resolve(import.meta.dirname, "..")
 const bin = path.join(root, "node_modules", ".bin")
-const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(root, "node_modules", "node", "bin", "node")
+const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(bin, "node")
 if (!existsSync(node)) {
-  console.error(`${node} is missing: run npm ci (the "node" devDependency pins Node 22)`)
+  console.error(`${node} is missing: run npm ci (scripts/node-runtimes pins Node 22)`)
   console.log("0 passed, 1 failed")
   process.exit(1)
 }

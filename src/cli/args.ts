@@ -122,7 +122,7 @@ Usage:
   ${program} doctor [--socket-path URI]
       Check the Podman socket; print the driver's fingerprint attributes and health.
   ${program} version
-      Print the plugin and Node.js versions.
+      Print the plugin version, the commit it was built from and the Node.js version.
   ${program} help [COMMAND]
 
 <file> is a Nomad job file (HCL or JSON) with one podman task (or pick one with --task), a bare

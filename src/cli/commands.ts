@@ -17,7 +17,7 @@ import { translate } from "../translate/index.ts"
 import { commandUsage, parseArgs, type ParsedArgs, usage, UsageError } from "./args.ts"
 import { interpolate, loadTask, TaskFileError, type TaskSource } from "./jobfile.ts"
 import { allocatePorts, createAllocDir, localFacts, removeAllocDir, toNomadTask } from "./task.ts"
-import { pluginVersion } from "./version.ts"
+import { pluginCommit, pluginVersion } from "./version.ts"
 
 /** Where the CLI writes, and what it reads from the environment. */
 export interface CliIO {
@@ -256,6 +256,7 @@ export const runCli = async (argv: ReadonlyArray<string>, io: CliIO): Promise<nu
       return 0
     case "version":
       io.out(`${io.program} ${pluginVersion}`)
+      io.out(`commit ${pluginCommit}`)
       io.out(`node ${process.version}`)
       return 0
     case "validate":

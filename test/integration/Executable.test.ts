@@ -3,7 +3,7 @@
  * runs a plugin: bare environment (`PATH=/usr/bin:/bin`, no node on it), working directory `/`.
  * Plugin mode itself is exercised by the e2e suite; here only that it starts and handshakes.
  */
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { existsSync, statSync } from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -28,12 +28,14 @@ const requireExe = (): void => {
 }
 
 describe("dist/nomad-driver-podman", () => {
-  it("version: plugin and embedded Node 22 versions, with no node on PATH", async () => {
+  it("version: plugin version, the commit it was built from and the embedded Node 22, with no node on PATH", async () => {
     const r = await runExe(["version"])
     expect(r.code).toBe(0)
     const lines = r.stdout.trim().split("\n")
     expect(lines[0]).toBe(`nomad-driver-podman ${pkg.version}`)
-    expect(lines[1]).toMatch(/^node v22\./)
+    // built from this checkout (`npm run build` before the suite)
+    expect(lines[1]).toBe(`commit ${execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" }).trim()}`)
+    expect(lines[2]).toMatch(/^node v22\./)
   })
 
   it("without the cookie and without arguments it prints the CLI help", async () => {

@@ -9,8 +9,8 @@ import { pathToFileURL } from "node:url"
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..")
 
-/** Node 22 from node_modules (the `node` devDependency). */
-export const NODE22 = path.join(REPO_ROOT, "node_modules/node/bin/node")
+/** Node 22 from node_modules (the runtime package scripts/node-runtimes pins for this machine). */
+export const NODE22 = path.join(REPO_ROOT, "node_modules/.bin/node")
 
 /** argv that runs a TS entry on Node 22 in a single process: `[node, --import, <tsx loader>, entry]`. */
 export const tsNodeArgv = (entry: string): Array<string> => [

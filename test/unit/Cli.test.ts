@@ -49,10 +49,10 @@ describe("help and version", () => {
     expect(r.stderr).toMatch(/--help/)
   })
 
-  it("version prints the package version and the Node version", async () => {
+  it("version prints the package version, the commit (unknown when not built) and the Node version", async () => {
     const r = await cli(["version"])
     expect(r.code).toBe(0)
-    expect(r.stdout.split("\n")).toEqual([`nomad-driver-podman ${pkg.version}`, `node ${process.version}`])
+    expect(r.stdout.split("\n")).toEqual([`nomad-driver-podman ${pkg.version}`, "commit unknown", `node ${process.version}`])
   })
 })
 
