@@ -20,7 +20,7 @@ const TASK_CONFIG = {
   args: ["-c", "echo out-marker; echo err-marker >&2; exit 3"]
 }
 /** The consumers' source for starting `task` (a `NomadTask` variable) with TASK_CONFIG, inside `Effect.gen`. */
-const startTaskSource = (task: string) => `driver.startTask(${task}, ${JSON.stringify(TASK_CONFIG)})`
+const startTaskSource = (task: string) => `driver.startTask(${task}, yield* decodeTaskConfig(${JSON.stringify(TASK_CONFIG)}))`
 
 /** What the install must not contain: the executable's own dependencies and Node runtimes. */
 const EXECUTABLE_ONLY = [
@@ -82,7 +82,7 @@ const installedPackages = (dir: string): Array<string> => {
 
 const JS_CONSUMER = `
 import { Effect } from "effect"
-import { defaultPluginConfig, Driver, embeddedLayer, LogSinks, makeNomadTask } from "nomad-driver-podman"
+import { decodeTaskConfig, defaultPluginConfig, Driver, embeddedLayer, LogSinks, makeNomadTask } from "nomad-driver-podman"
 
 // argv[2] = "console": ask for the task's output on this terminal; otherwise the default sink
 const sink = process.argv[2] === "console" ? LogSinks.layerConsole : undefined
@@ -104,6 +104,7 @@ process.stdout.write("RESULT " + JSON.stringify({ exitCode }) + "\\n")
 const TS_CONSUMER = `
 import { Effect } from "effect"
 import {
+  decodeTaskConfig,
   defaultPluginConfig,
   Driver,
   embeddedLayer,
@@ -130,6 +131,9 @@ export const loud: Effect.Effect<number, unknown> = program.pipe(Effect.provide(
 // The declarations carry real types: this line must be an error (else the directive itself is one).
 // @ts-expect-error the exit code is a number
 export const wrong: Effect.Effect<string, unknown> = quiet
+// A misspelt option does not compile either.
+// @ts-expect-error "comand" is not an option
+export const typo = decodeTaskConfig({ image: "localhost/busybox:latest", comand: "/bin/true" })
 `
 
 const TS_CONFIG = {
