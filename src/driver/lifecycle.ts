@@ -16,7 +16,8 @@ import { DriverConfig } from "../services/DriverConfig.ts"
 import { type ContainerInspect, Podman, type PodmanClient } from "../services/Podman.ts"
 import type { ImageEvent, ImageResolver } from "./images.ts"
 import type { TaskEntry, TaskRegistry } from "./registry.ts"
-import { exitResultOf, type TaskRuntime, unknownExit } from "./runtime.ts"
+import { exitResultOf, unknownExit } from "./exits.ts"
+import type { TaskRuntime } from "./runtime.ts"
 
 /** How long Podman's host facts are reused between task starts. */
 const INFO_TTL = Duration.minutes(1)
