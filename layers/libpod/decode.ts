@@ -8,6 +8,7 @@
 import { Cause, Effect, Exit, Schema } from "effect"
 import { Decode } from "../../src/domain/PodmanError.ts"
 import type {
+  ContainerExit,
   ContainerInspect,
   ContainerStats,
   ContainerSummary,
@@ -120,6 +121,31 @@ const ipAddressOf = (settings: ContainerInspectJson["NetworkSettings"]): string 
   for (const n of Object.values(settings?.Networks ?? {})) if (n.IPAddress) return n.IPAddress
   return ""
 }
+
+/**
+ * What exit detection needs from an inspect. Transports only: the core gets a `ContainerExit`.
+ */
+export interface ExitProbe {
+  /** Still running (or paused): not exited yet. */
+  readonly running: boolean
+  /** How it ended, when it is not running. */
+  readonly exit: ContainerExit
+  /** The pid of the container's conmon while it runs, else 0. */
+  readonly conmonPid: number
+}
+
+/** The exit probe of a `GET /libpod/containers/{id}/json` answer (also io.podman's InspectContainer text). */
+export const toExitProbe = (json: unknown): Effect.Effect<ExitProbe, Decode> =>
+  Effect.map(decodeInspect(json), (j) => ({
+    running: j.State.Running,
+    conmonPid: j.State.ConmonPid ?? 0,
+    exit: {
+      exitCode: j.State.ExitCode,
+      oomKilled: j.State.OOMKilled,
+      finishedAt: goTime(j.State.FinishedAt),
+      error: j.State.Error ?? ""
+    }
+  }))
 
 /** `GET /libpod/containers/{id}/json` (also io.podman's InspectContainer text, parsed). */
 export const toContainerInspect = (json: unknown): Effect.Effect<ContainerInspect, Decode> =>

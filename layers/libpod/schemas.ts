@@ -47,7 +47,9 @@ export const ContainerInspectJson = Schema.Struct({
     // Go's zero time (`0001-01-01T00:00:00Z`) when the container never finished; always present
     FinishedAt: Schema.String,
     // only while the container runs
-    CgroupPath: opt(Schema.String)
+    CgroupPath: opt(Schema.String),
+    // the pid of the container's conmon while it runs, else 0 (exit detection, docs/podman.md "Exits")
+    ConmonPid: opt(Count)
   }),
   Config: opt(Schema.Struct({
     Labels: opt(StringMap),

@@ -12,9 +12,10 @@
  * never a silent default.
  *
  * Timeouts: every non-streaming call is bounded by `timeoutMillis` and fails with reason Timeout
- * (a stop/remove adds its grace period). Long-lived streams (followed logs, stats, events) and
- * `containerWait` have NO timeout (see streams.ts). `imagePull`/`imageLoad` have their own
- * whole-operation deadline that fails with `ImagePullError` reason `timeout`.
+ * (a stop/remove adds its grace period). Long-lived streams (followed logs, stats, events),
+ * `containerWait` and the exit detection of `awaitExit` (exits.ts) have NO timeout (see
+ * streams.ts). `imagePull`/`imageLoad` have their own whole-operation deadline that fails with
+ * `ImagePullError` reason `timeout`.
  */
 import { Effect } from "effect"
 import { HttpBody } from "effect/http"
@@ -26,7 +27,9 @@ import type { TransportCapabilities } from "../../src/domain/results.ts"
 import type { PodmanClient } from "../../src/services/Podman.ts"
 import { toContainerInspect, toContainerList, toCreated, toImageInfo, toInfo, toWaitExitCode } from "../libpod/decode.ts"
 import { parseAddress } from "./address.ts"
+import type { ExitFiles } from "../conmon/ExitFiles.ts"
 import { makeExec } from "./exec.ts"
+import { type ExitMode, makeRestExits } from "./exits.ts"
 import { Http, type Query } from "./http.ts"
 import { makeImages } from "./images.ts"
 import { makeStreams } from "./streams.ts"
@@ -38,6 +41,10 @@ export interface RestClientOptions {
   readonly address: string
   /** Bound of every non-streaming call. */
   readonly timeoutMillis: number
+  /** conmon's exit files on this host (shared by every client); without it exits come from Podman. */
+  readonly exitFiles?: ExitFiles
+  /** How exits are detected (exits.ts); `auto` unless a test forces a fallback. */
+  readonly exits?: ExitMode
 }
 
 export const restCapabilities: TransportCapabilities = {
@@ -130,10 +137,11 @@ export const makeRestClient = Effect.fnUntraced(function*(
 
   const containerWait = Effect.fn("PodmanRest.containerWait")(function*(id: string) {
     // Long-poll. On 4.3.1 `stopped` and `exited` both work (and both answer at once, exit code 0,
-    // for a container that was created but never started); `next-exit` is a 400. `interval=10ms`
-    // shortens libpod's internal state polling from 250 ms (docs/podman.md, "Exits"). No
+    // for a container that was created but never started); `next-exit` is a 400. Podman polls the
+    // container's state at `interval`: its default (250 ms) keeps that load low; the driver's exit
+    // detection uses `wait` only as its last resort (exits.ts, docs/podman.md "Exits"). No
     // timeout: this blocks for the container's whole life.
-    const query: Query = [["condition", "stopped"], ["condition", "exited"], ["interval", "10ms"]]
+    const query: Query = [["condition", "stopped"], ["condition", "exited"]]
     const res = yield* guard(
       "containerWait",
       http.open("containerWait", { method: "POST", path: `/containers/${enc(id)}/wait`, query }, { id, headerTimeout: false })
@@ -203,12 +211,21 @@ export const makeRestClient = Effect.fnUntraced(function*(
 
   const { containerLogs, containerStats, events } = makeStreams({ http, guard, containerInspect, containerWait })
   const exec = makeExec({ http, endpoint, guard })
+  // A unix socket is a Podman on this host: its k8s-file logs, cgroups and conmon's files can be read here.
+  const local = endpoint._tag === "unix"
+  const { awaitExit } = makeRestExits({
+    http,
+    guard,
+    local,
+    exitFiles: options.exitFiles,
+    mode: options.exits ?? "auto",
+    containerWait
+  })
 
   return {
     socketName,
     address,
-    // A unix socket is a Podman on this host: its k8s-file logs and cgroups can be read here.
-    local: endpoint._tag === "unix",
+    local,
     capabilities: restCapabilities,
     ping: ping(),
     info: info(),
@@ -219,6 +236,7 @@ export const makeRestClient = Effect.fnUntraced(function*(
     containerCreate,
     containerStart,
     containerWait,
+    awaitExit,
     containerInspect,
     containerExists,
     containerList,

@@ -16,6 +16,7 @@
  * | imageLoad | LoadImage (a path on the Podman host; URLs are unsupported) |
  * | containerCreate | CreateContainer (ContainerSpec mapped onto the flag-shaped Create) |
  * | containerStart / Wait / Inspect / Exists / List | StartContainer / WaitContainer / InspectContainer (JSON text) / ContainerExists / ListContainers |
+ * | awaitExit | conmon's exit file when Podman is on this host (layers/conmon), else WaitContainer; then InspectContainer |
  * | containerStop / Kill / Remove | StopContainer (ErrCtrStopped = success) / KillContainer (signal number) / RemoveContainer |
  * | containerLogs | GetContainersLogs with `more` |
  * | containerStats | GetContainerStats, polled every interval |
@@ -33,13 +34,15 @@
  * security) are empty/false; stats are polled and a stopped container yields no sample; label
  * filters of `containerList` are applied client-side; JSON integers above 2^53 lose precision.
  */
-import { Effect, Stream } from "effect"
+import { Effect, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import { ImagePullError, type PodmanError } from "../../src/domain/errors.ts"
 import { Api, Unsupported } from "../../src/domain/PodmanError.ts"
 import type { TransportCapabilities } from "../../src/domain/results.ts"
 import type { ContainerSummary, PodmanClient, PodmanInfo, PullOptions, PullProgress } from "../../src/services/Podman.ts"
-import { parseJsonText, signalNumber, toContainerInspect, toImageInfo } from "../libpod/decode.ts"
+import type { ExitFiles } from "../conmon/ExitFiles.ts"
+import { makeLocalExits } from "../conmon/localExits.ts"
+import { parseJsonText, signalNumber, toContainerInspect, toExitProbe, toImageInfo } from "../libpod/decode.ts"
 import { classifyPullError } from "../libpod/pullErrors.ts"
 import { makeVarlinkClient as makeProtocolClient } from "../varlink/VarlinkClient.ts"
 import { makeCalls } from "./calls.ts"
@@ -80,7 +83,12 @@ export interface VarlinkPodmanOptions {
   readonly socketName: string
   readonly address: string
   readonly timeoutMillis: number
+  /** conmon's exit files on this host (shared by every client); without it exits come from WaitContainer. */
+  readonly exitFiles?: ExitFiles
 }
+
+/** WaitContainer's polling interval in ms: Podman's own default (io.podman makes the caller choose). */
+const WAIT_INTERVAL_MILLIS = 250
 
 /** Builds an io.podman `PodmanClient`. Its connections live in the Scope. */
 export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<PodmanClient, never, Scope.Scope> =>
@@ -193,18 +201,40 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
 
     const containerStart = (id: string) => call("containerStart", "StartContainer", { name: id }, ContainerReply, { id }).pipe(Effect.asVoid)
 
-    /** WaitContainer blocks as long as the container runs: no deadline on the reply, 100 ms polling on the service side. */
+    /** WaitContainer blocks as long as the container runs: no deadline on the reply; the service polls at Podman's default interval. */
     const containerWait = (id: string) =>
-      call("containerWait", "WaitContainer", { name: id, interval: 100 }, WaitContainerReply, { id, timeoutMillis: 2 ** 31 - 1, dedicated: true }).pipe(
-        Effect.map((p) => p.exitcode)
+      call("containerWait", "WaitContainer", { name: id, interval: WAIT_INTERVAL_MILLIS }, WaitContainerReply, {
+        id,
+        timeoutMillis: 2 ** 31 - 1,
+        dedicated: true
+      }).pipe(Effect.map((p) => p.exitcode))
+
+    const inspectJson = (id: string) =>
+      call("containerInspect", "InspectContainer", { name: id }, InspectContainerReply, { id }).pipe(
+        Effect.flatMap((p) => parseJsonText(p.container, "InspectContainer text").pipe(Effect.mapError((r) => error("containerInspect", r))))
       )
 
     const containerInspect = (id: string) =>
-      call("containerInspect", "InspectContainer", { name: id }, InspectContainerReply, { id }).pipe(
-        Effect.flatMap((p) =>
-          parseJsonText(p.container, "InspectContainer text").pipe(Effect.flatMap(toContainerInspect), Effect.mapError((r) => error("containerInspect", r)))
-        )
-      )
+      inspectJson(id).pipe(Effect.flatMap((json) => toContainerInspect(json).pipe(Effect.mapError((r) => error("containerInspect", r)))))
+
+    const probe = (id: string) =>
+      inspectJson(id).pipe(Effect.flatMap((json) => toExitProbe(json).pipe(Effect.mapError((r) => error("containerInspect", r)))))
+
+    // A unix address (path or abstract) is a Podman on this host.
+    const local = varlinkProtocolAddress(address).startsWith("unix:")
+    const files = local && options.exitFiles !== undefined ? makeLocalExits(options.exitFiles, probe) : undefined
+
+    /** conmon's exit file when Podman is on this host, else WaitContainer (docs/podman.md, "Exits"). */
+    const awaitExit = (id: string) =>
+      Effect.gen(function*() {
+        if (files !== undefined) {
+          const viaFiles = yield* files.awaitExit(id)
+          if (Option.isSome(viaFiles)) return viaFiles.value
+        }
+        const code = yield* containerWait(id)
+        const p = yield* probe(id)
+        return p.running ? { exitCode: code, oomKilled: false, finishedAt: undefined, error: "" } : p.exit
+      })
 
     const containerExists = (id: string) => call("containerExists", "ContainerExists", { name: id }, ExistsReply, { id }).pipe(Effect.map((p) => p.exists === 0))
 
@@ -263,8 +293,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
     return {
       socketName,
       address,
-      // A unix address (path or abstract) is a Podman on this host.
-      local: varlinkProtocolAddress(address).startsWith("unix:"),
+      local,
       capabilities: varlinkCapabilities,
       ping,
       info,
@@ -275,6 +304,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
       containerCreate,
       containerStart,
       containerWait,
+      awaitExit,
       containerInspect,
       containerExists,
       containerList,

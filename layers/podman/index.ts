@@ -8,8 +8,13 @@
  * A socket whose transport this build does not include (an embedding that provides REST only)
  * still gets a client: every call on it fails with reason Unsupported, so StartTask reports it and
  * the fingerprint shows the socket unhealthy, instead of the plugin dying.
+ *
+ * When a `FileSystem` is provided, every client shares one reader of conmon's exit files
+ * (layers/conmon): exits of local containers are seen without asking Podman. Without one, exits
+ * come from Podman (attach, wait).
  */
-import { Duration, Effect, Layer, RcMap, Scope, Stream } from "effect"
+import { Duration, Effect, FileSystem, Layer, Option, RcMap, Scope, Stream } from "effect"
+import { type ExitFiles, makeExitFiles } from "../conmon/ExitFiles.ts"
 import { InvalidTaskConfig, PodmanError, Unsupported } from "../../src/domain/errors.ts"
 import { resolveSockets, type SocketConfig } from "../../src/domain/PluginConfig.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
@@ -20,6 +25,7 @@ export type ClientFactory = (options: {
   readonly socketName: string
   readonly address: string
   readonly timeoutMillis: number
+  readonly exitFiles?: ExitFiles
 }) => Effect.Effect<PodmanClient, never, Scope.Scope>
 
 export interface Transports {
@@ -51,6 +57,7 @@ export const unsupportedClient = (options: { readonly socketName: string; readon
     containerCreate: effect("containerCreate"),
     containerStart: effect("containerStart"),
     containerWait: effect("containerWait"),
+    awaitExit: effect("awaitExit"),
     containerInspect: effect("containerInspect"),
     containerExists: effect("containerExists"),
     containerList: effect("containerList"),
@@ -70,6 +77,10 @@ export const layer = (transports: Transports): Layer.Layer<Podman, never, Driver
     Podman,
     Effect.gen(function*() {
       const config = yield* DriverConfig
+      const fileSystem = yield* Effect.serviceOption(FileSystem.FileSystem)
+      const exitFiles = Option.isSome(fileSystem)
+        ? yield* makeExitFiles.pipe(Effect.provideService(FileSystem.FileSystem, fileSystem.value))
+        : undefined
 
       // The key is the JSON of [name, address, timeout]: a string, so the RcMap compares it by value.
       const clients = yield* RcMap.make({
@@ -79,7 +90,7 @@ export const layer = (transports: Transports): Layer.Layer<Podman, never, Driver
           const factory = isVarlink ? transports.varlink : transports.rest
           return factory === undefined
             ? Effect.succeed(unsupportedClient({ socketName, address }, isVarlink ? "varlink" : "rest"))
-            : factory({ socketName, address, timeoutMillis })
+            : factory({ socketName, address, timeoutMillis, ...(exitFiles !== undefined ? { exitFiles } : {}) })
         },
         // Clients stay until the layer closes (a SetConfig that changes a socket builds a new one).
         idleTimeToLive: Duration.infinity

@@ -16,7 +16,7 @@ import { DriverConfig } from "../services/DriverConfig.ts"
 import { type ContainerInspect, Podman, type PodmanClient } from "../services/Podman.ts"
 import type { ImageEvent, ImageResolver } from "./images.ts"
 import type { TaskEntry, TaskRegistry } from "./registry.ts"
-import { exitResultOf, unknownExit } from "./exits.ts"
+import { exitResultOfInspect, unknownExit } from "./exits.ts"
 import type { TaskRuntime } from "./runtime.ts"
 
 /** How long Podman's host facts are reused between task starts. */
@@ -274,7 +274,7 @@ export const makeLifecycle = (deps: {
           // what was logged before now was forwarded by the previous plugin (or, while no plugin
           // ran, is not replayed): only newer lines are forwarded
           logSince: now,
-          ...(running ? {} : { exited: exitResultOf(inspect, now) })
+          ...(running ? {} : { exited: exitResultOfInspect(inspect, now) })
         }
       )
       yield* registry.add(entry)

@@ -102,6 +102,19 @@ export interface ContainerState {
   readonly finishedAt: Date | undefined
 }
 
+/**
+ * How a container ended: Podman's record of it, or conmon's exit file read on this host (the same
+ * code Podman records, docs/podman.md, "Exits").
+ */
+export interface ContainerExit {
+  readonly exitCode: number
+  readonly oomKilled: boolean
+  /** When the process ended; undefined when nobody recorded it. */
+  readonly finishedAt: Date | undefined
+  /** Podman's error text for the container (e.g. the OCI runtime's), "" when none. */
+  readonly error: string
+}
+
 /** The subset of `GET /containers/{id}/json` the driver uses. */
 export interface ContainerInspect {
   readonly id: string
@@ -244,8 +257,20 @@ export interface PodmanClient {
 
   readonly containerCreate: (spec: ContainerSpec) => Effect.Effect<{ readonly id: string; readonly warnings: ReadonlyArray<string> }, PodmanError>
   readonly containerStart: (id: string) => Effect.Effect<void, PodmanError>
-  /** Blocks until the container is no longer running; returns its exit code. Event driven, no stats polling. */
+  /**
+   * Podman's `wait`: blocks until the container is no longer running (Podman polls its state at its
+   * default interval) and returns the exit code. A created, never started container answers 0 at once.
+   */
   readonly containerWait: (id: string) => Effect.Effect<number, PodmanError>
+  /**
+   * Waits until a started container has exited and says how it ended, by the cheapest means the
+   * transport has (docs/podman.md, "Exits"): conmon's exit file when Podman runs on this host (no
+   * Podman call while the container runs), else Podman's `wait` at its default interval. Call it after the start (or at recovery): an exit that happened before is read
+   * from Podman's record. Fails with NotFound when the container is gone; with a retryable reason
+   * when Podman is needed and cannot be reached, and calling again is always safe (the exit is
+   * kept by conmon's file or by Podman until the container is removed).
+   */
+  readonly awaitExit: (id: string) => Effect.Effect<ContainerExit, PodmanError>
   readonly containerInspect: (id: string) => Effect.Effect<ContainerInspect, PodmanError>
   readonly containerExists: (id: string) => Effect.Effect<boolean, PodmanError>
   readonly containerList: (filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }) => Effect.Effect<ReadonlyArray<ContainerSummary>, PodmanError>

@@ -85,6 +85,11 @@ export const makeFakePodman = (options: FakePodmanOptions = {}) =>
           c.started = true
         }),
       containerWait: (id) => Effect.flatMap(get("containerWait", id), (c) => Deferred.await(c.exited)),
+      awaitExit: (id) =>
+        Effect.flatMap(get("awaitExit", id), (c) =>
+          Deferred.await(c.exited).pipe(
+            Effect.map((exitCode) => ({ exitCode, oomKilled: false, finishedAt: new Date(1), error: "" }))
+          )),
       containerInspect: (id) => Effect.map(get("containerInspect", id), inspectOf),
       containerExists: (id) => Effect.succeed(containers.has(id)),
       containerList: unused("containerList"),
