@@ -4,6 +4,7 @@
  * the kinds of Podman's error texts, the classification of pull errors, and the recovery of
  * followed logs. Owned by neither transport; neither transport imports the other.
  */
+export * from "./deadlines.ts"
 export * from "./decode.ts"
 export * from "./errorText.ts"
 export * from "./logsRecovery.ts"

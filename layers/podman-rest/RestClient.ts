@@ -92,12 +92,12 @@ export const makeRestClient = Effect.fnUntraced(function*(
 
   const ping = Effect.fn("PodmanRest.ping")(function*() {
     // `/_ping` is unversioned; the libpod version is only in the header (the body is "OK").
-    const r = yield* guard("ping", http.call("ping", { method: "GET", path: "/_ping", raw: true }))
+    const r = yield* guard("ping", http.call("ping", { method: "GET", path: "/_ping", raw: true }, { cheap: true }))
     return { apiVersion: r.headers["libpod-api-version"] ?? "" }
   })
 
   const info = Effect.fn("PodmanRest.info")(function*() {
-    const r = yield* guard("info", http.call("info", { method: "GET", path: "/info" }))
+    const r = yield* guard("info", http.call("info", { method: "GET", path: "/info" }, { cheap: true }))
     return yield* http.decode("info", r.text, toInfo)
   })
 
@@ -106,7 +106,7 @@ export const makeRestClient = Effect.fnUntraced(function*(
   // ---------------------------------------------------------------------------------------------
 
   const imageExists = Effect.fn("PodmanRest.imageExists")(function*(ref: string) {
-    const r = yield* guard("imageExists", http.call("imageExists", { method: "GET", path: `/images/${enc(ref)}/exists` }, { accept: okOr(404), id: ref }))
+    const r = yield* guard("imageExists", http.call("imageExists", { method: "GET", path: `/images/${enc(ref)}/exists` }, { accept: okOr(404), id: ref, cheap: true }))
     return r.status !== 404
   })
 
@@ -151,12 +151,12 @@ export const makeRestClient = Effect.fnUntraced(function*(
   })
 
   const containerInspect = Effect.fn("PodmanRest.containerInspect")(function*(id: string) {
-    const r = yield* guard("containerInspect", http.call("containerInspect", { method: "GET", path: `/containers/${enc(id)}/json` }, { id }))
+    const r = yield* guard("containerInspect", http.call("containerInspect", { method: "GET", path: `/containers/${enc(id)}/json` }, { id, cheap: true }))
     return yield* http.decode("containerInspect", r.text, toContainerInspect)
   })
 
   const containerExists = Effect.fn("PodmanRest.containerExists")(function*(id: string) {
-    const r = yield* guard("containerExists", http.call("containerExists", { method: "GET", path: `/containers/${enc(id)}/exists` }, { id, accept: okOr(404) }))
+    const r = yield* guard("containerExists", http.call("containerExists", { method: "GET", path: `/containers/${enc(id)}/exists` }, { id, accept: okOr(404), cheap: true }))
     return r.status !== 404
   })
 
@@ -167,7 +167,7 @@ export const makeRestClient = Effect.fnUntraced(function*(
     if (filters.label !== undefined && filters.label.length > 0) {
       query.push(["filters", JSON.stringify({ label: filters.label })])
     }
-    const r = yield* guard("containerList", http.call("containerList", { method: "GET", path: "/containers/json", query }))
+    const r = yield* guard("containerList", http.call("containerList", { method: "GET", path: "/containers/json", query }, { cheap: true }))
     return yield* http.decode("containerList", r.text, toContainerList)
   })
 
@@ -186,7 +186,7 @@ export const makeRestClient = Effect.fnUntraced(function*(
       method: "POST",
       path: `/containers/${enc(id)}/kill`,
       query: [["signal", signal]]
-    }, { id }))
+    }, { id, cheap: true }))
   })
 
   const containerRemove = Effect.fn("PodmanRest.containerRemove")(function*(

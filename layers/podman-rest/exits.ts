@@ -37,7 +37,7 @@ const enc = encodeURIComponent
 
 export const makeRestExits = ({ http, guard, local, exitFiles, mode, containerWait }: ExitDeps) => {
   const probe = (id: string): Effect.Effect<ExitProbe, PodmanError> =>
-    guard("containerInspect", http.call("containerInspect", { method: "GET", path: `/containers/${enc(id)}/json` }, { id })).pipe(
+    guard("containerInspect", http.call("containerInspect", { method: "GET", path: `/containers/${enc(id)}/json` }, { id, cheap: true })).pipe(
       Effect.flatMap((r) => http.decode("containerInspect", r.text, toExitProbe))
     )
 

@@ -9,6 +9,7 @@ import type { HttpBody, HttpClient, HttpClientError } from "effect/http"
 import { HttpClientRequest } from "effect/http"
 import type { HttpClientResponse } from "effect/http/HttpClientResponse"
 import { type Decode, PodmanError } from "../../src/domain/PodmanError.ts"
+import { cheapDeadline } from "../libpod/deadlines.ts"
 import { parseJsonOrUndefined, parseJsonText } from "../libpod/decode.ts"
 import { classifyRest, type RestFailure } from "./classify.ts"
 
@@ -38,6 +39,8 @@ export interface CallOptions {
   readonly id?: string
   /** Added to the call's timeout (e.g. a stop's grace period). */
   readonly extraMillis?: number
+  /** A call that only reads Podman's state: its deadline is at most CHEAP_CALL_MILLIS (layers/libpod/deadlines.ts). */
+  readonly cheap?: boolean
 }
 
 export interface CallResult {
@@ -123,7 +126,7 @@ export class Http {
         Effect.map(res.text, (text): CallResult => ({ status: res.status, headers: res.headers, text }))
       ),
       Effect.mapError(this.transportError(operation)),
-      this.withTimeout(operation, this.timeoutMillis + (options.extraMillis ?? 0)),
+      this.withTimeout(operation, (options.cheap === true ? cheapDeadline(this.timeoutMillis) : this.timeoutMillis) + (options.extraMillis ?? 0)),
       Effect.flatMap((r) =>
         accept(r.status) ? Effect.succeed(r) : Effect.fail(this.statusError(operation, r.status, r.text, options.id))
       )

@@ -97,7 +97,10 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
     const client = yield* makeProtocolClient({
       address: varlinkProtocolAddress(address),
       timeoutMillis,
-      poolSize: 4,
+      // Calls that may block long (create, start, stop, remove, waits, streams) run on connections
+      // of their own; the pool serves the quick ones, and is large enough that a few wedged ones
+      // (each bounded by its deadline) leave the others free.
+      poolSize: 16,
       interfaces: [ioPodmanSubset]
     })
     const calls = makeCalls(client, address, timeoutMillis)
@@ -109,7 +112,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
     const apiVersionOf = (v: { readonly remote_api_version?: number | string | null }) =>
       v.remote_api_version !== undefined && v.remote_api_version !== null ? String(v.remote_api_version) : ""
 
-    const ping = call("ping", "GetVersion", {}, GetVersionReply).pipe(
+    const ping = call("ping", "GetVersion", {}, GetVersionReply, { cheap: true }).pipe(
       Effect.map((v) => ({ apiVersion: apiVersionOf(v) || v.version }))
     )
 
@@ -142,7 +145,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
     // --- images ------------------------------------------------------------------------------
 
     const imageExists = (ref: string) =>
-      call("imageExists", "ImageExists", { name: ref }, ExistsReply, { id: ref }).pipe(Effect.map((p) => p.exists === 0))
+      call("imageExists", "ImageExists", { name: ref }, ExistsReply, { id: ref, cheap: true }).pipe(Effect.map((p) => p.exists === 0))
 
     const imageInspect = (ref: string) =>
       call("imageInspect", "InspectImage", { name: ref }, InspectImageReply, { id: ref }).pipe(
@@ -195,11 +198,11 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
         const create = toIoPodmanCreate(spec)
         if (create instanceof Unsupported) return yield* error("containerCreate", create)
         // `id` is the image: an "image not known" answer is a NotFound of it.
-        const p = yield* call("containerCreate", "CreateContainer", { create }, CreateContainerReply, { id: spec.image })
+        const p = yield* call("containerCreate", "CreateContainer", { create }, CreateContainerReply, { id: spec.image, dedicated: true })
         return { id: p.container, warnings: [] as ReadonlyArray<string> }
       })
 
-    const containerStart = (id: string) => call("containerStart", "StartContainer", { name: id }, ContainerReply, { id }).pipe(Effect.asVoid)
+    const containerStart = (id: string) => call("containerStart", "StartContainer", { name: id }, ContainerReply, { id, dedicated: true }).pipe(Effect.asVoid)
 
     /** WaitContainer blocks as long as the container runs: no deadline on the reply; the service polls at Podman's default interval. */
     const containerWait = (id: string) =>
@@ -210,7 +213,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
       }).pipe(Effect.map((p) => p.exitcode))
 
     const inspectJson = (id: string) =>
-      call("containerInspect", "InspectContainer", { name: id }, InspectContainerReply, { id }).pipe(
+      call("containerInspect", "InspectContainer", { name: id }, InspectContainerReply, { id, cheap: true }).pipe(
         Effect.flatMap((p) => parseJsonText(p.container, "InspectContainer text").pipe(Effect.mapError((r) => error("containerInspect", r))))
       )
 
@@ -236,10 +239,10 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
         return p.running ? { exitCode: code, oomKilled: false, finishedAt: undefined, error: "" } : p.exit
       })
 
-    const containerExists = (id: string) => call("containerExists", "ContainerExists", { name: id }, ExistsReply, { id }).pipe(Effect.map((p) => p.exists === 0))
+    const containerExists = (id: string) => call("containerExists", "ContainerExists", { name: id }, ExistsReply, { id, cheap: true }).pipe(Effect.map((p) => p.exists === 0))
 
     const containerList = (filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }) =>
-      call("containerList", "ListContainers", {}, ListContainersReply).pipe(
+      call("containerList", "ListContainers", {}, ListContainersReply, { cheap: true }).pipe(
         Effect.map((p) =>
           (p.containers ?? [])
             .filter((c) => filters.all || c.containerrunning === true)
@@ -262,7 +265,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
       call("containerStop", "StopContainer", { name: id, timeout: timeoutSeconds }, ContainerReply, {
         id,
         timeoutMillis: timeoutMillis + timeoutSeconds * 1000,
-        dedicated: timeoutSeconds > 1
+        dedicated: true
       }).pipe(
         Effect.asVoid,
         // Already stopped (ErrCtrStopped) is what the caller wants.
@@ -273,7 +276,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
       Effect.gen(function*() {
         const number = signalToNumber(signal)
         if (number === undefined) return yield* error("containerKill", new Api({ detail: `invalid signal: ${signal}` }))
-        yield* call("containerKill", "KillContainer", { name: id, signal: number }, ContainerReply, { id })
+        yield* call("containerKill", "KillContainer", { name: id, signal: number }, ContainerReply, { id, cheap: true })
       })
 
     const containerRemove = (id: string, remove: { readonly force: boolean; readonly volumes: boolean; readonly timeoutSeconds?: number }) =>
@@ -284,7 +287,8 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
         }
         yield* call("containerRemove", "RemoveContainer", { name: id, force: remove.force, removeVolumes: remove.volumes }, ContainerReply, {
           id,
-          timeoutMillis: timeoutMillis + 10_000
+          timeoutMillis: timeoutMillis + 10_000,
+          dedicated: true
         })
       })
 

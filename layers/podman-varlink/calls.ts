@@ -5,7 +5,8 @@
  * (replies.ts): a reply without the field the driver needs is a Decode reason, never a default.
  */
 import { Effect, type Schema, Stream } from "effect"
-import { type Decode, PodmanError, type PodmanErrorReason } from "../../src/domain/PodmanError.ts"
+import { type Decode, PodmanError, type PodmanErrorReason, Timeout } from "../../src/domain/PodmanError.ts"
+import { cheapDeadline } from "../libpod/deadlines.ts"
 import { decodeWith } from "../libpod/decode.ts"
 import type { VarlinkClient } from "../varlink/VarlinkClient.ts"
 import type { VarlinkMoreOptions, VarlinkParameters } from "../varlink/VarlinkConnection.ts"
@@ -14,13 +15,18 @@ import { classifyVarlink } from "./classify.ts"
 
 export const IFACE = "io.podman"
 
+/** Beyond a call's own deadline, how long it may wait for a pooled connection before it is a Timeout. */
+const POOL_WAIT_MARGIN_MILLIS = 1_000
+
 export interface CallOptions {
   /** The container or image the call is about: a NotFound names it. */
   readonly id?: string
   /** Deadline of the reply, when not the client's. */
   readonly timeoutMillis?: number
-  /** On a connection of its own (calls that block long). */
+  /** On a connection of its own (calls that may block long: a wedged one must not hold a pooled connection). */
   readonly dedicated?: boolean
+  /** A call that only reads Podman's state: its deadline is at most CHEAP_CALL_MILLIS (layers/libpod/deadlines.ts). */
+  readonly cheap?: boolean
 }
 
 export interface Calls {
@@ -75,15 +81,22 @@ export const makeCalls = (client: VarlinkClient, address: string, timeoutMillis:
     parameters: VarlinkParameters,
     schema: S,
     options: CallOptions = {}
-  ): Effect.Effect<S["Type"], PodmanError> =>
-    client.call(`${IFACE}.${method}`, parameters, {
-      ...(options.timeoutMillis !== undefined ? { timeoutMillis: options.timeoutMillis } : {}),
+  ): Effect.Effect<S["Type"], PodmanError> => {
+    const deadline = options.timeoutMillis ?? (options.cheap === true ? cheapDeadline(timeoutMillis) : timeoutMillis)
+    return client.call(`${IFACE}.${method}`, parameters, {
+      timeoutMillis: deadline,
       ...(options.dedicated === true ? { dedicated: true } : {})
     }).pipe(
-      Effect.mapError(failure(operation, options)),
+      Effect.mapError(failure(operation, { ...options, timeoutMillis: deadline })),
+      // The connection's deadline starts when it has one; waiting for a pooled connection counts too.
+      Effect.timeoutOrElse({
+        duration: deadline + POOL_WAIT_MARGIN_MILLIS,
+        orElse: () => Effect.fail(error(operation, new Timeout({ millis: deadline })))
+      }),
       Effect.flatMap(decode(operation, schema)),
       Effect.withSpan(`PodmanVarlink.${operation}`, { attributes: { socket: address } })
     )
+  }
 
   const callMore = <S extends Schema.Decoder<unknown>>(
     operation: string,

@@ -22,9 +22,10 @@ import { LogSink } from "../services/LogSink.ts"
 import { Podman } from "../services/Podman.ts"
 import type { AuthServices } from "./auth.ts"
 import { makeExec } from "./exec.ts"
-import { fingerprintStream } from "./fingerprint.ts"
+import { fingerprintStreamWith } from "./fingerprint.ts"
 import { makeImageResolver } from "./images.ts"
 import { makeLifecycle } from "./lifecycle.ts"
+import { makePodmanFacts } from "./podmanFacts.ts"
 import { makeTaskRegistry } from "./registry.ts"
 import { makeTaskRuntime } from "./runtime.ts"
 import { makeStatsHub } from "./statsHub.ts"
@@ -38,6 +39,8 @@ export const make = Effect.gen(function*() {
   const events = yield* PubSub.unbounded<TaskEvent>()
   const images = yield* makeImageResolver
   const statsHub = yield* makeStatsHub
+  // Podman's host facts, shared by the start path and the fingerprint (which fetches them first).
+  const facts = yield* makePodmanFacts
 
   // Plugin shutdown: stop the watchers of every task, keep the containers (they are recovered later).
   yield* Effect.addFinalizer(() =>
@@ -53,10 +56,10 @@ export const make = Effect.gen(function*() {
       Effect.asVoid
     )
 
-  const lifecycle = yield* makeLifecycle({ registry, runtime, images, publish })
+  const lifecycle = yield* makeLifecycle({ registry, runtime, images, publish, facts })
   const exec = makeExec(registry)
   const taskStats = yield* makeTaskStats(registry, statsHub)
-  const fingerprint = yield* fingerprintStream
+  const fingerprint = yield* fingerprintStreamWith(facts)
 
   const capabilities = Effect.gen(function*() {
     const plugin = yield* driverConfig.get

@@ -5,7 +5,9 @@
  */
 import { Clock, Duration, Effect, Schedule, Stream } from "effect"
 import type { Fingerprint } from "../domain/results.ts"
-import { Podman, type PodmanClient } from "../services/Podman.ts"
+import type { PodmanError } from "../domain/errors.ts"
+import { Podman, type PodmanClient, type PodmanInfo } from "../services/Podman.ts"
+import type { PodmanFacts } from "./podmanFacts.ts"
 
 /** The longest time between two fingerprints. */
 export const FINGERPRINT_PERIOD = Duration.seconds(30)
@@ -16,15 +18,21 @@ const PING_TIMEOUT = Duration.seconds(5)
 
 const sanitise = (name: string) => name.replace(/[^A-Za-z0-9]/g, "_")
 
-/** One fingerprint of all clients (the first is the default). Never fails: errors become health. */
-export const fingerprintOnce = (clients: ReadonlyArray<PodmanClient>): Effect.Effect<Fingerprint> =>
+/**
+ * One fingerprint of all clients (the first is the default). Never fails: errors become health.
+ * `info` gives a client's host facts (the driver's shared, cached ones; by default asked anew).
+ */
+export const fingerprintOnce = (
+  clients: ReadonlyArray<PodmanClient>,
+  infoOf: (client: PodmanClient) => Effect.Effect<PodmanInfo, PodmanError> = (client) => client.info
+): Effect.Effect<Fingerprint> =>
   Effect.gen(function*() {
     const attributes: Record<string, string | number | boolean> = {}
     const failed: Array<string> = []
     let ok = 0
     for (const [i, client] of clients.entries()) {
       const prefix = i === 0 ? "driver.podman." : `driver.podman.${sanitise(client.socketName)}.`
-      const result = yield* Effect.all([client.ping, client.info]).pipe(Effect.timeout(10_000), Effect.result)
+      const result = yield* Effect.all([client.ping, infoOf(client)]).pipe(Effect.timeout(10_000), Effect.result)
       attributes[`${prefix}socketName`] = client.socketName
       attributes[`${prefix}defaultPodman`] = i === 0
       attributes[`${prefix}transport`] = client.capabilities.transport
@@ -66,9 +74,10 @@ export const fingerprintOnce = (clients: ReadonlyArray<PodmanClient>): Effect.Ef
 /**
  * The Fingerprint stream: one fingerprint at once; then every FINGERPRINT_CHECK a cheap check (a
  * ping of every socket, and the socket list): a full fingerprint when that changes, and at least
- * every FINGERPRINT_PERIOD. Never ends.
+ * every FINGERPRINT_PERIOD. Never ends. With `facts`, host facts come from the driver's shared
+ * cache (podmanFacts.ts), forgotten when a socket's health changes (a restarted Podman may differ).
  */
-export const fingerprintStream: Effect.Effect<Stream.Stream<Fingerprint>, never, Podman> = Effect.gen(function*() {
+export const fingerprintStreamWith = (facts?: PodmanFacts): Effect.Effect<Stream.Stream<Fingerprint>, never, Podman> => Effect.gen(function*() {
   const podman = yield* Podman
   return Stream.suspend(() => {
     let lastKey = ""
@@ -80,9 +89,10 @@ export const fingerprintStream: Effect.Effect<Stream.Stream<Fingerprint>, never,
       const key = clients.map((c, i) => `${c.socketName}=${c.address}:${alive[i]}`).join(",")
       const now = yield* Clock.currentTimeMillis
       if (key === lastKey && now - lastAt < Duration.toMillis(FINGERPRINT_PERIOD)) return undefined
+      if (key !== lastKey && facts !== undefined) yield* facts.invalidate
       lastKey = key
       lastAt = now
-      return yield* fingerprintOnce(clients)
+      return yield* fingerprintOnce(clients, facts?.get)
     })
     return Stream.concat(Stream.succeed(undefined), Stream.fromSchedule(Schedule.spaced(FINGERPRINT_CHECK))).pipe(
       Stream.mapEffect(() => check),
@@ -90,3 +100,6 @@ export const fingerprintStream: Effect.Effect<Stream.Stream<Fingerprint>, never,
     )
   })
 })
+
+/** The Fingerprint stream asking every socket's facts anew (see fingerprintStreamWith). */
+export const fingerprintStream = fingerprintStreamWith()

@@ -3,11 +3,13 @@
  * Each operation is an Effect program over the task registry, the task runtime and the `Podman`
  * client of the task's socket.
  */
-import { Cache, DateTime, Deferred, Duration, Effect, Exit, Option, Scope } from "effect"
+import { DateTime, Deferred, Duration, Effect, Exit, Option, Scope } from "effect"
+import type { ContainerSpec } from "../domain/ContainerSpec.ts"
 import type { DriverState } from "../domain/DriverState.ts"
-import { type PodmanError, TaskNotFound, TaskStateError } from "../domain/errors.ts"
+import { type ImagePullError, type PodmanError, TaskNotFound, TaskStateError } from "../domain/errors.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { DriverNetwork, ExitResult, TaskStatus } from "../domain/results.ts"
+import type { PluginConfig } from "../domain/PluginConfig.ts"
 import { decodeUnknownTaskConfig, encodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
 import { type Signal, signalOf, SIGKILL, SIGTERM } from "../domain/values/signals.ts"
 import { LABEL_ALLOC_ID, translate } from "../translate/index.ts"
@@ -15,12 +17,16 @@ import type { StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
 import { type ContainerInspect, Podman, type PodmanClient } from "../services/Podman.ts"
 import type { ImageEvent, ImageResolver } from "./images.ts"
+import type { PodmanFacts } from "./podmanFacts.ts"
 import type { TaskEntry, TaskRegistry } from "./registry.ts"
 import { exitResultOfInspect, unknownExit } from "./exits.ts"
 import type { TaskRuntime } from "./runtime.ts"
 
-/** How long Podman's host facts are reused between task starts. */
-const INFO_TTL = Duration.minutes(1)
+/** A created container, or one of ours found running under the task's name. */
+interface Created {
+  readonly id: string
+  readonly adopted: ContainerInspect | undefined
+}
 
 /** How long DestroyTask waits for an exited task's last log lines to be forwarded. */
 const LOG_DRAIN = Duration.seconds(5)
@@ -31,7 +37,7 @@ const KILL_GRACE = Duration.seconds(30)
 const notRunning = (e: PodmanError): boolean => e.reason._tag === "NotFound" || e.reason._tag === "NotRunning"
 
 /** The network a started task exposes to Nomad. */
-const containerNetwork = (config: TaskConfig, task: NomadTask, inspect: ContainerInspect): DriverNetwork => {
+const containerNetwork = (config: TaskConfig, task: NomadTask, inspect: ContainerInspect | undefined): DriverNetwork => {
   const portMap: Record<string, number> = {}
   for (const label of config.ports) {
     const p = task.resources.ports.find((x) => x.label === label)
@@ -39,7 +45,7 @@ const containerNetwork = (config: TaskConfig, task: NomadTask, inspect: Containe
   }
   for (const [label, port] of Object.entries(config.port_map)) portMap[label] = port
   // The container IP on Podman's bridge is only reachable from this host: never auto-advertise it.
-  return { portMap, ip: inspect.ipAddress, autoAdvertise: false }
+  return { portMap, ip: inspect?.ipAddress ?? "", autoAdvertise: false }
 }
 
 export const makeLifecycle = (deps: {
@@ -47,19 +53,12 @@ export const makeLifecycle = (deps: {
   readonly runtime: TaskRuntime
   readonly images: ImageResolver
   readonly publish: (task: NomadTask) => ImageEvent
+  readonly facts: PodmanFacts
 }) =>
   Effect.gen(function*() {
-    const { registry, runtime, images, publish } = deps
+    const { registry, runtime, images, publish, facts } = deps
     const podman = yield* Podman
     const driverConfig = yield* DriverConfig
-
-    // `info` is one of Podman's slowest calls (it gathers host facts); the facts the spec needs
-    // (rootless, cgroups, API version, CPUs) do not change while a service runs: keep them a while.
-    // A failed lookup is not kept.
-    const infos = yield* Cache.makeWith(
-      (socket: string) => podman.client(socket).pipe(Effect.flatMap((client) => client.info)),
-      { capacity: 64, timeToLive: (exit) => (Exit.isSuccess(exit) ? INFO_TTL : Duration.zero) }
-    )
 
     /**
      * The release of a task's container (its `resources` scope closing): removed when `gc.container`
@@ -76,11 +75,65 @@ export const makeLifecycle = (deps: {
 
     const logsEnabled = driverConfig.get.pipe(Effect.map((plugin) => !plugin.disable_log_collection))
 
+    /**
+     * create said the name is taken: a container of this allocation that runs is adopted, one that
+     * stopped is replaced; anyone else's is refused. A name Podman holds without a container the
+     * API shows leaves the conflict as it is.
+     */
+    const nameTaken = (
+      client: PodmanClient,
+      task: NomadTask,
+      spec: ContainerSpec,
+      conflict: PodmanError,
+      create: (s: ContainerSpec) => Effect.Effect<Created, PodmanError>
+    ) =>
+      Effect.gen(function*() {
+        const existing = yield* client.containerInspect(spec.name).pipe(
+          Effect.catchReason("PodmanError", "NotFound", () => Effect.fail(conflict))
+        )
+        if (existing.labels[LABEL_ALLOC_ID] !== task.allocId) {
+          return yield* new TaskStateError({
+            taskId: task.id,
+            detail: `a container named ${spec.name} exists and was not created for allocation ${task.allocId}; refusing to adopt it`
+          })
+        }
+        if (existing.state.running) return { id: existing.id, adopted: existing } satisfies Created
+        yield* client.containerRemove(existing.id, { force: true, volumes: true, timeoutSeconds: 0 })
+        return yield* create(spec)
+      })
+
+    /**
+     * Creates the task's container. The image is fetched only when create reports it missing (unless
+     * it was fetched first); the name's owner is looked up only when create reports the name taken.
+     */
+    const createContainer = (
+      client: PodmanClient,
+      task: NomadTask,
+      config: TaskConfig,
+      plugin: PluginConfig,
+      spec: ContainerSpec,
+      fetched: boolean
+    ) => {
+      const create = (s: ContainerSpec): Effect.Effect<Created, PodmanError> =>
+        client.containerCreate(s).pipe(
+          Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`podman create: ${w}`))),
+          Effect.map((r): Created => ({ id: r.id, adopted: undefined }))
+        )
+      const fetchIfMissing = (e: PodmanError): Effect.Effect<Created, PodmanError | ImagePullError> =>
+        !fetched && e.reason._tag === "NotFound" && e.reason.what === "image"
+          ? images.ensure(client, config, plugin, publish(task)).pipe(Effect.flatMap((image) => create({ ...spec, image })))
+          : Effect.fail(e)
+      return create(spec).pipe(
+        Effect.catchTag("PodmanError", fetchIfMissing),
+        Effect.catchReason("PodmanError", "Conflict", (_, e) => nameTaken(client, task, spec, e, create))
+      )
+    }
+
     const startTask = Effect.fn("Driver.startTask")(function*(task: NomadTask, config: TaskConfig) {
       yield* registry.claim(task.id)
       const plugin = yield* driverConfig.get
       const client = yield* podman.client(config.socket)
-      const info = yield* Cache.get(infos, client.socketName)
+      const info = yield* facts.get(client)
       // The whole config is checked before the image is pulled: a bad volume must not cost a pull.
       const checked = yield* translate({
         config,
@@ -94,45 +147,30 @@ export const makeLifecycle = (deps: {
           hostCpus: info.cpus
         }
       })
-      const image = yield* images.ensure(client, config, plugin, publish(task))
-      const spec = { ...checked, image }
+      // An archive, `force_pull` or a platform override is fetched first; any other image only
+      // when create says it is missing (a local image costs no lookup).
+      const source = config.image
+      const fetchFirst = source._tag === "archive" || config.force_pull || config.os !== undefined || config.arch !== undefined ||
+        config.variant !== undefined
+      const image = source._tag === "registry" && !fetchFirst ? source.ref : yield* images.ensure(client, config, plugin, publish(task))
+      const spec: ContainerSpec = { ...checked, image }
       const name = spec.name
-
-      // A container with our name: adopt it only if it is ours (same alloc id label) and running.
-      const existing = yield* client.containerInspect(name).pipe(
-        Effect.map(Option.some),
-        Effect.catchReason("PodmanError", "NotFound", () => Effect.succeed(Option.none<ContainerInspect>()))
-      )
-      if (Option.isSome(existing)) {
-        if (existing.value.labels[LABEL_ALLOC_ID] !== task.allocId) {
-          return yield* new TaskStateError({
-            taskId: task.id,
-            detail: `a container named ${name} exists and was not created for allocation ${task.allocId}; refusing to adopt it`
-          })
-        }
-        if (!existing.value.state.running) {
-          yield* client.containerRemove(existing.value.id, { force: true, volumes: true, timeoutSeconds: 0 })
-        }
-      }
-      const adopt = Option.isSome(existing) && existing.value.state.running ? existing.value : undefined
 
       const resources = yield* Scope.make()
       const started = yield* Effect.gen(function*() {
-        const containerId = yield* Scope.provide(
+        const created = yield* Scope.provide(
           Effect.acquireRelease(
-            adopt
-              ? Effect.succeed(adopt.id)
-              : client.containerCreate(spec).pipe(
-                Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`podman create: ${w}`))),
-                Effect.map((r) => r.id)
-              ),
-            (id, exit) => releaseContainer(client, id, exit)
+            createContainer(client, task, config, plugin, spec, fetchFirst),
+            (c, exit) => releaseContainer(client, c.id, exit)
           ),
           resources
         )
-        if (!adopt) yield* client.containerStart(containerId)
-        const inspect = yield* client.containerInspect(containerId)
-        const startedAt = inspect.state.startedAt ?? (yield* DateTime.nowAsDate)
+        const containerId = created.id
+        if (created.adopted === undefined) yield* client.containerStart(containerId)
+        // Only a container on a Podman network has an address of its own, and only an inspect says
+        // which: every other start is two calls (create, start) and the inspect comes after the reply.
+        const inspect = created.adopted ?? (spec.netns?.nsmode === "bridge" ? yield* client.containerInspect(containerId) : undefined)
+        const startedAt = inspect?.state.startedAt ?? (yield* DateTime.nowAsDate)
         const state: DriverState = {
           version: 1,
           taskId: task.id,
@@ -146,8 +184,7 @@ export const makeLifecycle = (deps: {
         }
         const entry = yield* runtime.launch(
           { taskId: task.id, task, config, client, containerId, containerName: name, startedAt, resources, state },
-          inspect,
-          { logs: yield* logsEnabled }
+          { logs: yield* logsEnabled, ...(inspect !== undefined ? { inspect } : {}) }
         )
         yield* registry.add(entry)
         return { state, network: containerNetwork(config, task, inspect) } satisfies StartedTask
@@ -166,8 +203,8 @@ export const makeLifecycle = (deps: {
       Effect.gen(function*() {
         if (requested !== undefined) return requested
         if (t.config.kill_signal !== undefined) return t.config.kill_signal
-        const inspect = yield* t.client.containerInspect(t.containerId).pipe(Effect.option)
-        const n = Option.isSome(inspect) ? inspect.value.stopSignal : undefined
+        // The container's own (the image's STOPSIGNAL), from the inspect taken after its start.
+        const n = (yield* t.inspected)?.stopSignal
         return (n !== undefined ? signalOf(n) : undefined) ?? SIGTERM
       })
 
@@ -268,8 +305,8 @@ export const makeLifecycle = (deps: {
           resources,
           state
         },
-        inspect,
         {
+          inspect,
           logs: !plugin.disable_log_collection,
           // what was logged before now was forwarded by the previous plugin (or, while no plugin
           // ran, is not replayed): only newer lines are forwarded

@@ -19,7 +19,7 @@ export const makeLogForwarder = Effect.gen(function*() {
   /** Where a task's output is read from (see the module comment). */
   const logSource = (entry: TaskEntry, since: Date | undefined) =>
     Effect.gen(function*() {
-      const path = entry.hostFiles.logPath
+      const path = (yield* entry.hostFiles).logPath
       if (path !== undefined && (yield* canReadFile(path))) {
         return tailK8sFile(path, {
           exited: Deferred.isDone(entry.exit),

@@ -16,7 +16,7 @@ import { TaskAlreadyExists, TaskNotFound } from "../domain/errors.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { ExitResult } from "../domain/results.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
-import type { PodmanClient } from "../services/Podman.ts"
+import type { ContainerInspect, PodmanClient } from "../services/Podman.ts"
 
 /** A container's files on this host, read directly (only when Podman runs on this host). */
 export interface TaskHostFiles {
@@ -41,7 +41,13 @@ export interface TaskEntry {
   readonly fibers: Scope.Closeable
   /** Completed when the log forwarder has written everything (or is not running). */
   readonly logsDone: Deferred.Deferred<void>
-  readonly hostFiles: TaskHostFiles
+  /**
+   * The container as Podman described it after the start (taken after StartTask's reply, so the
+   * start costs two calls); undefined when Podman could not be asked. Waits until it is known.
+   */
+  readonly inspected: Effect.Effect<ContainerInspect | undefined>
+  /** The container's files on this host, from `inspected` (none when Podman is remote). */
+  readonly hostFiles: Effect.Effect<TaskHostFiles>
   readonly state: DriverState
 }
 

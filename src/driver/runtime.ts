@@ -1,12 +1,14 @@
 /**
  * The task runtime: what runs for a task while it is tracked. When a task is registered (started or
- * recovered) two watchers are forked into its `fibers` scope:
+ * recovered) two fibers are forked into its `fibers` scope:
  * - the exit watcher (exits.ts), which completes the task's `exit` once with how the container ended;
- * - the log forwarder (logs.ts), which copies the container's stdout/stderr to the task's log sink
+ * - the describer: the inspect a start did not make (StartTask replies after two Podman calls,
+ *   create and start; the container's log file, cgroup and stop signal are read afterwards), then
+ *   the log forwarder (logs.ts), which copies the container's stdout/stderr to the task's log sink
  *   until the container has exited and its last line is written.
  * Both end when the task's `fibers` scope closes (DestroyTask, or the plugin shutting down).
  */
-import { Deferred, Effect, Exit, Scope } from "effect"
+import { Deferred, Effect, Exit, Schedule, Scope } from "effect"
 import type { DriverState } from "../domain/DriverState.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { ExitResult } from "../domain/results.ts"
@@ -30,35 +32,69 @@ export interface TaskFields {
 }
 
 /** A container's files on this host: only meaningful when Podman runs here (the client says so). */
-const hostFilesOf = (client: PodmanClient, inspect: ContainerInspect): TaskHostFiles =>
-  client.local
+const hostFilesOf = (client: PodmanClient, inspect: ContainerInspect | undefined): TaskHostFiles =>
+  client.local && inspect !== undefined
     ? { logPath: inspect.logPath, cgroupPath: inspect.cgroupPath }
     : { logPath: undefined, cgroupPath: undefined }
+
+/** How long the describer keeps asking while Podman cannot answer (then logs use the API, no cgroup details). */
+const DESCRIBE_RETRY = Schedule.max([
+  Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")]),
+  Schedule.during("1 minute")
+])
 
 export const makeTaskRuntime = Effect.gen(function*() {
   const { forwardLogs } = yield* makeLogForwarder
 
+  /** The container's inspect after its start; undefined when Podman keeps failing. */
+  const describe = (fields: TaskFields) =>
+    fields.client.containerInspect(fields.containerId).pipe(
+      Effect.retry({ while: (e) => e.isRetryable, schedule: DESCRIBE_RETRY }),
+      Effect.catch((e) =>
+        Effect.logWarning(`inspecting container ${fields.containerId.slice(0, 12)} failed: ${e.message}`).pipe(Effect.as(undefined))
+      )
+    )
+
   /**
-   * Makes the entry of a task whose container exists and forks its watchers into a fresh `fibers`
-   * scope. `exited`: the container is known to have ended already (recovery), so no exit watcher.
-   * `logs`: forward output (off with `disable_log_collection`); `logSince`: only output after it.
+   * Makes the entry of a task whose container exists and forks its fibers into a fresh `fibers`
+   * scope. `inspect`: the container as already inspected (recovery, adoption, a start that needed
+   * the address), else the describer inspects it. `exited`: the container is known to have ended
+   * already (recovery), so no exit watcher. `logs`: forward output (off with
+   * `disable_log_collection`); `logSince`: only output after it.
    */
   const launch = (
     fields: TaskFields,
-    inspect: ContainerInspect,
-    options: { readonly logs: boolean; readonly logSince?: Date; readonly exited?: ExitResult }
+    options: { readonly logs: boolean; readonly logSince?: Date; readonly exited?: ExitResult; readonly inspect?: ContainerInspect }
   ): Effect.Effect<TaskEntry> =>
     Effect.gen(function*() {
       const exit = yield* Deferred.make<ExitResult>()
       const fibers = yield* Scope.make()
       const logsDone = yield* Deferred.make<void>()
-      const entry: TaskEntry = { ...fields, exit, fibers, logsDone, hostFiles: hostFilesOf(fields.client, inspect) }
+      const inspected = yield* Deferred.make<ContainerInspect | undefined>()
+      if (options.inspect !== undefined) yield* Deferred.succeed(inspected, options.inspect)
+      const entry: TaskEntry = {
+        ...fields,
+        exit,
+        fibers,
+        logsDone,
+        inspected: Deferred.await(inspected),
+        hostFiles: Deferred.await(inspected).pipe(Effect.map((i) => hostFilesOf(fields.client, i)))
+      }
       if (options.exited !== undefined) yield* Deferred.succeed(exit, options.exited)
       else yield* Effect.forkIn(watchExit(entry.client, entry.containerId, exit), fibers)
+      const describer = (options.inspect !== undefined ? Effect.void : describe(fields).pipe(
+        Effect.flatMap((i) => Deferred.succeed(inspected, i)),
+        // Interrupted (destroyed at once): whoever waits for the description gets none.
+        Effect.ensuring(Deferred.succeed(inspected, undefined))
+      ))
       if (options.logs) {
-        yield* Effect.forkIn(forwardLogs(entry, options.logSince).pipe(Effect.ensuring(Deferred.succeed(logsDone, undefined))), fibers)
+        yield* Effect.forkIn(
+          describer.pipe(Effect.andThen(forwardLogs(entry, options.logSince)), Effect.ensuring(Deferred.succeed(logsDone, undefined))),
+          fibers
+        )
       } else {
         yield* Deferred.succeed(logsDone, undefined)
+        if (options.inspect === undefined) yield* Effect.forkIn(describer, fibers)
       }
       return entry
     })

@@ -26,7 +26,7 @@ export const makeTaskStats = (registry: TaskRegistry, statsHub: StatsHub) =>
           // TotalTicks (MHz used) needs the node's core speed, which the agent sends in SetConfig.
           const mhzPerCore = (yield* driverConfig.agent).cpuMhzPerCore
           const intervalSeconds = Math.max(1, Math.round(Duration.toSeconds(Duration.fromInputUnsafe(interval))))
-          const cgroupPath = t.hostFiles.cgroupPath
+          const cgroupPath = (yield* t.hostFiles).cgroupPath
           const first = Stream.fromEffect(cgroupOf(cgroupPath).pipe(
             Effect.flatMap((cg) => Effect.map(DateTime.nowAsDate, (now) => initialSample(taskId, cg, now)))
           ))

@@ -38,7 +38,7 @@ export const makeFakePodman = (options: FakePodmanOptions = {}) =>
     const containers = new Map<string, FakeContainer>()
     /** Every signal sent, in order (tests wait for "the driver sent something" without sleeping). */
     const signalled = yield* Queue.unbounded<string>()
-    const state = { healthy: true }
+    const state = { healthy: true, exitsUnavailable: false }
     const pinged = yield* Queue.unbounded<void>()
     const fail = (operation: string, reason: PodmanError["reason"]) => new PodmanError({ operation, socket: "unix:///fake.sock", reason })
     const get = (operation: string, id: string) =>
@@ -86,10 +86,14 @@ export const makeFakePodman = (options: FakePodmanOptions = {}) =>
         }),
       containerWait: (id) => Effect.flatMap(get("containerWait", id), (c) => Deferred.await(c.exited)),
       awaitExit: (id) =>
-        Effect.flatMap(get("awaitExit", id), (c) =>
-          Deferred.await(c.exited).pipe(
-            Effect.map((exitCode) => ({ exitCode, oomKilled: false, finishedAt: new Date(1), error: "" }))
-          )),
+        Effect.suspend(() =>
+          state.exitsUnavailable
+            ? Effect.fail(fail("awaitExit", new Unavailable({ detail: "fake: restarting" })))
+            : Effect.flatMap(get("awaitExit", id), (c) =>
+              Deferred.await(c.exited).pipe(
+                Effect.map((exitCode) => ({ exitCode, oomKilled: false, finishedAt: new Date(1), error: "" }))
+              ))
+        ),
       containerInspect: (id) => Effect.map(get("containerInspect", id), inspectOf),
       containerExists: (id) => Effect.succeed(containers.has(id)),
       containerList: unused("containerList"),
@@ -122,6 +126,8 @@ export const makeFakePodman = (options: FakePodmanOptions = {}) =>
       nextSignal: Queue.take(signalled),
       signalQueue: signalled,
       setHealthy: (healthy: boolean) => Effect.sync(() => void (state.healthy = healthy)),
+      /** While set, every exit watch fails at once with reason Unavailable (a Podman service restarting). */
+      setExitsUnavailable: (down: boolean) => Effect.sync(() => void (state.exitsUnavailable = down)),
       /** Waits for the next ping of the fake socket. */
       nextPing: Queue.take(pinged)
     }
