@@ -1,142 +1,377 @@
 /**
- * Benchmarks: the driver against raw Podman, in the same run, on the same private Podman service.
+ * The benchmark: the plugin executable as a Nomad client runs it (dist/nomad-driver-podman,
+ * launched with go-plugin's environment, driven over its gRPC socket) against raw Podman REST
+ * calls, interleaved in the same run on the same private Podman service (its own sandbox).
  *
- *   npm run bench            (starts and stops its own sandbox Podman service)
+ *   npm run bench          (builds the executable first when it is older than the sources)
  *
- * 1. task lifecycle: start → exit observed → destroy of a container that exits at once,
- *    driver (Driver.startTask/waitTask/destroyTask) vs raw libpod REST (create/start/wait/delete).
- * 2. exec: a `true` exec through the driver vs raw exec create/start/inspect.
- * 3. the driver's memory: RSS and heap after the runs.
- * Results are printed as a table and written to bench/results/latest.json. Ratios, not absolute
- * times, are what to compare across machines.
+ * Rows (issue 8's table; README, "Performance"):
+ *  1. StartTask of a local image vs raw create + start of the same container spec (medians);
+ *     on Podman's default network (bridge) and without a network.
+ *  2. process exit → WaitTask answers vs raw `wait` (Podman's default interval): the process exits
+ *     when the bench writes to a FIFO it reads, so the moment of the exit is known.
+ *  3. Podman service CPU over 10 s with 20 running tasks while the plugin is idle (Nomad's
+ *     Fingerprint stream open) vs the same 20 containers with no plugin.
+ *  4. plugin RSS idle and with 100 running tasks (bare Node 22 for scale).
+ *  5. 20 concurrent StartTasks vs 20 concurrent raw create + start.
+ *  6. TaskStats of 20 tasks (1 s interval): plugin CPU / Podman service CPU over 10 s.
+ *  7. a 70 MB burst of output: bytes lost on the way to the task's log FIFO, and the rate vs
+ *     Podman's logs API (follow).
+ * Results: a table on stdout and bench/results/latest.json. Ratios are what compares across
+ * machines; the absolute numbers are this machine's (2 cores, shared with other work).
  */
-import { execFileSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
-import * as http from "node:http"
+import { execFileSync, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Layer, ManagedRuntime } from "effect"
-import * as ConfigLayers from "../layers/config/index.ts"
-import * as LogSinks from "../layers/log-sink/index.ts"
-import { makeNomadTask } from "../src/domain/NomadTask.ts"
-import { defaultPluginConfig } from "../src/domain/PluginConfig.ts"
-import { decodeTaskConfig } from "../src/domain/TaskConfig.ts"
-import { driverLayer } from "../layers/stacks.ts"
-import { Driver } from "../src/services/Driver.ts"
+import { call } from "../test/support/nomad/clients.ts"
+import { builtPlugin } from "../test/support/nomad/launch.ts"
+import { NODE22 } from "../test/support/processes.ts"
+import {
+  benchTask, BUSYBOX, countingFifo, cpuSeconds, makeRaw, median, type Plugin, root, rssMiB, sleep, startPlugin,
+  startSandbox, triggerFifo, type BenchTask
+} from "./support.ts"
 
-const root = path.resolve(import.meta.dirname, "..")
-const runs = Number(process.env.BENCH_RUNS ?? 15)
+const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 
-const raw = (socketPath: string, method: string, p: string, body?: unknown): Promise<{ status: number; text: string }> =>
-  new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath, method, path: `/v4.0.0/libpod${p}`, headers: body ? { "content-type": "application/json" } : {} },
-      (res) => {
-        let text = ""
-        res.on("data", (c) => (text += c))
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }))
-      }
-    )
-    req.on("error", reject)
-    req.end(body ? JSON.stringify(body) : undefined)
-  })
-
-const median = (xs: Array<number>) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
+interface Row {
+  readonly row: string
+  readonly plugin: string
+  readonly raw: string
+  readonly ratio: string
+  readonly target: string
+  readonly values: Record<string, number>
 }
 
-const time = async (f: () => Promise<unknown>) => {
-  const t0 = performance.now()
-  await f()
-  return performance.now() - t0
+const f1 = (n: number) => n.toFixed(1)
+const f2 = (n: number) => n.toFixed(2)
+
+/** dist/nomad-driver-podman, rebuilt when a source is newer. */
+const ensureBuilt = () => {
+  let newest = 0
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(p).mtimeMs)
+    }
+  }
+  for (const d of ["src", "layers", "proto/gen"]) walk(path.join(root, d))
+  if (existsSync(builtPlugin) && statSync(builtPlugin).mtimeMs >= newest) return
+  process.stderr.write("bench: building the executable (node scripts/build.mjs)\n")
+  execFileSync(NODE22, [path.join(root, "scripts/build.mjs")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
+}
+
+/** RSS of a bare Node 22 process that does nothing (the floor any Node program starts from). */
+const bareNodeRss = async () => {
+  const child = spawn(NODE22, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" })
+  await sleep(1500)
+  const rss = rssMiB(child.pid!)
+  child.kill("SIGKILL")
+  return rss
+}
+
+/** CPU seconds of `pids` over `millis`. */
+const cpuOver = async (pids: ReadonlyArray<number>, millis: number) => {
+  const before = pids.map(cpuSeconds)
+  await sleep(millis)
+  return pids.map((p, i) => cpuSeconds(p) - before[i]!)
+}
+
+const inParallel = async <A, B>(items: ReadonlyArray<A>, limit: number, f: (a: A) => Promise<B>): Promise<Array<B>> => {
+  const out: Array<B> = new Array(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await f(items[i]!)
+    }
+  }))
+  return out
 }
 
 async function main() {
-  const dir = `/tmp/ndp-bench-${process.pid}`
-  execFileSync("bash", [path.join(root, "test/support/sandbox.sh"), "start", dir, "--no-registry"], { stdio: ["ignore", "ignore", "inherit"] })
-  const socketPath = `${dir}/podman.sock`
+  ensureBuilt()
+  const sandbox = startSandbox()
+  const work = mkdtempSync("/tmp/ndp-bw-")
+  const rows: Array<Row> = []
+  let plugin: Plugin | undefined
   try {
-    const rt = ManagedRuntime.make(
-      driverLayer.pipe(
-        Layer.provideMerge(
-          Layer.mergeAll(ConfigLayers.layerStatic({ ...defaultPluginConfig, socket_path: `unix://${socketPath}` }), LogSinks.layerMemory)
-        )
-      )
-    )
-    const spec = Effect.runSync(decodeTaskConfig({ image: "localhost/busybox:latest", command: "/bin/true" }))
-
-    const driverLifecycle = async (i: number) => {
-      const task = makeNomadTask({ name: `bench${i}` })
-      await rt.runPromise(Driver.use((d) =>
-        Effect.gen(function*() {
-          yield* d.startTask(task, spec)
-          yield* d.waitTask(task.id)
-          yield* d.destroyTask(task.id, true)
-        })
-      ))
+    const raw = makeRaw(sandbox.socketPath)
+    const info = JSON.parse((await raw.request("GET", "/info")).text)
+    const facts = {
+      rootless: info.host.security.rootless as boolean,
+      cgroupVersion: info.host.cgroupVersion as string,
+      cgroupManager: info.host.cgroupManager as string,
+      apiVersion: info.version.APIVersion as string,
+      cpus: info.host.cpus as number
     }
-    const rawLifecycle = async (i: number) => {
-      const created = await raw(socketPath, "POST", "/containers/create", {
-        name: `raw${i}-${process.pid}`,
-        image: "localhost/busybox:latest",
-        command: ["/bin/true"],
-        netns: { nsmode: "bridge" }
+    const service = sandbox.servicePid()
+    const task = (name: string, config: Record<string, unknown>, logs?: { stdoutPath: string; stderrPath: string }) =>
+      benchTask(work, name, { image: BUSYBOX, ...config } as never, facts, logs)
+
+    const bare = await bareNodeRss()
+    plugin = await startPlugin(sandbox.socketPath)
+    const p = plugin
+    const c = p.c
+    // Nomad keeps the Fingerprint stream open for the plugin's whole life.
+    const fingerprints = c.driver.fingerprint({})
+    fingerprints.on("data", () => {})
+    fingerprints.on("error", () => {})
+    await sleep(3000)
+    const idleRss = rssMiB(p.pid)
+
+    const start = (t: BenchTask) => call(c.driver.startTask.bind(c.driver), { task: t.proto })
+    const destroy = (t: BenchTask) => call(c.driver.destroyTask.bind(c.driver), { taskId: t.nomad.id, force: true })
+    const wait = (t: BenchTask) => call(c.driver.waitTask.bind(c.driver), { taskId: t.nomad.id })
+    let rawSeq = 0
+    const rawCreate = async (t: BenchTask) => {
+      const r = await raw.request("POST", "/containers/create", { ...t.spec, name: `raw${rawSeq++}-${t.spec.name}` })
+      if (r.status >= 300) throw new Error(`raw create: ${r.status} ${r.text}`)
+      return JSON.parse(r.text).Id as string
+    }
+    const rawStart = (id: string) => raw.request("POST", `/containers/${id}/start`)
+    const rawRemove = (id: string) => raw.request("DELETE", `/containers/${id}?force=true&timeout=0`)
+    const running = async (id: string) => {
+      for (;;) {
+        const s = JSON.parse((await raw.request("GET", `/containers/${id}/json`)).text).State
+        if (s.Running) return
+        await sleep(20)
+      }
+    }
+    const time = async (f: () => Promise<unknown>) => {
+      const t0 = performance.now()
+      await f()
+      return performance.now() - t0
+    }
+
+    // 1. StartTask vs create + start -------------------------------------------------------------
+    for (const [label, network] of [["bridge", {}], ["none", { network_mode: "none" }]] as const) {
+      const cfg = { command: "/bin/sleep", args: ["3600"], ...network }
+      // warm-up: Podman's network setup, the plugin's first facts
+      const w = task("warm", cfg)
+      await start(w)
+      await destroy(w)
+      const ws = await rawCreate(task("warm", cfg))
+      await rawStart(ws)
+      await rawRemove(ws)
+      const pt: Array<number> = []
+      const rt: Array<number> = []
+      for (let i = 0; i < RUNS; i++) {
+        const a = task(`start${i}`, cfg)
+        const b = task(`start${i}`, cfg)
+        let id = ""
+        rt.push(await time(async () => {
+          id = await rawCreate(b)
+          await rawStart(id)
+        }))
+        pt.push(await time(() => start(a)))
+        await destroy(a)
+        await rawRemove(id)
+      }
+      const pm = median(pt)
+      const rm = median(rt)
+      rows.push({
+        row: `StartTask (local image, ${label === "bridge" ? "Podman's default network" : "no network"}) vs create + start`,
+        plugin: `${f1(pm)} ms`,
+        raw: `${f1(rm)} ms`,
+        ratio: `${f2(pm / rm)}×`,
+        target: "≤ 1.05×",
+        values: { pluginMs: pm, rawMs: rm, ratio: pm / rm }
       })
-      const id = JSON.parse(created.text).Id as string
-      await raw(socketPath, "POST", `/containers/${id}/start`)
-      await raw(socketPath, "POST", `/containers/${id}/wait?condition=stopped&condition=exited&interval=10ms`)
-      await raw(socketPath, "GET", `/containers/${id}/json`)
-      await raw(socketPath, "DELETE", `/containers/${id}?force=true&timeout=0`)
     }
 
-    // warm-up (image cache, network setup)
-    await rawLifecycle(-1)
-    await driverLifecycle(-1)
-
-    const d: Array<number> = []
-    const r: Array<number> = []
-    for (let i = 0; i < runs; i++) {
-      // interleave to share machine noise fairly
-      r.push(await time(() => rawLifecycle(i)))
-      d.push(await time(() => driverLifecycle(i)))
+    // 2. exit → WaitTask ---------------------------------------------------------------------------
+    {
+      const cfg = { command: "/bin/sh", args: ["-c", "read x < /alloc/trig; exit 3"], network_mode: "none" }
+      const pl: Array<number> = []
+      const rl: Array<number> = []
+      for (let i = 0; i < Math.min(RUNS, 10); i++) {
+        const a = task(`exit${i}`, cfg)
+        const ta = triggerFifo(path.join(a.nomad.allocDir, "alloc", "trig"))
+        await start(a)
+        const b = task(`exit${i}`, cfg)
+        const tb = triggerFifo(path.join(b.nomad.allocDir, "alloc", "trig"))
+        const id = await rawCreate(b)
+        await rawStart(id)
+        await running(id)
+        await sleep(300) // both shells reach `read`, the plugin's watcher is set up
+        const answer = wait(a)
+        await sleep(200)
+        let t0 = performance.now()
+        ta.fire()
+        const r = await answer
+        pl.push(performance.now() - t0)
+        if (r.result?.exitCode !== 3) throw new Error(`WaitTask answered ${JSON.stringify(r.result)}`)
+        const rawWait = raw.request("POST", `/containers/${id}/wait?condition=stopped&condition=exited`)
+        await sleep(200)
+        t0 = performance.now()
+        tb.fire()
+        await rawWait
+        rl.push(performance.now() - t0)
+        ta.close()
+        tb.close()
+        await destroy(a)
+        await rawRemove(id)
+      }
+      rows.push({
+        row: "process exit → WaitTask answers",
+        plugin: `${f1(median(pl))} ms`,
+        raw: `\`wait\`: ${f1(median(rl))} ms`,
+        ratio: "",
+        target: "≤ 30 ms",
+        values: { pluginMs: median(pl), rawWaitMs: median(rl) }
+      })
     }
 
-    // exec
-    const task = makeNomadTask({ name: "benchexec" })
-    await rt.runPromise(Driver.use((dr) => decodeTaskConfig({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"], init: true }).pipe(Effect.flatMap((c) => dr.startTask(task, c)))))
-    const info = await rt.runPromise(Driver.use((dr) => dr.inspectTask(task.id)))
-    const de: Array<number> = []
-    const re: Array<number> = []
-    for (let i = 0; i < runs; i++) {
-      re.push(await time(async () => {
-        const c = await raw(socketPath, "POST", `/containers/${info.containerId}/exec`, { Cmd: ["/bin/true"], AttachStdout: true, AttachStderr: true })
-        const eid = JSON.parse(c.text).Id as string
-        await raw(socketPath, "POST", `/exec/${eid}/start`, { Detach: false, Tty: false })
-        await raw(socketPath, "GET", `/exec/${eid}/json`)
-      }))
-      de.push(await time(() => rt.runPromise(Driver.use((dr) => dr.execTask(task.id, ["/bin/true"], 10_000)))))
+    // 5. 20 concurrent StartTasks ------------------------------------------------------------------
+    {
+      const cfg = { command: "/bin/sleep", args: ["3600"] }
+      const pt: Array<number> = []
+      const rt: Array<number> = []
+      for (let i = 0; i < 3; i++) {
+        const rawTasks = Array.from({ length: 20 }, (_, j) => task(`conc${i}-${j}`, cfg))
+        let ids: Array<string> = []
+        rt.push(await time(async () => {
+          ids = await Promise.all(rawTasks.map(async (t) => {
+            const id = await rawCreate(t)
+            await rawStart(id)
+            return id
+          }))
+        }))
+        await inParallel(ids, 5, rawRemove)
+        const ts = Array.from({ length: 20 }, (_, j) => task(`conc${i}-${j}`, cfg))
+        pt.push(await time(() => Promise.all(ts.map(start))))
+        await inParallel(ts, 5, destroy)
+      }
+      const pm = median(pt)
+      const rm = median(rt)
+      rows.push({
+        row: "20 concurrent StartTasks vs 20 raw create + start",
+        plugin: `${f1(pm)} ms`,
+        raw: `${f1(rm)} ms`,
+        ratio: `${f2(pm / rm)}×`,
+        target: "≤ 1.05× (keep)",
+        values: { pluginMs: pm, rawMs: rm, ratio: pm / rm }
+      })
     }
-    await rt.runPromise(Driver.use((dr) => dr.destroyTask(task.id, true)))
-    await rt.dispose()
 
-    const mem = process.memoryUsage()
+    // 3 and 6. 20 running tasks: idle Podman CPU, then TaskStats --------------------------------------
+    {
+      const cfg = { command: "/bin/sleep", args: ["3600"] }
+      const ts = Array.from({ length: 20 }, (_, j) => task(`idle${j}`, cfg))
+      await inParallel(ts, 5, start)
+      await sleep(3000)
+      const [serviceIdle, pluginIdle] = await cpuOver([service, p.pid], 10_000)
+      const streams = ts.map((t) => {
+        const s = c.driver.taskStats({ taskId: t.nomad.id, collectionInterval: { seconds: 1, nanos: 0 } })
+        s.on("data", () => {})
+        s.on("error", () => {})
+        return s
+      })
+      await sleep(3000)
+      const [serviceStats, pluginStats] = await cpuOver([service, p.pid], 10_000)
+      for (const s of streams) s.cancel()
+      await inParallel(ts, 5, destroy)
+
+      const rawTasks = Array.from({ length: 20 }, (_, j) => task(`idle${j}`, cfg))
+      const ids = await inParallel(rawTasks, 5, async (t) => {
+        const id = await rawCreate(t)
+        await rawStart(id)
+        return id
+      })
+      await sleep(3000)
+      const [serviceRaw] = await cpuOver([service], 10_000)
+      await inParallel(ids, 5, rawRemove)
+      rows.push({
+        row: "Podman service CPU, 20 running tasks, plugin idle (10 s)",
+        plugin: `${f2(serviceIdle!)} s`,
+        raw: `${f2(serviceRaw!)} s`,
+        ratio: "",
+        target: "≤ 0.1 s",
+        values: { serviceCpuSeconds: serviceIdle!, rawServiceCpuSeconds: serviceRaw!, pluginCpuSeconds: pluginIdle! }
+      })
+      rows.push({
+        row: "TaskStats of 20 tasks (1 s): plugin CPU / service CPU (10 s)",
+        plugin: `${f2(pluginStats!)} s`,
+        raw: `${f2(serviceStats!)} s`,
+        ratio: f2(pluginStats! / serviceStats!),
+        target: "≤ 0.5 (keep)",
+        values: { pluginCpuSeconds: pluginStats!, serviceCpuSeconds: serviceStats!, ratio: pluginStats! / serviceStats! }
+      })
+    }
+
+    // 4. RSS with 100 running tasks ----------------------------------------------------------------
+    {
+      const cfg = { command: "/bin/sleep", args: ["3600"], network_mode: "none" }
+      const ts = Array.from({ length: 100 }, (_, j) => task(`many${j}`, cfg))
+      await inParallel(ts, 10, start)
+      await sleep(5000)
+      const busyRss = rssMiB(p.pid)
+      await inParallel(ts, 10, destroy)
+      rows.push({
+        row: "plugin RSS idle / with 100 running tasks",
+        plugin: `${f1(idleRss)} / ${f1(busyRss)} MiB`,
+        raw: `(bare Node 22: ${f1(bare)})`,
+        ratio: "",
+        target: "≤ 70 / ≤ 90 MiB",
+        values: { idleRssMiB: idleRss, busyRssMiB: busyRss, bareNodeRssMiB: bare }
+      })
+    }
+
+    // 7. 70 MB log burst ---------------------------------------------------------------------------
+    {
+      const total = 70_000_000
+      const line = "0123456789".repeat(9) + "abcdefgh"
+      const cfg = { command: "/bin/sh", args: ["-c", `yes ${line} | head -c ${total}`], network_mode: "none" }
+      const logs = path.join(work, "logs")
+      mkdirSync(logs, { recursive: true })
+      const out = countingFifo(path.join(logs, "burst.stdout"))
+      const err = countingFifo(path.join(logs, "burst.stderr"))
+      const a = task("burst", cfg, { stdoutPath: out.path, stderrPath: err.path })
+      const t0 = performance.now()
+      await start(a)
+      const got = await out.waitFor(total, 15_000)
+      const pluginSeconds = (out.lastAt() - t0) / 1000
+      await wait(a)
+      await destroy(a)
+      out.close()
+      err.close()
+
+      const b = task("burst", cfg)
+      const id = await rawCreate(b)
+      const r0 = performance.now()
+      await rawStart(id)
+      const rawBytes = await raw.streamBytes(`/containers/${id}/logs?follow=true&stdout=true&stderr=true`)
+      const rawSeconds = (performance.now() - r0) / 1000
+      await rawRemove(id)
+      const pluginRate = got / pluginSeconds / 1e6
+      const rawRate = rawBytes / rawSeconds / 1e6
+      rows.push({
+        row: "70 MB log burst: bytes lost / rate vs logs API",
+        plugin: `${total - got} lost, ${f1(pluginRate)} MB/s`,
+        raw: `logs API: ${total - rawBytes} lost, ${f1(rawRate)} MB/s`,
+        ratio: `${f2(pluginRate / rawRate)}×`,
+        target: "0 lost (keep)",
+        values: { pluginLostBytes: total - got, pluginMBps: pluginRate, rawLostBytes: total - rawBytes, rawMBps: rawRate }
+      })
+    }
+
     const results = {
       date: new Date().toISOString(),
-      runs,
-      lifecycle: { rawMedianMs: median(r), driverMedianMs: median(d), ratio: median(d) / median(r) },
-      exec: { rawMedianMs: median(re), driverMedianMs: median(de), ratio: median(de) / median(re) },
-      memory: { rssMiB: mem.rss / 2 ** 20, heapUsedMiB: mem.heapUsed / 2 ** 20 }
+      machine: { cpus: os.cpus().length, node: process.versions.node, podman: info.version.Version as string },
+      runs: RUNS,
+      rows
     }
     mkdirSync(path.join(root, "bench/results"), { recursive: true })
     writeFileSync(path.join(root, "bench/results/latest.json"), JSON.stringify(results, null, 2) + "\n")
-    const f = (n: number) => n.toFixed(1)
-    console.log(`| benchmark (median of ${runs}) | raw Podman REST | driver | ratio |`)
-    console.log(`|---|---|---|---|`)
-    console.log(`| start → exit → destroy (/bin/true) | ${f(results.lifecycle.rawMedianMs)} ms | ${f(results.lifecycle.driverMedianMs)} ms | ${results.lifecycle.ratio.toFixed(2)} |`)
-    console.log(`| exec /bin/true | ${f(results.exec.rawMedianMs)} ms | ${f(results.exec.driverMedianMs)} ms | ${results.exec.ratio.toFixed(2)} |`)
-    console.log(`driver process after the runs: RSS ${f(results.memory.rssMiB)} MiB, heap ${f(results.memory.heapUsedMiB)} MiB`)
+    console.log("| | plugin | raw Podman | ratio | target |")
+    console.log("|---|---|---|---|---|")
+    for (const r of rows) console.log(`| ${r.row} | ${r.plugin} | ${r.raw} | ${r.ratio} | ${r.target} |`)
   } finally {
-    execFileSync("bash", [path.join(root, "test/support/sandbox.sh"), "stop", dir], { stdio: "inherit" })
+    await plugin?.close()
+    sandbox.stop()
+    rmSync(work, { recursive: true, force: true })
   }
 }
 

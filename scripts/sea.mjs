@@ -1,7 +1,8 @@
 /**
  * The pieces of the executable build, shared by scripts/build.mjs (this machine's executable) and
- * scripts/release.mjs (the linux amd64 and arm64 release files): bundle the CLI/plugin into one
- * CommonJS file, turn it into a Node single-executable (SEA) blob, find the Node runtime of an
+ * scripts/release.mjs (the linux amd64 and arm64 release files): bundle the plugin (the main
+ * script) and the CLI (an asset loaded only in CLI mode) into CommonJS files, turn them into a
+ * Node single-executable (SEA) blob with the executable's V8 flags, find the Node runtime of an
  * architecture, and inject the blob into a copy of that runtime.
  *
  * Reproducible by construction: esbuild's output is deterministic, the blob is made without V8's
@@ -71,41 +72,102 @@ const missingModulesPlugin = {
   }
 }
 
-/** Bundles src/cli/main.ts and every dependency into one CommonJS file; returns its path. */
+/**
+ * In the executable, the entry's `import("./commands.ts")` (the human CLI: validate, plan, run,
+ * doctor, and the HCL parser) loads the CLI bundle from the SEA asset `cli.cjs` only when it runs:
+ * a plugin, which never runs the CLI, does not carry its source text in its heap. The asset is
+ * CommonJS that requires only Node's built-in modules (everything else is bundled into it).
+ */
+export const CLI_ASSET = "cli.cjs"
+const cliFromAssetPlugin = {
+  name: "cli-from-sea-asset",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/commands\.ts$/ }, (a) =>
+      a.importer.endsWith(path.join("src", "cli", "main.ts")) ? { path: "cli-asset", namespace: "cli-asset" } : undefined
+    )
+    build.onLoad({ filter: /.*/, namespace: "cli-asset" }, () => ({
+      loader: "js",
+      contents: [
+        `const code = require("node:sea").getAsset(${JSON.stringify(CLI_ASSET)}, "utf8")`,
+        `const run = require("node:vm").compileFunction(code, ["exports", "require", "module", "__filename", "__dirname"], { filename: ${JSON.stringify(CLI_ASSET)} })`,
+        `const m = { exports: {} }`,
+        `run.call(m.exports, m.exports, require, m, __filename, __dirname)`,
+        `module.exports = m.exports`
+      ].join("\n")
+    }))
+  }
+}
+
+/**
+ * V8 keeps a script's source text for as long as the script lives, one byte per character when
+ * every character is Latin-1 and two bytes otherwise. A single other character (a `μ` in a regex
+ * literal, which esbuild does not escape) doubled the plugin's 5 MB of source text in its heap.
+ */
+const assertOneByte = (file) => {
+  const text = readFileSync(file, "utf8")
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0xff) {
+      throw new Error(`${path.relative(root, file)}: character U+${text.charCodeAt(i).toString(16).padStart(4, "0")} near ${JSON.stringify(text.slice(Math.max(0, i - 40), i + 10))}: V8 would hold the whole bundle two bytes per character; escape it in the source`)
+    }
+  }
+}
+
+const esbuildOptions = (commit) => ({
+  absWorkingDir: root,
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node22",
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: "none",
+  sourcemap: false,
+  loader: { ".gz": "binary" },
+  // wasm_exec.js falls back to require("performance") only where the global is missing (never on Node 22)
+  external: ["performance"],
+  define: {
+    // SEA mains are CommonJS; `import.meta.url` only feeds `createRequire`-style lookups there.
+    "import.meta.url": "__ndp_import_meta_url",
+    // src/cli/version.ts
+    NDP_BUILD_COMMIT: JSON.stringify(commit)
+  },
+  banner: { js: `const __ndp_import_meta_url = require("node:url").pathToFileURL(__filename).href;` },
+  logLevel: "warning",
+  // ts-proto emits enum aliases as duplicate `case` labels in proto/gen: harmless
+  logOverride: { "duplicate-case": "silent" },
+  metafile: true
+})
+
+/**
+ * Bundles the executable's two scripts, each with every dependency, into CommonJS files:
+ * .build/bundle.cjs (the SEA main: src/cli/main.ts and plugin mode) and .build/cli.cjs (the CLI,
+ * src/cli/commands.ts, loaded from the SEA asset). Returns the main bundle's path.
+ */
 export const bundle = async ({ commit }) => {
   const esbuild = await import("esbuild")
   const bundleFile = path.join(buildDir, "bundle.cjs")
+  const cliFile = path.join(buildDir, CLI_ASSET)
   mkdirSync(buildDir, { recursive: true })
   const started = Date.now()
-  const result = await esbuild.build({
-    absWorkingDir: root,
+  const main = await esbuild.build({
+    ...esbuildOptions(commit),
     entryPoints: ["src/cli/main.ts"],
     outfile: bundleFile,
-    bundle: true,
-    format: "cjs",
-    platform: "node",
-    target: "node22",
-    minifySyntax: true,
-    legalComments: "none",
-    sourcemap: false,
-    loader: { ".gz": "binary" },
-    // wasm_exec.js falls back to require("performance") only where the global is missing (never on Node 22)
-    external: ["performance"],
-    define: {
-      // SEA mains are CommonJS; `import.meta.url` only feeds `createRequire`-style lookups there.
-      "import.meta.url": "__ndp_import_meta_url",
-      // src/cli/version.ts
-      NDP_BUILD_COMMIT: JSON.stringify(commit)
-    },
-    banner: { js: `const __ndp_import_meta_url = require("node:url").pathToFileURL(__filename).href;` },
-    plugins: [hcl2jsonPlugin, missingModulesPlugin],
-    logLevel: "warning",
-    // ts-proto emits enum aliases as duplicate `case` labels in proto/gen: harmless
-    logOverride: { "duplicate-case": "silent" },
-    metafile: true
+    plugins: [cliFromAssetPlugin, missingModulesPlugin]
   })
-  writeFileSync(path.join(buildDir, "meta.json"), JSON.stringify(result.metafile))
-  step(`bundled ${path.relative(root, bundleFile)} (${mib(statSync(bundleFile).size)}, commit ${commit}) in ${Date.now() - started} ms`)
+  const cli = await esbuild.build({
+    ...esbuildOptions(commit),
+    entryPoints: ["src/cli/commands.ts"],
+    outfile: cliFile,
+    plugins: [hcl2jsonPlugin, missingModulesPlugin]
+  })
+  writeFileSync(path.join(buildDir, "meta.json"), JSON.stringify(main.metafile))
+  writeFileSync(path.join(buildDir, "meta-cli.json"), JSON.stringify(cli.metafile))
+  const inPlugin = Object.keys(main.metafile.inputs).filter((i) => i.includes("hcl2json") || i.startsWith("src/cli/commands"))
+  if (inPlugin.length > 0) throw new Error(`the plugin bundle must not contain the CLI: ${inPlugin.join(", ")}`)
+  assertOneByte(bundleFile)
+  assertOneByte(cliFile)
+  step(`bundled ${path.relative(root, bundleFile)} (${mib(statSync(bundleFile).size)}) and ${path.relative(root, cliFile)} (${mib(statSync(cliFile).size)}), commit ${commit}, in ${Date.now() - started} ms`)
   return bundleFile
 }
 
@@ -156,9 +218,20 @@ export const nodeRuntime = (arch) => {
 }
 
 /**
+ * V8 flags of the executable, in its SEA config (plugin and CLI alike):
+ * - `--max-semi-space-size=1`: V8's young generation grows its semi-spaces up to 16 MiB each in a
+ *   burst of allocations (a burst of StartTasks) and keeps them; the plugin's short-lived
+ *   allocations are small, so 1 MiB semi-spaces keep its RSS low for a few more (cheap) scavenges.
+ * Nomad's agent passes its whole environment to plugins: `execArgvExtension: "none"` makes the
+ * executable ignore NODE_OPTIONS (an agent started with `--inspect` or `--require hook.js` must
+ * not slow or break the plugin), and no extra Node flags are read from its command line.
+ */
+export const EXEC_ARGV = ["--max-semi-space-size=1"]
+
+/**
  * Makes the SEA blob with this machine's Node runtime (the same version as every runtime we ship;
  * without a code cache the blob does not depend on the architecture). Run from the build directory
- * with relative paths, because the blob records the main script's path.
+ * with relative paths, because the blob records the main script's and the assets' paths.
  */
 export const makeBlob = ({ bundleFile, codeCache }) => {
   const host = nodeRuntime(process.arch)
@@ -169,7 +242,10 @@ export const makeBlob = ({ bundleFile, codeCache }) => {
     output: path.relative(buildDir, blobFile),
     disableExperimentalSEAWarning: true,
     useCodeCache: codeCache,
-    useSnapshot: false
+    useSnapshot: false,
+    assets: { [CLI_ASSET]: CLI_ASSET },
+    execArgv: EXEC_ARGV,
+    execArgvExtension: "none"
   }, null, 2))
   execFileSync(host.binary, ["--experimental-sea-config", path.basename(configFile)], {
     cwd: buildDir,

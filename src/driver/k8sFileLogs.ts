@@ -48,7 +48,10 @@ export const parseK8sRecords = (text: string, sinceMillis: number | undefined): 
   return out
 }
 
+/** The largest read (a burst is read in chunks this big). */
 const READ_SIZE = 256 * 1024
+/** The buffer of a quiet log: a task's buffer grows (doubling) only while reads fill it, and shrinks back when idle. */
+const MIN_READ_SIZE = 8 * 1024
 
 interface TailState {
   readonly offset: number
@@ -81,7 +84,8 @@ export const tailK8sFile = (
       const file = yield* (yield* HostFiles).openForTail(path)
       const sinceMillis = options.since?.getTime()
       const poll = options.pollMillis ?? 100
-      const buf = Buffer.alloc(READ_SIZE)
+      // Sized to what is there: a task that logs little holds 8 KiB, not 256 KiB, for its whole life.
+      let buf = Buffer.allocUnsafe(MIN_READ_SIZE)
       const step = (s: TailState): Effect.Effect<readonly [ReadonlyArray<OutputChunk>, Option.Option<TailState>], HostFileError> =>
         Effect.gen(function*() {
           // Exit is looked at BEFORE reading: conmon wrote every line before the exit became known,
@@ -89,6 +93,7 @@ export const tailK8sFile = (
           const exited = yield* options.exited
           const bytesRead = yield* file.readAt(buf, s.offset)
           if (bytesRead === 0) {
+            if (buf.length > MIN_READ_SIZE) buf = Buffer.allocUnsafe(MIN_READ_SIZE)
             if (exited) return [[], Option.none()] as const
             // Nothing new: was the file truncated (conmon's log_size_max)? Then start over.
             const size = yield* file.size
@@ -98,6 +103,7 @@ export const tailK8sFile = (
             return [[], Option.some({ ...s, idle: Math.min(s.idle + 1, 10) })] as const
           }
           const data = Buffer.concat([s.rest, buf.subarray(0, bytesRead)])
+          if (bytesRead === buf.length && buf.length < READ_SIZE) buf = Buffer.allocUnsafe(buf.length * 2)
           const cut = data.lastIndexOf(0x0a) + 1
           const chunks = cut > 0 ? parseK8sRecords(data.subarray(0, cut).toString("utf8"), sinceMillis) : []
           return [chunks, Option.some({ offset: s.offset + bytesRead, rest: Buffer.from(data.subarray(cut)), idle: 0 })] as const
