@@ -27,7 +27,8 @@ export interface ConmonPaths {
 export interface ExitFileWatch {
   /**
    * Waits for the next event about the container's exit file (it appeared, or was deleted).
-   * `false`: the directory's watch ended (e.g. the directory was removed); stop relying on it.
+   * `false`: the directory's watch failed; stop relying on it. (A removed directory is not
+   * reported: inotify says nothing more about it, and the waiter's conmon check notices.)
    */
   readonly next: Effect.Effect<boolean>
 }
@@ -98,7 +99,7 @@ export const makeExitFiles: Effect.Effect<ExitFiles, never, FileSystem.FileSyste
             })
           ),
           Effect.ignore,
-          // The watch ended (the directory went away, or an error): whoever waits must fall back.
+          // The watch failed: whoever waits must fall back.
           Effect.ensuring(Effect.sync(() => {
             state.ended = true
             Queue.offerUnsafe(ready, false)
@@ -141,7 +142,7 @@ export const makeExitFiles: Effect.Effect<ExitFiles, never, FileSystem.FileSyste
     Effect.gen(function*() {
       let dir = yield* RcMap.get(dirWatches, exitDir).pipe(Effect.option)
       if (Option.isSome(dir) && dir.value.ended) {
-        // A watch that ended (its directory was removed and made again): watch it anew.
+        // A watch that failed: try anew.
         yield* RcMap.invalidate(dirWatches, exitDir)
         dir = yield* RcMap.get(dirWatches, exitDir).pipe(Effect.option)
       }
@@ -168,13 +169,16 @@ export const makeExitFiles: Effect.Effect<ExitFiles, never, FileSystem.FileSyste
   const read = (paths: ConmonPaths, id: string) =>
     Effect.gen(function*() {
       const file = `${paths.exitDir}/${id}`
-      const text = yield* readText(file)
+      // All three at once: this is the whole latency between the file appearing and WaitTask's answer.
+      const [text, info, oomKilled] = yield* Effect.all([
+        readText(file),
+        // The file is written when the process ends: its time is the exit time.
+        fs.stat(file).pipe(Effect.option),
+        fs.exists(`${paths.bundleDir}/oom`).pipe(Effect.orElseSucceed(() => false))
+      ], { concurrency: "unbounded" })
       if (Option.isNone(text)) return Option.none<ContainerExit>()
       const exitCode = parseExitCode(text.value)
       if (exitCode === undefined) return Option.none<ContainerExit>()
-      // The file is written when the process ends: its time is the exit time.
-      const info = yield* fs.stat(file).pipe(Effect.option)
-      const oomKilled = yield* fs.exists(`${paths.bundleDir}/oom`).pipe(Effect.orElseSucceed(() => false))
       return Option.some<ContainerExit>({
         exitCode,
         oomKilled,

@@ -18,8 +18,9 @@ import type { ConmonPaths, ExitFiles, ExitFileWatch } from "./ExitFiles.ts"
 
 /**
  * How long a wait goes without an event before it checks that conmon still runs. A lost inotify
- * event would otherwise be a task that never ends; conmon outlives the exit file by Podman's
- * cleanup, so a conmon that is gone with no exit seen means: ask Podman.
+ * event (or an exit directory removed under the watch) would otherwise be a task that never ends;
+ * conmon outlives the exit file by Podman's cleanup, so a conmon that is gone with no exit seen
+ * means: ask Podman.
  */
 export const CONMON_CHECK = Duration.minutes(1)
 

@@ -1,0 +1,94 @@
+/**
+ * conmon's exit files (layers/conmon/ExitFiles.ts) on this machine without Podman: a FAKE conmon
+ * (a process whose command line has conmon's arguments), an exit directory in a temporary
+ * directory, and exit files written the way conmon writes them (a temporary file renamed into
+ * place). The real conmon is exercised by test/integration/Exits.test.ts.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Option } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdirSync, renameSync, writeFileSync } from "node:fs"
+import * as path from "node:path"
+import * as Platform from "../../layers/platform.ts"
+import { conmonArgs, makeExitFiles, parseExitCode } from "../../layers/conmon/ExitFiles.ts"
+import { NODE22 } from "../support/processes.ts"
+import { tempDirScoped } from "../support/tmp.ts"
+
+const ID = "a".repeat(64)
+const OTHER = "b".repeat(64)
+
+/** A process with conmon's arguments on its command line, for the Scope's lifetime. */
+const fakeConmon = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => spawn(NODE22, ["-e", "setTimeout(() => {}, 60000)", "--", ...args], { stdio: "ignore" })),
+    (child: ChildProcess) => Effect.sync(() => void child.kill("SIGKILL"))
+  )
+
+/** Writes `<dir>/<id>` as conmon does: a temporary file, renamed into place. */
+const writeExit = (dir: string, id: string, code: number) => {
+  const tmp = path.join(dir, `${id}.XYZ123`)
+  writeFileSync(tmp, String(code))
+  renameSync(tmp, path.join(dir, id))
+}
+
+describe("conmon's command line and exit file", () => {
+  it("finds the container, the exit directory and the bundle directory", () => {
+    const args = ["/usr/bin/conmon", "--api-version", "1", "-c", ID, "-u", ID, "-b", "/b/userdata", "--exit-dir", "/run/exits", "--exit-command-arg", "-c"]
+    expect(conmonArgs(args.join("\0"))).toEqual({ cid: ID, exitDir: "/run/exits", bundleDir: "/b/userdata" })
+    expect(conmonArgs(["conmon", `--cid=${ID}`, "--exit-dir=/x", "--bundle", "/y"].join("\0"))).toEqual({ cid: ID, exitDir: "/x", bundleDir: "/y" })
+    expect(conmonArgs("sleep\u0000300")).toEqual({})
+  })
+
+  it("reads an exit code, and nothing else", () => {
+    expect(parseExitCode("3")).toBe(3)
+    expect(parseExitCode("137\n")).toBe(137)
+    expect(parseExitCode("-1")).toBe(-1)
+    expect(parseExitCode("")).toBeUndefined()
+    expect(parseExitCode("12a")).toBeUndefined()
+  })
+})
+
+describe("ExitFiles", () => {
+  it.live("locates a conmon, watches its exit directory and reads the code, the exit time and the OOM marker", () =>
+    Effect.gen(function*() {
+      const files = yield* makeExitFiles
+      const root = yield* tempDirScoped("ndp-conmon-")
+      const exits = path.join(root, "exits")
+      const bundle = path.join(root, "bundle")
+      mkdirSync(exits)
+      mkdirSync(bundle)
+      const conmon = yield* fakeConmon(["-c", ID, "-b", bundle, "--exit-dir", exits])
+      // /proc/<pid>/cmdline shows the arguments once the process has exec'd
+      const located = yield* Effect.gen(function*() {
+        for (let i = 0; i < 200; i++) {
+          const l = yield* files.locate(conmon.pid!, ID)
+          if (Option.isSome(l)) return l.value
+          yield* Effect.sleep("10 millis")
+        }
+        return yield* Effect.die("the fake conmon was never located")
+      })
+      expect(located).toEqual({ exitDir: exits, bundleDir: bundle })
+      expect(Option.isNone(yield* files.locate(conmon.pid!, OTHER))).toBe(true)
+
+      const mine = yield* files.watch(exits, ID).pipe(Effect.map(Option.getOrThrow))
+      const theirs = yield* files.watch(exits, OTHER).pipe(Effect.map(Option.getOrThrow))
+      expect(Option.isNone(yield* files.read(located, ID))).toBe(true)
+      const woken = yield* Effect.forkChild(mine.next)
+      writeExit(exits, OTHER, 1)
+      writeExit(exits, ID, 7)
+      expect(yield* Fiber.join(woken).pipe(Effect.timeout("20 seconds"))).toBe(true)
+      const exit = yield* files.read(located, ID).pipe(Effect.map(Option.getOrThrow))
+      expect(exit).toMatchObject({ exitCode: 7, oomKilled: false, error: "" })
+      expect(exit.finishedAt).toBeInstanceOf(Date)
+      expect(yield* theirs.next.pipe(Effect.timeout("20 seconds"))).toBe(true)
+
+      writeFileSync(path.join(bundle, "oom"), "")
+      expect((yield* files.read(located, ID).pipe(Effect.map(Option.getOrThrow))).oomKilled).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(Platform.layer)))
+
+  it.live("a directory that does not exist cannot be watched", () =>
+    Effect.gen(function*() {
+      const files = yield* makeExitFiles
+      expect(Option.isNone(yield* files.watch("/nonexistent/exits", ID))).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(Platform.layer)))
+})
