@@ -358,13 +358,16 @@ describe("PodmanRest", () => {
 
   it.live("silent streams are not cut by the call timeout (Podman sends headers with the first write)", () =>
     Effect.gen(function*() {
+      // The streams come from a client whose calls time out after 700 ms; the container is made by
+      // one with the usual deadline (a start on a loaded machine may take longer than 700 ms).
       const c = yield* makeRestClient({ socketName: "default", address: SOCKET, timeoutMillis: 700 })
+      const normal = yield* client
       const name = uniqueName("quiet")
       const events = yield* Effect.forkChild(
         c.events({ container: [name], event: ["died"] }).pipe(Stream.take(1), Stream.runCollect)
       )
-      const id = yield* create(c, spec(name, ["/bin/sh", "-c", "sleep 1.5; echo finally; exit 2"]))
-      yield* c.containerStart(id)
+      const id = yield* create(normal, spec(name, ["/bin/sh", "-c", "sleep 1.5; echo finally; exit 2"]))
+      yield* normal.containerStart(id)
       const logs = yield* c.containerLogs(id, { follow: true, stdout: true, stderr: true }).pipe(Stream.runCollect)
       expect(text(logs)).toBe("finally\n")
       const died = yield* Fiber.join(events)
