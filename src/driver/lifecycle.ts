@@ -10,7 +10,8 @@ import type { NomadTask } from "../domain/NomadTask.ts"
 import type { DriverNetwork, ExitResult, TaskStatus } from "../domain/results.ts"
 import { decodeUnknownTaskConfig, encodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
 import { type Signal, signalOf, SIGKILL, SIGTERM } from "../domain/values/signals.ts"
-import { LABEL_ALLOC_ID, translate } from "../translate/index.ts"
+import { LABEL_ALLOC_ID } from "../translate/index.ts"
+import { containerSpec, podmanFacts } from "./spec.ts"
 import type { StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
 import { type ContainerInspect, Podman, type PodmanClient } from "../services/Podman.ts"
@@ -82,18 +83,7 @@ export const makeLifecycle = (deps: {
       const client = yield* podman.client(config.socket)
       const info = yield* Cache.get(infos, client.socketName)
       // The whole config is checked before the image is pulled: a bad volume must not cost a pull.
-      const checked = yield* translate({
-        config,
-        task,
-        plugin,
-        podman: {
-          rootless: info.rootless,
-          cgroupVersion: info.cgroupVersion,
-          cgroupManager: info.cgroupManager,
-          apiVersion: info.apiVersion,
-          hostCpus: info.cpus
-        }
-      })
+      const checked = yield* containerSpec(task, config, plugin, podmanFacts(info))
       const image = yield* images.ensure(client, config, plugin, publish(task))
       const spec = { ...checked, image }
       const name = spec.name
