@@ -125,28 +125,28 @@ describe("run", () => {
     expect(await containersNamed(task)).toEqual([])
   })
 
-  it("an invalid config fails before touching Podman", async () => {
+  it("an invalid config fails before touching Podman, with 125 (the driver failed, not the task)", async () => {
     const file = path.join(dir, "bad.hcl")
     writeFileSync(file, `image = "localhost/busybox:latest"\nports = 5\n`)
     const r = await runCli(["run", file, "--socket-path", "unix:///nonexistent.sock"])
-    expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(/^ports: /m)
+    expect(r.code).toBe(125)
+    expect(r.stderr).toMatch(/bad\.hcl:2:1: ports: /m)
   })
 })
 
 describe("doctor", () => {
   it("reports a healthy driver on the sandbox socket", async () => {
     const r = await runCli(["doctor", "--socket-path", socket])
-    expect(r.stdout).toContain(`socket: ${socket}`)
+    expect(r.stdout).toContain(`socket default: ${socket}`)
     expect(r.stdout).toContain("ping: ok")
-    expect(r.stdout).toMatch(/^podman: 4\./m)
+    expect(r.stdout).toMatch(/^ {2}podman: 4\./m)
     expect(r.stdout).toMatch(/^health: healthy/m)
     expect(r.code).toBe(0)
   })
 
   it("exits 1 when the socket is not there", async () => {
     const r = await runCli(["doctor", "--socket-path", `unix://${dir}/missing.sock`])
-    expect(r.stdout).toContain("ping: FAILED")
+    expect(r.stdout).toContain("no such file")
     expect(r.stdout).not.toMatch(/^health: healthy/m)
     expect(r.code).toBe(1)
   })
