@@ -143,7 +143,8 @@ When Nomad starts this file (NOMAD_PLUGIN_MAGIC_COOKIE set) it serves the plugin
 Run by hand, it is a CLI for jobs and configs:
 
 Usage:
-  ${program} validate [<file>] [job options]
+  ${program} validate <file> [job options]
+  ${program} validate --plugin-config FILE
       Check a task (and the plugin config) as the plugin would; prints "valid", or one
       "file:line:col: field: reason" line per problem on stderr (exit 1).
   ${program} plan <file> [job options] [--alloc-id UUID]

@@ -255,9 +255,11 @@ class Parser {
 
   /** `.name`, `.0` or `[expr]`, or nothing. */
   step(): Step | undefined {
-    const pos = this.pos()
+    let pos = this.pos()
+    if (this.startsWith("...")) return undefined
     if (this.peek() === "." && this.peek(1) !== "*") {
       this.advance()
+      pos = this.pos()
       if (isDigit(this.peek())) {
         const start = this.i
         while (isDigit(this.peek())) this.advance()

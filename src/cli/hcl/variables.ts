@@ -51,6 +51,8 @@ interface Declared {
   readonly pos: Pos
   readonly type?: Type
   value?: Value
+  /** A value was given but was wrong (already reported): not "unset" too. */
+  failed?: boolean
   readonly validations: ReadonlyArray<{ readonly condition: Body["attributes"][number]; readonly message: string; readonly pos: Pos }>
 }
 
@@ -120,10 +122,9 @@ export const jobScope = (file: string, body: Body, sources: VariableSources): Sc
       const def = attrs["default"]
       if (def) {
         const v = attempt(() => evaluate(def.expr, literalScope("a default")), def.pos, `variable "${name}": default: `)
-        if (v !== undefined) {
-          const converted = type ? attempt(() => convert(v, type), def.pos, `variable "${name}": the default is not a ${typeName(type)}: `) : v
-          if (converted !== undefined) d.value = converted
-        }
+        const converted = v !== undefined && type ? attempt(() => convert(v, type), def.pos, `variable "${name}": the default is not a ${typeName(type)}: `) : v
+        if (converted !== undefined) d.value = converted
+        else d.failed = true
       }
       declare(d)
     } else if (block.type === "variables") {
@@ -143,6 +144,7 @@ export const jobScope = (file: string, body: Body, sources: VariableSources): Sc
       d.value = t ? convert(raw, t) : raw
     } catch (e) {
       if (e instanceof HclError || e instanceof TypeError) {
+        d.failed = true
         here(undefined, `${origin}: ${e instanceof HclError ? e.detail : e.message}${t ? ` (variable "${d.name}" is a ${typeName(t)})` : ""}`, null)
       } else throw e
     }
@@ -176,9 +178,9 @@ export const jobScope = (file: string, body: Body, sources: VariableSources): Sc
         continue
       }
       const v = attempt(() => evaluate(a.expr, literalScope("a var file value")), a.pos, `variable "${a.name}": `, vf.file)
-      if (v === undefined) continue
-      const converted = d.type ? attempt(() => convert(v, d.type!), a.pos, `variable "${a.name}" is a ${typeName(d.type)}: `, vf.file) : v
+      const converted = v !== undefined && d.type ? attempt(() => convert(v, d.type!), a.pos, `variable "${a.name}" is a ${typeName(d.type)}: `, vf.file) : v
       if (converted !== undefined) d.value = converted
+      else d.failed = true
     }
   }
   for (const arg of sources.args) {
@@ -199,6 +201,7 @@ export const jobScope = (file: string, body: Body, sources: VariableSources): Sc
   const values: Record<string, Value> = {}
   for (const d of vars.values()) {
     if (d.value === undefined) {
+      if (d.failed) continue
       here(d.pos, `variable "${d.name}" has no value: give it a default, or set it with -var ${d.name}=…, a -var-file or NOMAD_VAR_${d.name}`)
       continue
     }
