@@ -10,7 +10,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { libpod, removeContainer } from "../support/libpod.ts"
-import { type ProcessResult, REPO_ROOT, runProcess, type RunOptions } from "../support/processes.ts"
+import { spawn } from "node:child_process"
+import { NODE22, type ProcessResult, REPO_ROOT, runProcess, type RunOptions } from "../support/processes.ts"
 
 const exe = path.join(REPO_ROOT, "dist/nomad-driver-podman")
 const fixtures = path.join(REPO_ROOT, "test/fixtures/cli")
@@ -312,6 +313,19 @@ describe("doctor", () => {
     expect(r.code).toBe(1)
     expect(r.stdout).toContain(`${file} is not a socket (it is a file)`)
     expect(statSync(file).isFile()).toBe(true)
+  })
+
+  it("a stale socket (its service died) says nothing listens and how to restart it", async () => {
+    const stale = path.join(dir, "stale.sock")
+    // a process listening on the socket is killed: the socket file stays, nothing listens
+    const child = spawn(NODE22, ["-e", `require("net").createServer().listen(${JSON.stringify(stale)}, () => console.log("listening"))`], { stdio: ["ignore", "pipe", "inherit"] })
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()))
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+    child.kill("SIGKILL")
+    await exited
+    const r = await cli(["doctor", "--socket-path", `unix://${stale}`])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(`nothing listens on ${stale} (a stale socket file: the service stopped). Fix: start Podman's API service`)
   })
 
   it("healthy on the sandbox socket, with a plugin config checked first", async () => {

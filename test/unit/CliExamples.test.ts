@@ -15,7 +15,7 @@ const jobs = readdirSync(examples).filter((f) => /\.nomad\.(hcl|json)$/.test(f))
 
 describe("examples", () => {
   it("there are example jobs, including the one that runs here", () => {
-    expect(jobs).toEqual(expect.arrayContaining(["hello.nomad.hcl", "redis.nomad.hcl", "batch.nomad.hcl", "ports.nomad.hcl", "auth-volumes.nomad.hcl"]))
+    expect(jobs).toEqual(expect.arrayContaining(["hello.nomad.hcl", "redis.nomad.hcl", "batch.nomad.hcl", "ports.nomad.hcl", "auth-volumes.nomad.hcl", "variables.nomad.hcl"]))
   })
 
   for (const job of jobs) {

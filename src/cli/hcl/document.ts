@@ -73,6 +73,10 @@ export const evaluateDocument = (body: Body, scope: Scope, skip: ReadonlySet<str
     const counts = new Map<string, number>()
     for (const block of b.blocks) {
       if (prefix === "" && skip.has(block.type)) continue
+      if (block.type === "dynamic") {
+        out["dynamic"] = new EvalFailure(new HclError(block.pos, `dynamic "${block.labels[0] ?? ""}" blocks are not supported by this CLI (Nomad expands them; write the blocks out to check them here)`))
+        continue
+      }
       const key = [block.type, ...block.labels].join("\u0000")
       const n = counts.get(key) ?? 0
       counts.set(key, n + 1)
