@@ -4,6 +4,7 @@
  * nothing behind, recovery by a second driver instance (as after a plugin restart), garbage
  * collection and fingerprints. A task's life itself: Driver.test.ts.
  */
+import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
@@ -155,7 +156,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
     }))
 
   it.effect("gc.container = false keeps the container after destroy", () =>
-    withDriver({ gc: { container: false } }, Effect.gen(function*() {
+    withDriver({ gc: { ...defaultPluginConfig.gc, container: false } }, Effect.gen(function*() {
       const d3 = yield* Driver
       const t = makeNomadTask({ name: "keep" })
       const s = yield* d3.startTask(t, cfg({ image: busybox, command: "/bin/true" }))
