@@ -84,7 +84,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       const exit = yield* Effect.exit(Driver.use((d) => d.startTask(t, cfg({ image: busybox, ports: ["nope"] }))))
       expect(exit._tag).toBe("Failure")
       expect(String((exit as any).cause.reasons[0].error.message)).toContain("ports[0]")
-      const list = yield* libpod(`/containers/json?all=true&filters=${encodeURIComponent(JSON.stringify({ label: [`com.hashicorp.nomad.alloc_id=${t.allocId}`] }))}`)
+      const list = yield* libpod(`/containers/json?all=true&filters=${encodeURIComponent(JSON.stringify({ label: [`com.hashicorp.nomad.podman.alloc_id=${t.allocId}`] }))}`)
       expect(list.body).toEqual([])
     }))
 
@@ -93,7 +93,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       const t = task("badcmd")
       const exit = yield* Effect.exit(Driver.use((d) => d.startTask(t, cfg({ image: busybox, command: "/no/such/binary" }))))
       expect(exit._tag).toBe("Failure")
-      expect((yield* libpod(`/containers/badcmd-${t.allocId}/json`)).status).toBe(404)
+      expect((yield* libpod(`/containers/badcmd.${t.allocId}/json`)).status).toBe(404)
     }))
 
   it.effect("recovers a running task in a new driver instance from its DriverState", () =>

@@ -38,6 +38,8 @@ export interface FakePodmanOptions {
   readonly diesOf?: ReadonlyArray<string>
   /** A scripted pull per reference (default: not modelled). */
   readonly pull?: (ref: string) => Stream.Stream<PullProgress, ImagePullError | PodmanError>
+  /** References a pull brings at once: the image (this id, named by the reference) appears. */
+  readonly pullable?: Readonly<Record<string, string>>
 }
 
 const info: PodmanInfo = {
@@ -102,7 +104,20 @@ export const makeFakePodman = (options: FakePodmanOptions = {}) =>
       imageExists: (ref) => Effect.succeed(images.size === 0 || imageOfSpec(ref) !== undefined),
       imageInspect: (ref) =>
         Effect.map(image("imageInspect", ref), (i) => ({ id: i.id, repoTags: [...i.names], repoDigests: [], size: 0, os: "linux", architecture: "amd64" })),
-      imagePull: (ref) => (options.pull ? options.pull(ref) : Stream.die(new Error("FakePodman: imagePull is not modelled"))),
+      imagePull: (ref) => {
+        if (options.pull) return options.pull(ref)
+        const id = options.pullable?.[ref]
+        if (id === undefined) return Stream.die(new Error(`FakePodman: a pull of ${ref} is not modelled`))
+        return Stream.fromEffect(Effect.sync((): PullProgress => {
+          const i = images.get(id)
+          if (i) {
+            if (!i.names.includes(ref)) i.names.push(ref)
+          } else {
+            images.set(id, { id, names: [ref] })
+          }
+          return { message: `Pulled ${ref}`, imageId: id }
+        }))
+      },
       imageLoad: unused("imageLoad"),
       imageRemove: (ref) =>
         Effect.gen(function*() {
@@ -194,10 +209,18 @@ export const makeFakePodman = (options: FakePodmanOptions = {}) =>
       /** Adds an image with these names. */
       addImage: (id: string, names: ReadonlyArray<string>) => Effect.sync(() => void images.set(id, { id, names: [...names] })),
       /** Adds a container made outside the driver (running, with these labels), created at `created`. */
-      addContainer: (c: { readonly id: string; readonly name: string; readonly labels?: Readonly<Record<string, string>>; readonly created: Date; readonly storageOnly?: boolean; readonly running?: boolean }) =>
+      addContainer: (c: {
+        readonly id: string
+        readonly name: string
+        readonly labels?: Readonly<Record<string, string>>
+        readonly created: Date
+        readonly storageOnly?: boolean
+        readonly running?: boolean
+        readonly image?: string
+      }) =>
         Effect.gen(function*() {
           containers.set(c.id, {
-            id: c.id, spec: { name: c.name, image: "", env: {}, labels: c.labels ?? {} }, running: c.running ?? !c.storageOnly,
+            id: c.id, spec: { name: c.name, image: c.image ?? "", env: {}, labels: c.labels ?? {} }, running: c.running ?? !c.storageOnly,
             started: true, exitCode: 0, signals: [], exited: yield* Deferred.make<number>(), created: c.created,
             labels: c.labels ?? {}, storageOnly: c.storageOnly === true
           })
