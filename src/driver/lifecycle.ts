@@ -225,6 +225,8 @@ export const makeLifecycle = (deps: {
       const running = yield* registry.lookup(taskId).pipe(Effect.flatMap((t) => Deferred.isDone(t.exit)), Effect.map((done) => !done))
       if (running && !force) return yield* new TaskStateError({ taskId, detail: "cannot destroy running task" })
       const t = yield* registry.take(taskId)
+      // the reaper must not take the container while its last log lines drain
+      yield* removals.releasing(t.containerId)
       // force: kill at once (Nomad sends StopTask with the grace period first when it wants one)
       if (running) {
         yield* stopEntry(t, Duration.zero, SIGKILL).pipe(Effect.catch((e) => Effect.logWarning(`kill before destroy failed: ${e.message}`)))
@@ -240,7 +242,7 @@ export const makeLifecycle = (deps: {
       // the background: the answer to Nomad is the same, the task is gone for it either way.
       yield* Scope.close(t.resources, Exit.void)
       yield* imageGc.release(taskId)
-    })
+    }, Effect.scoped)
 
     const inspectTask = Effect.fn("Driver.inspectTask")(function*(taskId: string) {
       const t = yield* registry.lookup(taskId)

@@ -33,16 +33,30 @@ export interface Dangling {
   readonly container: ContainerSummary
 }
 
-/** The dangling ones among a socket's containers (pure: the tests' and the reaper's rule). */
+/**
+ * The container name of a task being started or recovered, from its id (`<alloc>/<task>/<x>`, how
+ * Nomad and `makeNomadTask` form task ids): its container may exist before the task is registered.
+ */
+export const nameOfTaskId = (taskId: string): string | undefined => {
+  const [alloc, task] = taskId.split("/")
+  return alloc !== undefined && task !== undefined && alloc !== "" && task !== "" ? `${task}.${alloc}` : undefined
+}
+
+/**
+ * The dangling ones among a socket's containers (pure: the tests' and the reaper's rule). `tracked`
+ * holds the ids of registered containers, `busyNames` the names of those being started or recovered.
+ */
 export const danglingOf = (
   containers: ReadonlyArray<ContainerSummary>,
   tracked: ReadonlySet<string>,
   now: Date,
-  config: PluginConfig
+  config: PluginConfig,
+  busyNames: ReadonlySet<string> = new Set()
 ): ReadonlyArray<ContainerSummary> => {
   const cutoff = now.getTime() - Duration.toMillis(config.gc.dangling_containers.creation_grace)
   return containers.filter((c) => {
     if (tracked.has(c.id)) return false
+    if (c.names.some((n) => busyNames.has(n.replace(/^\//, "")))) return false
     // unknown age: never
     if (c.created === undefined || c.created.getTime() > cutoff) return false
     const storageOnly = c.state === "storage"
@@ -62,15 +76,20 @@ export const makeReaper = (deps: { readonly registry: TaskRegistry; readonly rem
     const reapOnce = Effect.gen(function*() {
       const config = yield* driverConfig.get
       const dc = config.gc.dangling_containers
-      const tracked = new Set((yield* deps.registry.entries).map((t) => t.containerId))
-      const now = yield* DateTime.nowAsDate
       const found: Array<Dangling> = []
       for (const client of yield* podman.clients) {
         const labelled = yield* client.containerList({ all: true, label: [LABEL_ALLOC_ID] })
         const external = yield* client.containerList({ all: true, external: true }).pipe(
           Effect.map((list) => list.filter((c) => c.state === "storage"))
         )
-        for (const container of danglingOf([...labelled, ...external], tracked, now, config)) found.push({ client, container })
+        // what is tracked is read after the listing: a task registered meanwhile is not dangling
+        const tracked = new Set((yield* deps.registry.entries).map((t) => t.containerId))
+        const busy = new Set((yield* deps.registry.inProgress).flatMap((id) => nameOfTaskId(id) ?? []))
+        const now = yield* DateTime.nowAsDate
+        for (const container of danglingOf([...labelled, ...external], tracked, now, config, busy)) {
+          // a container its DestroyTask is releasing, or whose removal is being retried, is not the reaper's
+          if (!(yield* deps.removals.busy(container.id))) found.push({ client, container })
+        }
       }
       for (const { client, container } of found) {
         const what = `container ${container.id.slice(0, 12)} (${container.names.join(", ") || "no name"}, ${container.state}, allocation ${container.labels[LABEL_ALLOC_ID] ?? "unknown"})`

@@ -9,7 +9,7 @@
  * labels and no task tracks them any more, so the next plugin's dangling-container reaper removes
  * them (reaper.ts; docs/architecture.md, "Eventual removal").
  */
-import { Duration, Effect, FiberMap, Schedule } from "effect"
+import { Duration, Effect, FiberMap, Schedule, type Scope } from "effect"
 import type { PodmanError } from "../domain/errors.ts"
 import type { PodmanClient } from "../services/Podman.ts"
 
@@ -31,6 +31,13 @@ export interface Removals {
   readonly remove: (client: PodmanClient, containerId: string) => Effect.Effect<RemovalOutcome>
   /** Container ids whose removal is being retried. */
   readonly pending: Effect.Effect<ReadonlyArray<string>>
+  /**
+   * Marks a container as being released (DestroyTask between taking the task out of the registry
+   * and removing its container, the last log lines still draining) for as long as the Scope is open.
+   */
+  readonly releasing: (containerId: string) => Effect.Effect<void, never, Scope.Scope>
+  /** Being released or its removal pending: the reaper leaves it to its owner. */
+  readonly busy: (containerId: string) => Effect.Effect<boolean>
 }
 
 const removeOnce = (client: PodmanClient, id: string): Effect.Effect<void, PodmanError> =>
@@ -42,6 +49,7 @@ const removeOnce = (client: PodmanClient, id: string): Effect.Effect<void, Podma
 export const makeRemovals = Effect.gen(function*() {
   const retries = yield* FiberMap.make<string, void>()
   const pendingIds = new Set<string>()
+  const releasingIds = new Map<string, number>()
 
   const retry = (client: PodmanClient, id: string) =>
     removeOnce(client, id).pipe(
@@ -76,5 +84,21 @@ export const makeRemovals = Effect.gen(function*() {
       )
     })
 
-  return { remove, pending: Effect.sync(() => [...pendingIds]) } satisfies Removals
+  const releasing = (id: string) =>
+    Effect.acquireRelease(
+      Effect.sync(() => void releasingIds.set(id, (releasingIds.get(id) ?? 0) + 1)),
+      () =>
+        Effect.sync(() => {
+          const n = (releasingIds.get(id) ?? 1) - 1
+          if (n > 0) releasingIds.set(id, n)
+          else releasingIds.delete(id)
+        })
+    )
+
+  return {
+    remove,
+    pending: Effect.sync(() => [...pendingIds]),
+    releasing,
+    busy: (id) => Effect.sync(() => pendingIds.has(id) || releasingIds.has(id))
+  } satisfies Removals
 })
