@@ -108,21 +108,25 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "180 seconds" })("guard
     Effect.gen(function*() {
       const d = yield* Driver
       const image = `localhost/hc-${randomUUID().slice(0, 8)}:latest`
-      yield* Effect.promise(() => buildImage(SOCKET, image, "FROM localhost/busybox:latest\nHEALTHCHECK --interval=1s --timeout=2s --retries=1 CMD test -f /tmp/ok\n"))
+      yield* Effect.promise(() => buildImage(SOCKET, image, "FROM localhost/busybox:latest\nHEALTHCHECK --interval=1s --timeout=10s --retries=1 CMD test -f /tmp/ok\n"))
       const events = yield* Queue.unbounded<TaskEvent>()
       const collector = yield* Effect.forkChild(Stream.runForEach(d.taskEvents, (e) => Queue.offer(events, e)))
       const t = task("health")
-      // healthy while /tmp/ok exists (a few seconds), unhealthy once it is gone
-      yield* d.startTask(t, cfg({ image, command: "/bin/sh", args: ["-c", "touch /tmp/ok; echo ready; sleep 4; rm /tmp/ok; sleep 300"] }))
+      // healthy while /tmp/ok exists; the test removes it once healthy was reported
+      yield* d.startTask(t, cfg({ image, command: "/bin/sh", args: ["-c", "touch /tmp/ok; echo ready; sleep 300"] }))
       yield* ready(t.id)
       const seen: Array<string> = []
-      yield* eventually(Effect.gen(function*() {
-        for (const e of yield* Queue.takeAll(events)) if (e.taskId === t.id && e.annotations["health"]) seen.push(e.annotations["health"])
-        expect(seen).toContain("unhealthy")
-      }), { timeout: "60 seconds", interval: "200 millis" })
+      const healthOf = (status: string) =>
+        eventually(Effect.gen(function*() {
+          for (const e of yield* Queue.takeAll(events)) if (e.taskId === t.id && e.annotations["health"]) seen.push(e.annotations["health"])
+          expect(seen).toContain(status)
+        }), { timeout: "60 seconds", interval: "200 millis" })
+      yield* healthOf("healthy")
       expect(seen[0]).toBe("starting")
-      expect(seen.indexOf("healthy")).toBeGreaterThan(0)
-      expect(seen.indexOf("unhealthy")).toBeGreaterThan(seen.indexOf("healthy"))
+      expect((yield* d.inspectTask(t.id)).driverAttributes["health"]).toBe("healthy")
+      expect((yield* d.execTask(t.id, ["rm", "/tmp/ok"])).exitCode).toBe(0)
+      yield* healthOf("unhealthy")
+      expect(seen.lastIndexOf("unhealthy")).toBeGreaterThan(seen.indexOf("healthy"))
       expect((yield* d.inspectTask(t.id)).driverAttributes["health"]).toBe("unhealthy")
       yield* d.destroyTask(t.id, true)
 
@@ -136,6 +140,31 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "180 seconds" })("guard
       yield* d.destroyTask(off.id, true)
       yield* Effect.promise(() => removeImage(SOCKET, image, true))
     }), { timeout: 120_000 })
+
+  it.effect.skipIf(!cpusetV1Writable())("a task without reserved cores runs on Nomad's shared cores, and follows them when they change", () =>
+    Effect.gen(function*() {
+      const d = yield* Driver
+      // a cpuset cgroup standing in for the one Nomad prepares for the task (cgroup v1 here)
+      const cg = `/sys/fs/cgroup/cpuset/ndp-shared-${randomUUID().slice(0, 8)}`
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          fs.mkdirSync(cg)
+          fs.writeFileSync(`${cg}/cpuset.mems`, fs.readFileSync("/sys/fs/cgroup/cpuset/cpuset.mems"))
+          fs.writeFileSync(`${cg}/cpuset.cpus`, "0")
+        }),
+        () => Effect.sync(() => fs.rmdirSync(cg))
+      )
+      const t = task("shared", { resources: { cpusetCgroup: cg } })
+      const s = yield* d.startTask(t, cfg({ image: busybox, command: "/bin/sleep", args: ["300"] }))
+      const inspect = yield* libpod(`/containers/${s.state.containerId}/json`)
+      expect(inspect.body.HostConfig.CpusetCpus).toBe("0")
+      const own = `/sys/fs/cgroup/cpuset${inspect.body.State.CgroupPath}/cpuset.cpus`
+      expect(fs.readFileSync(own, "utf8").trim()).toBe("0")
+      // Nomad's shared cores change (a reservation elsewhere ends): the container follows
+      fs.writeFileSync(`${cg}/cpuset.cpus`, "1")
+      yield* eventually(Effect.sync(() => expect(fs.readFileSync(own, "utf8").trim()).toBe("1")), { timeout: "20 seconds", interval: "200 millis" })
+      yield* d.destroyTask(t.id, true)
+    }).pipe(Effect.scoped), { timeout: 60_000 })
 
   it.effect("a start whose name is held by a storage-only container (a create cut short) removes it and starts", () =>
     Effect.gen(function*() {
@@ -152,6 +181,16 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "180 seconds" })("guard
       yield* d.destroyTask(t.id, true)
     }))
 })
+
+/** A cgroup v1 cpuset hierarchy this process may create cgroups in, on a machine with 2 CPUs or more. */
+function cpusetV1Writable(): boolean {
+  try {
+    fs.accessSync("/sys/fs/cgroup/cpuset/cpuset.cpus", fs.constants.W_OK)
+    return /[,-]/.test(fs.readFileSync("/sys/fs/cgroup/cpuset/cpuset.effective_cpus", "utf8"))
+  } catch {
+    return false
+  }
+}
 
 /**
  * Interrupts a `podman create` the moment its storage container appears (SIGKILL on the storage
