@@ -209,11 +209,11 @@ export const makeImages = ({ http, plainHttp, guard }: ImageDeps) => {
     }, { id: ref }))
   })
 
-  const imageList = Effect.fn("PodmanRest.imageList")(function*(repo: string) {
+  const imageList = Effect.fn("PodmanRest.imageList")(function*(repo?: string) {
     const r = yield* guard("imageList", http.call("imageList", {
       method: "GET",
       path: "/images/json",
-      query: [["filters", JSON.stringify({ reference: [repo] })]]
+      query: repo === undefined ? [] : [["filters", JSON.stringify({ reference: [repo] })]]
     }))
     return yield* http.decode("imageList", r.text, toImageList)
   })

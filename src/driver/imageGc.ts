@@ -28,15 +28,21 @@ export const GC_MARKER_REPO = "localhost/nomad-driver-podman-gc"
 export const markerTag = (imageId: string): string => imageId.replace(/^sha256:/, "")
 export const markerName = (imageId: string): string => `${GC_MARKER_REPO}:${markerTag(imageId)}`
 
+/** A snapshot that could not be taken: whatever a load brings is treated as having been there. */
+const UNKNOWN = "*"
+
 /** How long a failed start-up scan (Podman not answering yet) waits before it looks again. */
 const SCAN_RETRY = Duration.seconds(10)
 
 export interface ImageGc {
   /**
    * The driver has just pulled or loaded `image` (a name or id): marks it as the driver's when no
-   * other name points at it. Never fails (a failure only means the image is kept).
+   * other name points at it and it was not there before (`existedBefore`: the id the reference had,
+   * or the ids of every image before a load). Never fails (a failure only means the image is kept).
    */
-  readonly brought: (client: PodmanClient, image: string, existedBefore: string | undefined) => Effect.Effect<void>
+  readonly brought: (client: PodmanClient, image: string, existedBefore: string | ReadonlySet<string> | undefined) => Effect.Effect<void>
+  /** The ids of every image now (before a load); empty when GC is off or Podman cannot say. */
+  readonly snapshot: (client: PodmanClient) => Effect.Effect<ReadonlySet<string>>
   /** A task of `imageId` started or was recovered. */
   readonly acquire: (taskId: string, client: PodmanClient, imageId: string) => Effect.Effect<void>
   /** The task was destroyed: the image's count drops, and at zero its removal is scheduled. */
@@ -85,17 +91,28 @@ export const makeImageGc = Effect.gen(function*() {
       yield* FiberMap.run(timers, keyOf(client, imageId), Effect.sleep(delay).pipe(Effect.andThen(removeImage(client, imageId))))
     })
 
-  const brought = (client: PodmanClient, image: string, existedBefore: string | undefined): Effect.Effect<void> =>
+  const brought = (client: PodmanClient, image: string, existedBefore: string | ReadonlySet<string> | undefined): Effect.Effect<void> =>
     Effect.gen(function*() {
       if (!(yield* driverConfig.get).gc.image) return
       const info = yield* client.imageInspect(image)
-      // it was there before the pull (force_pull of the same image): not the driver's
-      if (existedBefore !== undefined && existedBefore === info.id) return
+      // it was there before the pull or load (force_pull of the same image, an archive of a present one): not the driver's
+      const before = typeof existedBefore === "string" ? new Set([existedBefore]) : existedBefore ?? new Set<string>()
+      if (before.has(info.id) || before.has(UNKNOWN)) return
       const others = info.repoTags.filter((n) => !n.startsWith(`${GC_MARKER_REPO}:`))
       // another name points at it: it existed before under that name, or someone else wants it
       if (others.length > 1 || info.repoTags.includes(markerName(info.id))) return
       yield* client.imageTag(info.id, GC_MARKER_REPO, markerTag(info.id))
     }).pipe(Effect.catch((e) => Effect.logWarning(`marking image ${image} for garbage collection failed (it will be kept): ${e.message}`)))
+
+  const snapshot = (client: PodmanClient): Effect.Effect<ReadonlySet<string>> =>
+    Effect.gen(function*() {
+      if (!(yield* driverConfig.get).gc.image) return new Set<string>()
+      const all = yield* client.imageList()
+      return new Set(all.map((i) => i.id))
+    }).pipe(
+      // unknown: the load is treated as bringing nothing (kept rather than removed wrongly)
+      Effect.catch(() => Effect.succeed(new Set<string>([UNKNOWN])))
+    )
 
   const acquire = (taskId: string, client: PodmanClient, imageId: string) =>
     Effect.suspend(() => {
@@ -142,5 +159,5 @@ export const makeImageGc = Effect.gen(function*() {
     Stream.runDrain
   ))
 
-  return { brought, acquire, release } satisfies ImageGc
+  return { brought, snapshot, acquire, release } satisfies ImageGc
 })

@@ -87,7 +87,12 @@ export const makeImageResolver = (gc: ImageGc) => Effect.gen(function*() {
       const source = config.image
       if (source._tag === "archive") {
         yield* event(`Loading image ${source.source._tag === "url" ? source.source.url : source.source.path}`)
-        const load = client.imageLoad(source.source, { timeoutMillis }).pipe(Effect.tap((name) => gc.brought(client, name, undefined)))
+        // what was there before the load: an archive of an image already present brings nothing new
+        const load = gc.snapshot(client).pipe(
+          Effect.flatMap((before) =>
+            client.imageLoad(source.source, { timeoutMillis }).pipe(Effect.tap((name) => gc.brought(client, name, before)))
+          )
+        )
         return yield* pullOnce(client, `load|${source.text}`, load)
       }
       const platformOverride = config.os !== undefined || config.arch !== undefined || config.variant !== undefined

@@ -294,8 +294,8 @@ export interface PodmanClient {
   readonly imageRemove: (ref: string) => Effect.Effect<void, PodmanError>
   /** Adds the name `repo:tag` to an image. */
   readonly imageTag: (ref: string, repo: string, tag: string) => Effect.Effect<void, PodmanError>
-  /** The images with a name in `repo` (any tag). */
-  readonly imageList: (repo: string) => Effect.Effect<ReadonlyArray<ImageSummary>, PodmanError>
+  /** The images with a name in `repo` (any tag); every image without `repo`. */
+  readonly imageList: (repo?: string) => Effect.Effect<ReadonlyArray<ImageSummary>, PodmanError>
 
   readonly containerCreate: (spec: ContainerSpec) => Effect.Effect<{ readonly id: string; readonly warnings: ReadonlyArray<string> }, PodmanError>
   readonly containerStart: (id: string) => Effect.Effect<void, PodmanError>

@@ -173,6 +173,12 @@ describe("image garbage collection", () => {
         }), { timeout: "60 seconds", interval: "250 millis" })
         // removed together with the pulled one's, had it been the driver's
         expect(yield* Effect.promise(() => imageNames(sandbox.socket, busybox))).toEqual([busybox])
+        // an archive of an image that is already there brings nothing: not marked
+        const archived = makeNomadTask({ name: "archived" })
+        yield* d.startTask(archived, cfg({ image: `oci-archive:${sandbox.dir}/busybox-oci.tar`, command: "/bin/true" }))
+        yield* d.waitTask(archived.id)
+        yield* d.destroyTask(archived.id, true)
+        expect(yield* Effect.promise(() => imageNames(sandbox.socket, busybox))).toEqual([busybox])
       }))
     }), 120_000)
 

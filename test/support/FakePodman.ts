@@ -137,7 +137,7 @@ export const makeFakePodman = (options: FakePodmanOptions = {}) =>
       imageTag: (ref, repo, tag) => Effect.map(image("imageTag", ref), (i) => void i.names.push(`${repo}:${tag}`)),
       imageList: (repo) =>
         Effect.map(up("imageList"), () =>
-          [...images.values()].filter((i) => i.names.some((n) => n.startsWith(`${repo}:`))).map((i) => ({ id: i.id, names: [...i.names] }))),
+          [...images.values()].filter((i) => repo === undefined || i.names.some((n) => n.startsWith(`${repo}:`))).map((i) => ({ id: i.id, names: [...i.names] }))),
       containerCreate: (spec) =>
         Effect.gen(function*() {
           yield* up("containerCreate")
