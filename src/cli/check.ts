@@ -126,7 +126,7 @@ export const prepare = (
             (args.pluginConfig === undefined ? "; give the agent config with --plugin-config" : "")
         })
       }
-      const spec = yield* Effect.result(containerSpec(task, config, plugin, localFacts()))
+      const spec = yield* Effect.result(containerSpec(task, config, plugin, { facts: localFacts() }))
       if (spec._tag === "Failure") issues.push(...spec.failure.issues)
       if (issues.length === 0 && problems.length === 0 && spec._tag === "Success") {
         return { src, task, config, plugin, spec: spec.success, killSignal, killTimeout: killTimeout! }

@@ -38,13 +38,13 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
         command: "/bin/sh",
         args: ["-c", "echo out-$FOO; echo err-line >&2; for i in $(seq 1 200); do echo line-$i; done; exit 3"]
       }))
-      expect(s.state.containerName).toBe(`basic-${t.allocId}`)
+      expect(s.state.containerName).toBe(`basic.${t.allocId}`)
       const result = yield* d.waitTask(t.id)
       expect(result.exitCode).toBe(3)
       expect(result.oomKilled).toBe(false)
       const inspect = yield* libpod(`/containers/${s.state.containerId}/json`)
       expect(inspect.body.Config.Env).toContain("FOO=bar")
-      expect(inspect.body.Config.Labels["com.hashicorp.nomad.alloc_id"]).toBe(t.allocId)
+      expect(inspect.body.Config.Labels["com.hashicorp.nomad.podman.alloc_id"]).toBe(t.allocId)
       expect(inspect.body.Config.Labels["com.hashicorp.nomad.task_name"]).toBe("basic")
       expect(inspect.body.Config.Labels["com.hashicorp.nomad.job_name"]).toBe("job1")
       expect(inspect.body.HostConfig.Memory).toBe(64 * 1024 * 1024)

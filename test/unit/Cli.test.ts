@@ -99,13 +99,13 @@ describe("validate", () => {
 })
 
 describe("plan", () => {
-  it("prints the container spec: name <task>-<alloc>, image without docker://, env with the job's env", async () => {
+  it("prints the container spec: name <task>.<alloc>, image without docker://, env with the job's env", async () => {
     const r = await cli(["plan", write("plan.nomad.hcl", job(`image = "docker://docker.io/library/busybox:1.36"\ncommand = "/bin/sh"\nargs = ["-c", "echo $\${COLOR}"]`))])
     expect(r.code).toBe(0)
     const spec = JSON.parse(r.stdout) as { name: string; image: string; env: Record<string, string>; labels?: Record<string, string> }
     // deterministic: a fixed alloc id unless --alloc-id
-    expect(spec.name).toBe("web-00000000-0000-4000-8000-000000000000")
-    const allocId = spec.name.slice("web-".length)
+    expect(spec.name).toBe("web.00000000-0000-4000-8000-000000000000")
+    const allocId = spec.name.slice("web.".length)
     expect(spec.image).toBe("docker.io/library/busybox:1.36")
     expect(spec.env["COLOR"]).toBe("blue")
     expect(spec.env["NOMAD_TASK_NAME"]).toBe("web")

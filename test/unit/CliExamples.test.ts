@@ -29,7 +29,7 @@ describe("examples", () => {
       expect(r.code).toBe(0)
       const spec = JSON.parse(r.stdout) as { name: string; image: string }
       expect(spec.image).not.toMatch(/^docker:\/\//)
-      expect(spec.name).toMatch(/-00000000-0000-4000-8000-000000000000$/)
+      expect(spec.name).toMatch(/\.00000000-0000-4000-8000-000000000000$/)
     })
   }
 })
