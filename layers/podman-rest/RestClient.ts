@@ -24,8 +24,8 @@ import type { Scope } from "effect"
 import type { ContainerSpec } from "../../src/domain/ContainerSpec.ts"
 import type { PodmanError } from "../../src/domain/PodmanError.ts"
 import type { TransportCapabilities } from "../../src/domain/results.ts"
-import type { PodmanClient } from "../../src/services/Podman.ts"
-import { toContainerInspect, toContainerList, toCreated, toImageInfo, toInfo, toWaitExitCode } from "../libpod/decode.ts"
+import type { ContainerListFilters, PodmanClient } from "../../src/services/Podman.ts"
+import { toContainerInspect, toContainerList, toCreated, toHealthcheckStatus, toImageInfo, toInfo, toWaitExitCode } from "../libpod/decode.ts"
 import { parseAddress } from "./address.ts"
 import type { ExitFiles } from "../conmon/ExitFiles.ts"
 import { makeExec } from "./exec.ts"
@@ -115,7 +115,7 @@ export const makeRestClient = Effect.fnUntraced(function*(
     return yield* http.decode("imageInspect", r.text, toImageInfo)
   })
 
-  const { imagePull, imageLoad } = makeImages({ http, plainHttp, guard })
+  const { imagePull, imageLoad, imageRemove, imageTag, imageList } = makeImages({ http, plainHttp, guard })
 
   // ---------------------------------------------------------------------------------------------
   // Containers
@@ -160,10 +160,10 @@ export const makeRestClient = Effect.fnUntraced(function*(
     return r.status !== 404
   })
 
-  const containerList = Effect.fn("PodmanRest.containerList")(function*(
-    filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }
-  ) {
+  const containerList = Effect.fn("PodmanRest.containerList")(function*(filters: ContainerListFilters) {
     const query: Array<readonly [string, string]> = [["all", String(filters.all)]]
+    // storage-only containers (an interrupted create's leftovers) are listed only on request
+    if (filters.external === true) query.push(["external", "true"])
     if (filters.label !== undefined && filters.label.length > 0) {
       query.push(["filters", JSON.stringify({ label: filters.label })])
     }
@@ -205,6 +205,12 @@ export const makeRestClient = Effect.fnUntraced(function*(
     }))
   })
 
+  const containerHealthcheck = Effect.fn("PodmanRest.containerHealthcheck")(function*(id: string) {
+    // runs the check now (Podman's `healthcheck run`): Podman's own timers need systemd
+    const r = yield* guard("containerHealthcheck", http.call("containerHealthcheck", { method: "GET", path: `/containers/${enc(id)}/healthcheck` }, { id }))
+    return yield* http.decode("containerHealthcheck", r.text, toHealthcheckStatus)
+  })
+
   // ---------------------------------------------------------------------------------------------
   // Logs, stats, events (streams.ts) and exec (exec.ts)
   // ---------------------------------------------------------------------------------------------
@@ -233,6 +239,9 @@ export const makeRestClient = Effect.fnUntraced(function*(
     imageInspect,
     imagePull,
     imageLoad,
+    imageRemove,
+    imageTag,
+    imageList,
     containerCreate,
     containerStart,
     containerWait,
@@ -240,6 +249,7 @@ export const makeRestClient = Effect.fnUntraced(function*(
     containerInspect,
     containerExists,
     containerList,
+    containerHealthcheck,
     containerStop,
     containerKill,
     containerRemove,

@@ -6,27 +6,26 @@
 import { DateTime, Deferred, Duration, Effect, Exit, Option, Scope } from "effect"
 import type { ContainerSpec } from "../domain/ContainerSpec.ts"
 import type { DriverState } from "../domain/DriverState.ts"
-import { type ImagePullError, type PodmanError, TaskNotFound, TaskStateError } from "../domain/errors.ts"
+import { type PodmanError, TaskNotFound, TaskStateError } from "../domain/errors.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { DriverNetwork, ExitResult, TaskStatus } from "../domain/results.ts"
-import type { PluginConfig } from "../domain/PluginConfig.ts"
 import { decodeUnknownTaskConfig, encodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
 import { type Signal, signalOf, SIGKILL, SIGTERM } from "../domain/values/signals.ts"
-import { LABEL_ALLOC_ID, translate } from "../translate/index.ts"
+import { containerSpec, specContext } from "./spec.ts"
 import type { StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
+import { HostFiles } from "../services/HostFiles.ts"
 import { type ContainerInspect, Podman, type PodmanClient } from "../services/Podman.ts"
+import { createContainer } from "./create.ts"
+import { keepCpusetInStep, sharedCpus } from "./cpuset.ts"
+import type { Health } from "./health.ts"
+import type { ImageGc } from "./imageGc.ts"
 import type { ImageEvent, ImageResolver } from "./images.ts"
 import type { PodmanFacts } from "./podmanFacts.ts"
+import type { Removals } from "./removals.ts"
 import type { TaskEntry, TaskRegistry } from "./registry.ts"
 import { exitResultOfInspect, unknownExit } from "./exits.ts"
 import type { TaskRuntime } from "./runtime.ts"
-
-/** A created container, or one of ours found running under the task's name. */
-interface Created {
-  readonly id: string
-  readonly adopted: ContainerInspect | undefined
-}
 
 /** How long DestroyTask waits for an exited task's last log lines to be forwarded. */
 const LOG_DRAIN = Duration.seconds(5)
@@ -54,105 +53,57 @@ export const makeLifecycle = (deps: {
   readonly images: ImageResolver
   readonly publish: (task: NomadTask) => ImageEvent
   readonly facts: PodmanFacts
+  readonly removals: Removals
+  readonly imageGc: ImageGc
+  readonly health: Health
 }) =>
   Effect.gen(function*() {
-    const { registry, runtime, images, publish, facts } = deps
+    const { registry, runtime, images, publish, facts, removals, imageGc, health } = deps
     const podman = yield* Podman
     const driverConfig = yield* DriverConfig
+    const hostFiles = yield* HostFiles
 
     /**
      * The release of a task's container (its `resources` scope closing): removed when `gc.container`
-     * is on, and always when the scope closed because the start failed. Already gone is fine.
+     * is on, and always when the scope closed because the start failed. Already gone is fine; when
+     * Podman cannot do it now, it is done later (removals.ts).
      */
     const releaseContainer = (client: PodmanClient, id: string, exit: Exit.Exit<unknown, unknown>) =>
       Effect.gen(function*() {
         if (Exit.isSuccess(exit) && !(yield* driverConfig.get).gc.container) return
-        yield* client.containerRemove(id, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(
-          Effect.catchReason("PodmanError", "NotFound", () => Effect.void),
-          Effect.catch((e) => Effect.logWarning(`removing container ${id} failed: ${e.message}`))
-        )
+        yield* removals.remove(client, id)
+      })
+
+    /**
+     * What follows a tracked task besides its exit and logs (started or recovered): its image's
+     * reference for image GC, its health watcher and the shared-cores watcher, the watchers in the
+     * task's `fibers` scope.
+     */
+    const follow = (entry: TaskEntry, inspect: ContainerInspect, cpus: string | undefined) =>
+      Effect.gen(function*() {
+        yield* imageGc.acquire(entry.taskId, entry.client, inspect.imageId)
+        const watch = { taskId: entry.taskId, client: entry.client, containerId: entry.containerId, disabled: entry.config.healthchecks?.disable === true }
+        yield* Effect.forkIn(health.watch(watch, inspect, publish(entry.task)), entry.fibers)
+        yield* Effect.forkIn(keepCpusetInStep(entry.client, entry.task, inspect, cpus).pipe(Effect.provideService(HostFiles, hostFiles)), entry.fibers)
       })
 
     const logsEnabled = driverConfig.get.pipe(Effect.map((plugin) => !plugin.disable_log_collection))
-
-    /**
-     * create said the name is taken: a container of this allocation that runs is adopted, one that
-     * stopped is replaced; anyone else's is refused. A name Podman holds without a container the
-     * API shows leaves the conflict as it is.
-     */
-    const nameTaken = (
-      client: PodmanClient,
-      task: NomadTask,
-      spec: ContainerSpec,
-      conflict: PodmanError,
-      create: (s: ContainerSpec) => Effect.Effect<Created, PodmanError>
-    ) =>
-      Effect.gen(function*() {
-        const existing = yield* client.containerInspect(spec.name).pipe(
-          Effect.catchReason("PodmanError", "NotFound", () => Effect.fail(conflict))
-        )
-        if (existing.labels[LABEL_ALLOC_ID] !== task.allocId) {
-          return yield* new TaskStateError({
-            taskId: task.id,
-            detail: `a container named ${spec.name} exists and was not created for allocation ${task.allocId}; refusing to adopt it`
-          })
-        }
-        if (existing.state.running) return { id: existing.id, adopted: existing } satisfies Created
-        yield* client.containerRemove(existing.id, { force: true, volumes: true, timeoutSeconds: 0 })
-        return yield* create(spec)
-      })
-
-    /**
-     * Creates the task's container. The image is fetched only when create reports it missing (unless
-     * it was fetched first); the name's owner is looked up only when create reports the name taken.
-     */
-    const createContainer = (
-      client: PodmanClient,
-      task: NomadTask,
-      config: TaskConfig,
-      plugin: PluginConfig,
-      spec: ContainerSpec,
-      fetched: boolean
-    ) => {
-      const create = (s: ContainerSpec): Effect.Effect<Created, PodmanError> =>
-        client.containerCreate(s).pipe(
-          Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`podman create: ${w}`))),
-          Effect.map((r): Created => ({ id: r.id, adopted: undefined }))
-        )
-      const fetchIfMissing = (e: PodmanError): Effect.Effect<Created, PodmanError | ImagePullError> =>
-        !fetched && e.reason._tag === "NotFound" && e.reason.what === "image"
-          ? images.ensure(client, config, plugin, publish(task)).pipe(Effect.flatMap((image) => create({ ...spec, image })))
-          : Effect.fail(e)
-      return create(spec).pipe(
-        Effect.catchTag("PodmanError", fetchIfMissing),
-        Effect.catchReason("PodmanError", "Conflict", (_, e) => nameTaken(client, task, spec, e, create))
-      )
-    }
 
     const startTask = Effect.fn("Driver.startTask")(function*(task: NomadTask, config: TaskConfig) {
       yield* registry.claim(task.id)
       const plugin = yield* driverConfig.get
       const client = yield* podman.client(config.socket)
       const info = yield* facts.get(client)
+      const cpus = yield* sharedCpus(client, task).pipe(Effect.provideService(HostFiles, hostFiles))
       // The whole config is checked before the image is pulled: a bad volume must not cost a pull.
-      const checked = yield* translate({
-        config,
-        task,
-        plugin,
-        podman: {
-          rootless: info.rootless,
-          cgroupVersion: info.cgroupVersion,
-          cgroupManager: info.cgroupManager,
-          apiVersion: info.apiVersion,
-          hostCpus: info.cpus
-        }
-      })
+      const checked = yield* containerSpec(task, config, plugin, specContext(info, cpus))
       // An archive, `force_pull` or a platform override is fetched first; any other image only
       // when create says it is missing (a local image costs no lookup).
       const source = config.image
       const fetchFirst = source._tag === "archive" || config.force_pull || config.os !== undefined || config.arch !== undefined ||
         config.variant !== undefined
-      const image = source._tag === "registry" && !fetchFirst ? source.ref : yield* images.ensure(client, config, plugin, publish(task))
+      const fetch = images.ensure(client, config, plugin, publish(task))
+      const image = source._tag === "registry" && !fetchFirst ? source.ref : yield* fetch
       const spec: ContainerSpec = { ...checked, image }
       const name = spec.name
 
@@ -160,7 +111,7 @@ export const makeLifecycle = (deps: {
       const started = yield* Effect.gen(function*() {
         const created = yield* Scope.provide(
           Effect.acquireRelease(
-            createContainer(client, task, config, plugin, spec, fetchFirst),
+            createContainer(client, task, config, spec, fetchFirst ? {} : { fetchImage: fetch }),
             (c, exit) => releaseContainer(client, c.id, exit)
           ),
           resources
@@ -184,8 +135,10 @@ export const makeLifecycle = (deps: {
         }
         const entry = yield* runtime.launch(
           { taskId: task.id, task, config, client, containerId, containerName: name, startedAt, resources, state },
-          { logs: yield* logsEnabled, ...(inspect !== undefined ? { inspect } : {}) }
+          // without an inspect yet, the other watchers start once the runtime's inspect is in
+          { logs: yield* logsEnabled, ...(inspect !== undefined ? { inspect } : { described: (e, i) => follow(e, i, cpus) }) }
         )
+        if (inspect !== undefined) yield* follow(entry, inspect, cpus)
         yield* registry.add(entry)
         return { state, network: containerNetwork(config, task, inspect) } satisfies StartedTask
       }).pipe(Effect.onError((cause) => Scope.close(resources, Exit.failCause(cause))))
@@ -235,18 +188,27 @@ export const makeLifecycle = (deps: {
       const running = yield* registry.lookup(taskId).pipe(Effect.flatMap((t) => Deferred.isDone(t.exit)), Effect.map((done) => !done))
       if (running && !force) return yield* new TaskStateError({ taskId, detail: "cannot destroy running task" })
       const t = yield* registry.take(taskId)
+      // the reaper must not take the container while its last log lines drain
+      yield* removals.releasing(t.containerId)
       // force: kill at once (Nomad sends StopTask with the grace period first when it wants one)
       if (running) {
         yield* stopEntry(t, Duration.zero, SIGKILL).pipe(Effect.catch((e) => Effect.logWarning(`kill before destroy failed: ${e.message}`)))
       }
       // A task that printed and exited at once: let its last lines reach the log sink first.
       yield* Deferred.await(t.logsDone).pipe(Effect.timeout(LOG_DRAIN), Effect.ignore)
+      // The inspect taken after the start's reply starts the image GC count (follow): let it land,
+      // so that the release below finds it.
+      yield* t.inspected.pipe(Effect.timeout(LOG_DRAIN), Effect.ignore)
       yield* runtime.halt(t)
       // Pending WaitTask calls must not hang on a task that no longer exists: if the exit was never
       // observed (the watcher was just interrupted), answer them with an explicit error result.
       yield* Deferred.succeed(t.exit, yield* unknownExit("the task was destroyed before its exit was observed"))
+      yield* health.forget(taskId)
+      // The container's removal (gc.container) is done now or, with Podman unreachable, retried in
+      // the background: the answer to Nomad is the same, the task is gone for it either way.
       yield* Scope.close(t.resources, Exit.void)
-    })
+      yield* imageGc.release(taskId)
+    }, Effect.scoped)
 
     const inspectTask = Effect.fn("Driver.inspectTask")(function*(taskId: string) {
       const t = yield* registry.lookup(taskId)
@@ -258,7 +220,12 @@ export const makeLifecycle = (deps: {
         state: Option.isSome(result) ? "exited" : "running",
         startedAt: t.startedAt,
         containerId: t.containerId,
-        driverAttributes: { container_id: t.containerId, container_name: t.containerName, socket: t.client.socketName },
+        driverAttributes: {
+          container_id: t.containerId,
+          container_name: t.containerName,
+          socket: t.client.socketName,
+          ...(health.status(t.taskId) !== undefined ? { health: health.status(t.taskId)! } : {})
+        },
         ...(Option.isSome(result) ? { completedAt: result.value.finishedAt, exitResult: result.value } : {})
       }
       return status
@@ -314,6 +281,8 @@ export const makeLifecycle = (deps: {
           ...(running ? {} : { exited: exitResultOfInspect(inspect, now) })
         }
       )
+      // the guard rails are not applied: a running task stays, whatever the operator changed since
+      yield* follow(entry, inspect, inspect.cpusetCpus !== "" ? inspect.cpusetCpus : undefined)
       yield* registry.add(entry)
       yield* Effect.logInfo(`recovered task ${state.taskId} (container ${state.containerId.slice(0, 12)}, ${running ? "running" : "exited"})`)
     }, Effect.scoped)

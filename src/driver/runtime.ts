@@ -60,11 +60,18 @@ export const makeTaskRuntime = Effect.gen(function*() {
    * scope. `inspect`: the container as already inspected (recovery, adoption, a start that needed
    * the address), else the describer inspects it. `exited`: the container is known to have ended
    * already (recovery), so no exit watcher. `logs`: forward output (off with
-   * `disable_log_collection`); `logSince`: only output after it.
+   * `disable_log_collection`); `logSince`: only output after it. `described`: what to do with the
+   * describer's inspect before anyone waiting for it is answered (the task's other watchers).
    */
   const launch = (
     fields: TaskFields,
-    options: { readonly logs: boolean; readonly logSince?: Date; readonly exited?: ExitResult; readonly inspect?: ContainerInspect }
+    options: {
+      readonly logs: boolean
+      readonly logSince?: Date
+      readonly exited?: ExitResult
+      readonly inspect?: ContainerInspect
+      readonly described?: (entry: TaskEntry, inspect: ContainerInspect) => Effect.Effect<void>
+    }
   ): Effect.Effect<TaskEntry> =>
     Effect.gen(function*() {
       const exit = yield* Deferred.make<ExitResult>()
@@ -82,7 +89,9 @@ export const makeTaskRuntime = Effect.gen(function*() {
       }
       if (options.exited !== undefined) yield* Deferred.succeed(exit, options.exited)
       else yield* Effect.forkIn(watchExit(entry.client, entry.containerId, exit), fibers)
+      const described = options.described
       const describer = (options.inspect !== undefined ? Effect.void : describe(fields).pipe(
+        Effect.tap((i) => (i !== undefined && described !== undefined ? described(entry, i) : Effect.void)),
         Effect.flatMap((i) => Deferred.succeed(inspected, i)),
         // Interrupted (destroyed at once): whoever waits for the description gets none.
         Effect.ensuring(Deferred.succeed(inspected, undefined))

@@ -4,6 +4,12 @@
 #   sandbox.sh start DIR   -> writes DIR/env (shell assignments) and prints it
 #   sandbox.sh stop DIR    -> removes every container, stops the service and the registry by PID,
 #                             unmounts the overlay and deletes DIR
+#   sandbox.sh service-stop DIR / service-start DIR
+#                          -> stops / starts only the API service (containers keep running): a
+#                             Podman outage for one test's private sandbox
+#
+# SANDBOX_EXTRA_INSECURE=host:port (start): one more registry address that registries.conf lists
+# as insecure (e.g. a test's proxy in front of the registry).
 #
 # Nothing global is changed: config, storage, locks, events and
 # the default network all live under DIR, so several sandboxes (and a system Podman) coexist.
@@ -61,6 +67,31 @@ stop() {
     echo "sandbox: left behind in $D:" >&2; echo "$leftovers" >&2; grep -F " $D" /proc/mounts >&2 || true
     return 1
   fi
+}
+
+# The API service. conmon inherits the CWD: run it from $D.
+# setsid may fork; the inner shell records its own PID and then becomes podman (exec).
+# The redirections cover the whole background job, so nothing keeps this script's stdout open
+# (a caller reading our output would otherwise wait for the service to exit).
+service_start() {
+  rm -f "$D/service.pid"
+  (cd "$D" && exec env $(penv) setsid sh -c 'echo $$ > "$0/service.pid"; exec podman system service --time=0 "unix://$0/podman.sock"' "$D") \
+      >>"$D/service.log" 2>&1 </dev/null &
+  for _ in $(seq 1 100); do [ -s "$D/service.pid" ] && break; sleep 0.02; done
+  for _ in $(seq 1 400); do
+    curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.05
+  done
+  curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null || { cat "$D/service.log" >&2; exit 3; }
+}
+
+# Stops the API service only (by its PID); containers and their conmon keep running.
+service_stop() {
+  [ -f "$D/service.pid" ] || return 0
+  local pid; pid=$(cat "$D/service.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$D/service.pid" "$D/podman.sock"
 }
 
 start() {
@@ -122,6 +153,9 @@ short-name-mode = "permissive"
 location = "127.0.0.1:$REGISTRY_PORT"
 insecure = true
 EOF
+  if [ -n "${SANDBOX_EXTRA_INSECURE:-}" ]; then
+    printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$SANDBOX_EXTRA_INSECURE" >> "$D/registries.conf"
+  fi
 
   # Test images, built from busybox-static (no registry on the internet is reachable here).
   local R=$D/rootfs
@@ -139,17 +173,7 @@ EOF
   podman_local save --format oci-archive -o "$D/busybox-oci.tar" localhost/busybox:latest >/dev/null 2>&1
   podman_local save --format docker-archive -o "$D/busybox-docker.tar" localhost/busybox:latest >/dev/null 2>&1
 
-  # The API service. conmon inherits the CWD: run it from $D.
-  # setsid may fork; the inner shell records its own PID and then becomes podman (exec).
-  # The redirections cover the whole background job, so nothing keeps this script's stdout open
-  # (a caller reading our output would otherwise wait for the service to exit).
-  (cd "$D" && exec env $(penv) setsid sh -c 'echo $$ > "$0/service.pid"; exec podman system service --time=0 "unix://$0/podman.sock"' "$D") \
-      >"$D/service.log" 2>&1 </dev/null &
-  for _ in $(seq 1 100); do [ -s "$D/service.pid" ] && break; sleep 0.02; done
-  for _ in $(seq 1 400); do
-    curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.05
-  done
-  curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null || { cat "$D/service.log" >&2; exit 3; }
+  service_start
 
   local regline=""
   if [ "${3:-}" != "--no-registry" ] && command -v docker-registry >/dev/null; then
@@ -192,5 +216,7 @@ EOF
 case "$cmd" in
   start) start "$@" ;;
   stop) stop ;;
-  *) echo "usage: sandbox.sh start|stop DIR" >&2; exit 64 ;;
+  service-stop) service_stop ;;
+  service-start) service_start ;;
+  *) echo "usage: sandbox.sh start|stop|service-stop|service-start DIR" >&2; exit 64 ;;
 esac

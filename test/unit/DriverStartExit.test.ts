@@ -27,6 +27,7 @@ import { makeFakePodman } from "../support/FakePodman.ts"
 
 const noHostFiles = Layer.succeed(HostFiles, HostFiles.of({
   readText: (path) => Effect.fail(new HostFileError({ operation: "read", path, kind: "NotFound", detail: "fake" })),
+  writeText: (path) => Effect.fail(new HostFileError({ operation: "write", path, kind: "NotFound", detail: "fake" })),
   openForTail: (path) => Effect.fail(new HostFileError({ operation: "open", path, kind: "NotFound", detail: "fake" }))
 }))
 
