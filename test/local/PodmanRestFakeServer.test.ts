@@ -68,7 +68,7 @@ describe("PodmanRest against a fake libpod", () => {
       const c = yield* makeRestClient({ socketName: "fake", address: fake.address, timeoutMillis: 5000 })
       const err = yield* Effect.flip(c.containerWait("abc"))
       expect(err).toMatchObject({ _tag: "PodmanError", operation: "containerWait", reason: { _tag: "Unavailable" } })
-      expect(fake.requests[0]?.url).toBe("/v4.0.0/libpod/containers/abc/wait?condition=stopped&condition=exited&interval=10ms")
+      expect(fake.requests[0]?.url).toBe("/v4.0.0/libpod/containers/abc/wait?condition=stopped&condition=exited")
     }))
 
   it.live("a call that never answers fails with reason Timeout", () =>
