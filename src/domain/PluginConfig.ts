@@ -10,6 +10,7 @@ import { IPAddress, logDriver, NonEmpty } from "./options/checks.ts"
 import { block, blockAttrs, blockList, bool, decodeFields, type Decoded, type Input, string, stringList, text } from "./options/declare.ts"
 import { objectSpec, renderOptionsTable } from "./options/derive.ts"
 import { goDuration } from "./values/durations.ts"
+import { logSizeLimit } from "./values/sizes.ts"
 
 const rootSocketDoc = "root: `unix:///run/podman/podman.sock`; otherwise `unix:///run/user/<uid>/podman/podman.sock`"
 
@@ -41,7 +42,8 @@ export const pluginOptions = {
   logging: block(
     {
       driver: text("Default log driver: `nomad` or `journald`.", logDriver, { default: "nomad" }),
-      options: blockAttrs("Default log driver options.")
+      options: blockAttrs("Default log driver options."),
+      max_size: text("Size limit of the copy of a task's output Podman keeps (driver `nomad`; the driver forwards from it): at the limit Podman starts a new file and drops the old one once read. Bytes or `k`/`m`/`g`, at least `64k`; `0` = no limit. Also how much a task may log while no plugin runs without losing lines.", logSizeLimit, { default: "10m" })
     },
     "Default logging for tasks without their own `logging` block.",
     { defaultWhenAbsent: true }

@@ -130,6 +130,11 @@ export const makeLifecycle = (deps: {
           ),
           resources
         )
+        // the log keeper and position, until DestroyTask (before the start: logmon needs a writer that outlives us)
+        const forward = yield* logsEnabled
+        const logs = forward ? yield* Scope.provide(runtime.retainLogs(task, { recover: false, keeper: undefined }), resources) : undefined
+        // Podman's log opened before the first line: a burst at start must not rotate it away unread
+        const earlyLog = forward && !adopt ? yield* runtime.followLogEarly(client, containerId, resources) : undefined
         if (!adopt) yield* client.containerStart(containerId)
         const inspect = yield* client.containerInspect(containerId)
         const startedAt = inspect.state.startedAt ?? (yield* DateTime.nowAsDate)
@@ -142,12 +147,13 @@ export const makeLifecycle = (deps: {
           startedAt: startedAt.toISOString(),
           logSince: startedAt.toISOString(),
           taskConfig: encodeTaskConfig(config),
-          nomadTask: task
+          nomadTask: task,
+          ...(logs?.keeper !== undefined ? { logKeeper: logs.keeper } : {})
         }
         const entry = yield* runtime.launch(
-          { taskId: task.id, task, config, client, containerId, containerName: name, startedAt, resources, state },
+          { taskId: task.id, task, config, client, containerId, containerName: name, startedAt, resources, state, logs },
           inspect,
-          { logs: yield* logsEnabled }
+          { logs: forward, earlyLog }
         )
         yield* registry.add(entry)
         return { state, network: containerNetwork(config, task, inspect) } satisfies StartedTask
@@ -254,6 +260,9 @@ export const makeLifecycle = (deps: {
       const now = yield* DateTime.nowAsDate
       const resources = yield* Scope.make()
       yield* Scope.addFinalizerExit(resources, (exit) => releaseContainer(client, state.containerId, exit))
+      const logs = plugin.disable_log_collection
+        ? undefined
+        : yield* Scope.provide(runtime.retainLogs(state.nomadTask, { recover: true, keeper: state.logKeeper }), resources)
       const recordedStart = new Date(state.startedAt)
       const entry = yield* runtime.launch(
         {
@@ -266,13 +275,13 @@ export const makeLifecycle = (deps: {
           // the state's start time, or Podman's when the state does not know it (a Go driver handle)
           startedAt: recordedStart.getTime() > 0 ? recordedStart : (inspect.state.startedAt ?? now),
           resources,
-          state
+          state,
+          logs
         },
         inspect,
         {
           logs: !plugin.disable_log_collection,
-          // what was logged before now was forwarded by the previous plugin (or, while no plugin
-          // ran, is not replayed): only newer lines are forwarded
+          // resumes at the position the log sink kept; without one, at the recovery's time
           logSince: now,
           ...(running ? {} : { exited: exitResultOf(inspect, now) })
         }

@@ -11,8 +11,10 @@ import type { DriverState } from "../domain/DriverState.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { ExitResult } from "../domain/results.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
+import type { RetainedLogs } from "../services/LogSink.ts"
 import type { ContainerInspect, PodmanClient } from "../services/Podman.ts"
 import { watchExit } from "./exits.ts"
+import type { LogFollower } from "./logFollower.ts"
 import { makeLogForwarder } from "./logs.ts"
 import type { TaskEntry, TaskHostFiles } from "./registry.ts"
 
@@ -27,6 +29,7 @@ export interface TaskFields {
   readonly startedAt: Date
   readonly resources: Scope.Closeable
   readonly state: DriverState
+  readonly logs: RetainedLogs | undefined
 }
 
 /** A container's files on this host: only meaningful when Podman runs here (the client says so). */
@@ -36,17 +39,19 @@ const hostFilesOf = (client: PodmanClient, inspect: ContainerInspect): TaskHostF
     : { logPath: undefined, cgroupPath: undefined }
 
 export const makeTaskRuntime = Effect.gen(function*() {
-  const { forwardLogs } = yield* makeLogForwarder
+  const { followLogEarly, forwardLogs, retainLogs } = yield* makeLogForwarder
 
   /**
    * Makes the entry of a task whose container exists and forks its watchers into a fresh `fibers`
    * scope. `exited`: the container is known to have ended already (recovery), so no exit watcher.
-   * `logs`: forward output (off with `disable_log_collection`); `logSince`: only output after it.
+   * `logs`: forward output (off with `disable_log_collection`); `logSince`: the time of a recovery
+   * (forwarding resumes where the retained position says, else at that time); `earlyLog`: Podman's
+   * log, followed since before the container started.
    */
   const launch = (
     fields: TaskFields,
     inspect: ContainerInspect,
-    options: { readonly logs: boolean; readonly logSince?: Date; readonly exited?: ExitResult }
+    options: { readonly logs: boolean; readonly logSince?: Date; readonly exited?: ExitResult; readonly earlyLog?: LogFollower | undefined }
   ): Effect.Effect<TaskEntry> =>
     Effect.gen(function*() {
       const exit = yield* Deferred.make<ExitResult>()
@@ -56,7 +61,10 @@ export const makeTaskRuntime = Effect.gen(function*() {
       if (options.exited !== undefined) yield* Deferred.succeed(exit, options.exited)
       else yield* Effect.forkIn(watchExit(entry.client, entry.containerId, exit), fibers)
       if (options.logs) {
-        yield* Effect.forkIn(forwardLogs(entry, options.logSince).pipe(Effect.ensuring(Deferred.succeed(logsDone, undefined))), fibers)
+        yield* Effect.forkIn(
+          forwardLogs(entry, options.logSince, options.earlyLog).pipe(Effect.ensuring(Deferred.succeed(logsDone, undefined))),
+          fibers
+        )
       } else {
         yield* Deferred.succeed(logsDone, undefined)
       }
@@ -66,7 +74,7 @@ export const makeTaskRuntime = Effect.gen(function*() {
   /** Stops a task's watchers (DestroyTask, plugin shutdown). */
   const halt = (entry: TaskEntry) => Scope.close(entry.fibers, Exit.void)
 
-  return { launch, halt }
+  return { launch, halt, retainLogs, followLogEarly }
 })
 
 export type TaskRuntime = Effect.Success<typeof makeTaskRuntime>

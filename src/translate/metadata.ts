@@ -7,9 +7,10 @@
  * `node_name`/`node_id` when a plugin `extra_labels` glob matches them. The driver's labels win over
  * task labels with the same key.
  *
- * Logging: `nomad` (default) → Podman's `k8s-file` log, which the driver reads back through the logs
- * API and forwards to Nomad with stdout and stderr kept apart; `journald` → the journald driver. The
- * task's `logging` block wins over the plugin's when it sets a driver or options.
+ * Logging: `nomad` (default) → Podman's `k8s-file` log, limited to `logging.max_size`, which the
+ * driver reads back and forwards to Nomad with stdout and stderr kept apart; `journald` → the
+ * journald driver. The task's `logging` block wins over the plugin's when it sets a driver or
+ * options; its `max_size` wins on its own.
  */
 import { Duration } from "effect"
 import type { ContainerSpec } from "../domain/ContainerSpec.ts"
@@ -44,7 +45,11 @@ export const nomadLabels = (input: TranslateInput): Readonly<Record<string, stri
   return labels
 }
 
-/** `log_configuration` for the task. */
+/**
+ * `log_configuration` for the task. The k8s-file copy gets a size limit (`max_size`, the task's or
+ * else the plugin's): conmon starts a new file at the limit, so Podman's copy stays bounded while
+ * the driver forwards every line (src/driver/k8sFileLogs.ts).
+ */
 export const logConfiguration = (input: TranslateInput): NonNullable<ContainerSpec["log_configuration"]> => {
   const { config, plugin } = input
   const taskLogging = config.logging
@@ -52,7 +57,12 @@ export const logConfiguration = (input: TranslateInput): NonNullable<ContainerSp
   const driver = useTask ? (taskLogging!.driver ?? "nomad") : plugin.logging.driver
   const options = useTask ? taskLogging!.options : plugin.logging.options
   const podmanDriver = driver === "journald" ? "journald" : "k8s-file"
-  return Object.keys(options).length > 0 ? { driver: podmanDriver, options } : { driver: podmanDriver }
+  const size = podmanDriver === "k8s-file" ? (taskLogging?.max_size ?? plugin.logging.max_size) : 0
+  return {
+    driver: podmanDriver,
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+    ...(size > 0 ? { size } : {})
+  }
 }
 
 /**

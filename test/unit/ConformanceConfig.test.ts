@@ -93,7 +93,7 @@ describe("plugin config as the agent sends it (HCL1: nested blocks are lists of 
     const c = wirePlugin({})
     expect(c.volumes).toEqual({ enabled: true })
     expect(c.gc).toEqual({ container: true })
-    expect(c.logging).toEqual({ driver: "nomad", options: {} })
+    expect(c.logging).toEqual({ driver: "nomad", options: {}, max_size: 10 * 1024 * 1024 })
     expect(c.socket).toEqual([])
     expect(c.extra_labels).toEqual([])
     expect(c.recover_stopped).toBe(false)
@@ -124,7 +124,8 @@ describe("plugin config as the agent sends it (HCL1: nested blocks are lists of 
   it("logging { driver = \"journald\" options { tag = \"x\" } } (options is a block_attrs)", () => {
     expect(wirePlugin({ logging: [{ driver: "journald", options: [{ tag: "x" }] }] }).logging).toEqual({
       driver: "journald",
-      options: { tag: "x" }
+      options: { tag: "x" },
+      max_size: 10 * 1024 * 1024
     })
   })
 })
