@@ -52,6 +52,8 @@ export interface K8sTailOptions {
    * files away before anything holds them. The tailer takes it over and ends it.
    */
   readonly follower?: LogFollower
+  /** The follower's queue bound (tests); default `MAX_PENDING_BYTES`. */
+  readonly maxPendingBytes?: number
 }
 
 interface TailState {
@@ -72,7 +74,8 @@ export const tailK8sFile = (options: K8sTailOptions): Stream.Stream<SourceEvent,
       const { path } = options
       const poll = options.pollMillis ?? 100
       const outer = yield* Effect.scope
-      const follower = options.follower ?? (yield* followLog(path, outer, { create: false }))
+      const follower = options.follower ??
+        (yield* followLog(path, outer, { create: false, ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}) }))
       yield* Effect.addFinalizer(() => follower.release)
       const hold = (o: OpenLog) =>
         options.holdFile !== undefined && o.file.fd !== undefined ? options.holdFile(o.file.fd) : Effect.void

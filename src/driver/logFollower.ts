@@ -2,12 +2,12 @@
  * The files at a k8s-file log path over time: conmon, with a size limit (`logging.max_size`),
  * closes the log before a record that would pass the limit, creates a new file and renames it over
  * the path (docs/podman.md, "Logs"). The follower opens each new file within milliseconds of its
- * rename (a fiber woken by inotify on the directory, polling without it) and queues it, up to
- * {@link MAX_PENDING}; the tailer (k8sFileLogs.ts) reads the current file to its end, then takes the
- * next one. An unlinked file stays readable while it is open, so nothing is lost while the tailer
- * lags a burst by up to that many files, however fast conmon writes, and Podman's own copy stays
- * within its limit (queued files take disk only until read). Lagging further, a file can be renamed
- * away unread: `warnLost` says so.
+ * rename (a fiber woken by inotify on the directory, polling without it) and queues it; the tailer
+ * (k8sFileLogs.ts) reads the current file to its end, then takes the next one. An unlinked file
+ * stays readable while it is open, so nothing is lost while the tailer lags, however fast conmon
+ * writes, and Podman's own copy stays within its limit: queued files take disk only until read,
+ * at most {@link MAX_PENDING_BYTES} of them (and always {@link MIN_PENDING} files, whatever their
+ * size). Lagging further, a file can be renamed away unread: `warnLost` says so.
  *
  * A follower is started before the container (`followLog` with `create`): a burst at start could
  * otherwise fill and rotate files away before anything watches.
@@ -17,8 +17,10 @@ import { Effect, Exit, Latch, Option, Scope, Semaphore } from "effect"
 import type { HostFileError } from "../domain/errors.ts"
 import { HostFiles, type TailFile } from "../services/HostFiles.ts"
 
-/** Rotated files opened ahead of reading them. */
-export const MAX_PENDING = 3
+/** Rotated files opened ahead of reading them: always this many… */
+export const MIN_PENDING = 3
+/** …and more while they hold less than this (a burst right at a task's start, a small max_size). */
+export const MAX_PENDING_BYTES = 64 * 1024 * 1024
 
 /** The follower looks at the path at most this often during a burst (every write is an inotify event). */
 const WATCH_MIN_MILLIS = 5
@@ -65,10 +67,11 @@ export interface LogFollower {
 export const followLog = (
   path: string,
   parent: Scope.Scope,
-  options: { readonly create: boolean }
+  options: { readonly create: boolean; readonly maxPendingBytes?: number }
 ): Effect.Effect<LogFollower, HostFileError, HostFiles> =>
   Effect.gen(function*() {
     const files = yield* HostFiles
+    const maxPendingBytes = options.maxPendingBytes ?? MAX_PENDING_BYTES
     const scope = yield* Scope.fork(parent)
     const releaseAll = Scope.close(scope, Exit.void)
     return yield* Effect.gen(function*() {
@@ -97,9 +100,13 @@ export const followLog = (
       const noteRotation = Semaphore.withPermits(lock, 1)(Effect.gen(function*() {
         const seen = yield* pathId
         if (Option.isNone(seen) || known(seen.value)) return
-        if (queue.length >= MAX_PENDING) {
-          skipped ??= seen.value
-          return
+        if (queue.length >= MIN_PENDING) {
+          // sizes now, not at open: a queued file may still have been growing when it was opened
+          const sizes = yield* Effect.forEach(queue, (o) => o.file.size.pipe(Effect.orElseSucceed(() => 0)))
+          if (sizes.reduce((a, b) => a + b, 0) >= maxPendingBytes) {
+            skipped ??= seen.value
+            return
+          }
         }
         const opened = yield* openIn(path, false).pipe(Effect.option)
         if (Option.isNone(opened)) return
@@ -147,7 +154,7 @@ export const followLog = (
           if (lost === warned) return Effect.void
           warned = lost
           return Effect.logWarning(
-            `log forwarding fell more than ${MAX_PENDING + 1} Podman log files behind (logging.max_size): a rotated file of ${path} was lost unread`
+            `log forwarding fell too far behind Podman's log (more than ${Math.ceil(maxPendingBytes / 1024 / 1024)} MiB of rotated files, logging.max_size): a rotated file of ${path} was lost unread`
           )
         }),
         resetChanged: wake.close.pipe(Effect.asVoid),
