@@ -30,6 +30,8 @@ export const make = Effect.gen(function*() {
 
   const readText = (path: string) => fs.readFileString(path).pipe(Effect.mapError(hostFileError("read", path)))
 
+  const writeText = (path: string, text: string) => fs.writeFileString(path, text).pipe(Effect.mapError(hostFileError("write", path)))
+
   const openForTail = (path: string, options?: { readonly create?: boolean }) =>
     Effect.gen(function*() {
       const flags = options?.create === true ? { flag: "a+" as const, mode: 0o600 } : { flag: "r" as const }
@@ -61,7 +63,7 @@ export const make = Effect.gen(function*() {
       } satisfies DirWatch
     })
 
-  return HostFiles.of({ readText, openForTail, identity, watch })
+  return HostFiles.of({ readText, writeText, openForTail, identity, watch })
 })
 
 /** HostFiles over the FileSystem the caller provides. */

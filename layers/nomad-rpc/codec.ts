@@ -109,6 +109,7 @@ export const toNomadTask = (t: TaskConfig): NomadTask => {
     resources: {
       cpuShares: alloc?.cpu?.cpuShares || linux?.cpuShares || 0,
       cpusetCpus: linux?.cpusetCpus ?? "",
+      ...(linux?.cpusetCgroup ? { cpusetCgroup: linux.cpusetCgroup } : {}),
       memoryMb: alloc?.memory?.memoryMb ?? 0,
       memoryMaxMb: alloc?.memory?.memoryMaxMb ?? 0,
       percentTicks: linux?.PercentTicks ?? 0,

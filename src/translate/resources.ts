@@ -3,7 +3,8 @@
  * `cgroup_parent`.
  *
  * - CPU shares = Nomad's `cpu` (MHz), only for rootful Podman (rootless cgroups usually lack the
- *   delegated cpu controller). cpuset = Nomad's reserved cores.
+ *   delegated cpu controller). cpuset = Nomad's reserved cores, else Nomad's shared cores (as the
+ *   docker driver confines tasks without reserved cores to the shared cpuset).
  * - `cpu_hard_limit`: quota = percentTicks × period × Podman host CPUs (at least 1000 µs), period =
  *   `cpu_cfs_period` (default 100000, raised to at least 1000). The CPU count is the Podman host's
  *   (from `info`), not the plugin process's.
@@ -28,6 +29,7 @@ const cpuLimits = (input: TranslateInput): CpuSpec | undefined => {
   const out: { shares?: number; quota?: number; period?: number; cpus?: string } = {}
   if (!podman.rootless && task.resources.cpuShares > 0) out.shares = Math.floor(task.resources.cpuShares)
   if (task.resources.cpusetCpus !== "") out.cpus = task.resources.cpusetCpus
+  else if (input.sharedCpus !== undefined && input.sharedCpus !== "") out.cpus = input.sharedCpus
   if (config.cpu_hard_limit) {
     // the decoder keeps it within 0..1000000; 0 (or unset) is the default, less than 1000 is raised
     const requested = config.cpu_cfs_period ?? 0

@@ -5,7 +5,7 @@
  * FIFO once until EOF: every line arrives exactly once, in order, on each stream.
  *
  * The restart must not disturb the other test files, so this file runs its own private Podman
- * service (test/support/sandbox.sh, `restart-service`). The transport is the REST client with
+ * service (test/support/sandbox.sh, `service-stop` and `service-start`). The transport is the REST client with
  * `local` turned off, which is what makes the driver use the logs API instead of the k8s-file.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -74,7 +74,8 @@ describe("logs API path", () => {
       yield* d.startTask(task, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", numberedTask(n, "0.02")], network_mode: "none" }))
       yield* Effect.promise(() => out.waitFor(/out20\n/))
       // the service goes away and comes back while the task keeps printing
-      execFileSync("bash", [script, "restart-service", sandbox], { stdio: ["ignore", "ignore", "inherit"] })
+      execFileSync("bash", [script, "service-stop", sandbox], { stdio: ["ignore", "ignore", "inherit"] })
+      execFileSync("bash", [script, "service-start", sandbox], { stdio: ["ignore", "ignore", "inherit"] })
       const exit = yield* d.waitTask(task.id)
       expect(exit.exitCode).toBe(0)
       yield* d.destroyTask(task.id, false)

@@ -4,8 +4,12 @@
 #   sandbox.sh start DIR   -> writes DIR/env (shell assignments) and prints it
 #   sandbox.sh stop DIR    -> removes every container, stops the service and the registry by PID,
 #                             unmounts the overlay and deletes DIR
-#   sandbox.sh restart-service DIR -> stops the API service (by PID) and starts it again on the same
-#                             socket; containers keep running (conmon is detached)
+#   sandbox.sh service-stop DIR / service-start DIR
+#                          -> stops / starts only the API service (containers keep running): a
+#                             Podman outage for one test's private sandbox
+#
+# SANDBOX_EXTRA_INSECURE=host:port (start): one more registry address that registries.conf lists
+# as insecure (e.g. a test's proxy in front of the registry).
 #
 # Nothing global is changed: config, storage, locks, events and
 # the default network all live under DIR, so several sandboxes (and a system Podman) coexist.
@@ -69,7 +73,7 @@ stop() {
 # setsid may fork; the inner shell records its own PID and then becomes podman (exec).
 # The redirections cover the whole background job, so nothing keeps this script's stdout open
 # (a caller reading our output would otherwise wait for the service to exit).
-start_service() {
+service_start() {
   rm -f "$D/service.pid"
   (cd "$D" && exec env $(penv) setsid sh -c 'echo $$ > "$0/service.pid"; exec podman system service --time=0 "unix://$0/podman.sock"' "$D") \
       >>"$D/service.log" 2>&1 </dev/null &
@@ -80,14 +84,14 @@ start_service() {
   curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null || { cat "$D/service.log" >&2; exit 3; }
 }
 
-# Stops the API service by PID (containers and their conmon stay) and starts it again.
-restart_service() {
-  [ -f "$D/service.pid" ] || { echo "sandbox: no service in $D" >&2; exit 2; }
+# Stops the API service only (by its PID); containers and their conmon keep running.
+service_stop() {
+  [ -f "$D/service.pid" ] || return 0
   local pid; pid=$(cat "$D/service.pid")
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   kill -KILL "$pid" 2>/dev/null || true
-  start_service
+  rm -f "$D/service.pid" "$D/podman.sock"
 }
 
 start() {
@@ -149,6 +153,9 @@ short-name-mode = "permissive"
 location = "127.0.0.1:$REGISTRY_PORT"
 insecure = true
 EOF
+  if [ -n "${SANDBOX_EXTRA_INSECURE:-}" ]; then
+    printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$SANDBOX_EXTRA_INSECURE" >> "$D/registries.conf"
+  fi
 
   # Test images, built from busybox-static (no registry on the internet is reachable here).
   local R=$D/rootfs
@@ -166,7 +173,7 @@ EOF
   podman_local save --format oci-archive -o "$D/busybox-oci.tar" localhost/busybox:latest >/dev/null 2>&1
   podman_local save --format docker-archive -o "$D/busybox-docker.tar" localhost/busybox:latest >/dev/null 2>&1
 
-  start_service
+  service_start
 
   local regline=""
   if [ "${3:-}" != "--no-registry" ] && command -v docker-registry >/dev/null; then
@@ -209,6 +216,7 @@ EOF
 case "$cmd" in
   start) start "$@" ;;
   stop) stop ;;
-  restart-service) restart_service ;;
-  *) echo "usage: sandbox.sh start|stop|restart-service DIR" >&2; exit 64 ;;
+  service-stop) service_stop ;;
+  service-start) service_start ;;
+  *) echo "usage: sandbox.sh start|stop|service-stop|service-start DIR" >&2; exit 64 ;;
 esac
