@@ -67,7 +67,7 @@ export const pluginOptions = {
     {
       driver: text("Default log driver: `nomad` or `journald`.", logDriver, { default: "nomad" }),
       options: blockAttrs("Default log driver options."),
-      max_size: text("Size limit of the copy of a task's output Podman keeps (driver `nomad`; the driver forwards from it): at the limit Podman starts a new file and drops the old one once read. Bytes or `k`/`m`/`g`, at least `64k`; `0` = no limit. Also how much a task may log while no plugin runs without losing lines.", logSizeLimit, { default: "10m" })
+      max_size: text("Size limit of the copy of a task's output Podman keeps (driver `nomad`; the driver forwards from it): at the limit Podman starts a new file and drops the old one once read. Bytes or `k`/`m`/`g`, at least `64k`; `0` = no limit. Also how much a task may log while no plugin runs without losing lines, and how long a burst has before a file rotates away unread.", logSizeLimit, { default: "100m" })
     },
     "Default logging for tasks without their own `logging` block.",
     { defaultWhenAbsent: true }

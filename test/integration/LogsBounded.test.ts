@@ -29,7 +29,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("bound
       const d = yield* Driver
       const t = tasks.task("flood")
       const n = 75_000 // ~5.4 MB of output, about 8 MB of k8s-file records
-      const burst = 5_000 // ~0.6 MB of records each
+      const burst = 2_500 // ~0.3 MB of records each: each file stays at the path for 3-4 bursts
       const cmd = `i=0; while [ $i -lt ${n / burst} ]; do seq $((i*${burst}+1)) $((i*${burst}+${burst})) | ` +
         `sed 's/.*/line-&-${"x".repeat(64)}/'; sleep 0.3; i=$((i+1)); done; echo done >&2; exec sleep 300`
       const started = yield* d.startTask(t, cfg({ image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", cmd], logging: { max_size: "1m" } }))

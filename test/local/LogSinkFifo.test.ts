@@ -174,7 +174,7 @@ describe("LogSink FIFO (real named pipes)", () => {
     const pending = write(writer, "stdout", "b 0\n").then(() => (resumed = true))
     await observeFor(300) // no reader: the write must not complete (nor fail)
     expect(resumed).toBe(false)
-    expect(t.ticks()).toBeGreaterThan(10)
+    expect(t.ticks()).toBeGreaterThan(0) // the event loop ran meanwhile (how often depends on the load)
     t.stop()
 
     const b = reader(out) // the new logmon
