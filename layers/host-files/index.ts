@@ -3,14 +3,26 @@
  * FileSystem, e.g. effect's in-memory test one, with `layerNoDeps`). PlatformErrors become
  * `HostFileError`s naming the operation, the path and the kind (NotFound, PermissionDenied...).
  */
-import { ByteSize, Effect, FileSystem, Layer } from "effect"
+import { ByteSize, Effect, FileSystem, Latch, Layer, Option, Stream } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { HostFileError } from "../../src/domain/errors.ts"
-import { HostFiles, type TailFile } from "../../src/services/HostFiles.ts"
+import { type DirWatch, HostFiles, type TailFile } from "../../src/services/HostFiles.ts"
 
 const hostFileError = (operation: string, path: string) => (e: PlatformError): HostFileError =>
   new HostFileError({ operation, path, kind: e.reason._tag, detail: e.message })
+
+/** `<device>:<inode>`: what stays the same for one file across renames, and differs between two files. */
+const identityOf = (info: FileSystem.File.Info): string => `${info.dev}:${Option.getOrElse(info.ino, () => 0n)}`
+
+/**
+ * The OS descriptor of an open file: Node's FileSystem keeps it as `fd` on the handle (its type
+ * does not declare it); another FileSystem (in-memory) has none.
+ */
+const descriptorOf = (file: FileSystem.File): number | undefined => {
+  const fd = (file as unknown as { readonly fd?: unknown }).fd
+  return typeof fd === "number" && Number.isInteger(fd) && fd >= 0 ? fd : undefined
+}
 
 /** HostFiles over the FileSystem in context. */
 export const make = Effect.gen(function*() {
@@ -20,16 +32,38 @@ export const make = Effect.gen(function*() {
 
   const writeText = (path: string, text: string) => fs.writeFileString(path, text).pipe(Effect.mapError(hostFileError("write", path)))
 
-  const openForTail = (path: string) =>
+  const openForTail = (path: string, options?: { readonly create?: boolean }) =>
     Effect.gen(function*() {
-      const file = yield* fs.open(path, { flag: "r" }).pipe(Effect.mapError(hostFileError("open", path)))
+      const flags = options?.create === true ? { flag: "a+" as const, mode: 0o600 } : { flag: "r" as const }
+      const file = yield* fs.open(path, flags).pipe(Effect.mapError(hostFileError("open", path)))
       return {
         readAt: (buffer, offset) => file.read(buffer, { position: BigInt(offset) }).pipe(Effect.mapError(hostFileError("read", path))),
-        size: file.stat.pipe(Effect.map((info) => Number(ByteSize.toBigInt(info.size))), Effect.mapError(hostFileError("stat", path)))
+        size: file.stat.pipe(Effect.map((info) => Number(ByteSize.toBigInt(info.size))), Effect.mapError(hostFileError("stat", path))),
+        identity: file.stat.pipe(Effect.map(identityOf), Effect.mapError(hostFileError("stat", path))),
+        fd: descriptorOf(file)
       } satisfies TailFile
     })
 
-  return HostFiles.of({ readText, writeText, openForTail })
+  const identity = (path: string) => fs.stat(path).pipe(Effect.map(identityOf), Effect.mapError(hostFileError("stat", path)))
+
+  // Every event only opens a latch: a burst of writes costs a flag, not a queue of events.
+  const watch = (dir: string) =>
+    Effect.gen(function*() {
+      yield* fs.stat(dir).pipe(Effect.mapError(hostFileError("watch", dir)))
+      const latch = yield* Latch.make(false)
+      let working = true
+      yield* fs.watch(dir).pipe(
+        Stream.runForEach(() => latch.open),
+        Effect.catchCause(() => Effect.sync(() => void (working = false))),
+        Effect.forkScoped
+      )
+      return {
+        changed: latch.await.pipe(Effect.andThen(latch.close), Effect.asVoid),
+        working: Effect.sync(() => working)
+      } satisfies DirWatch
+    })
+
+  return HostFiles.of({ readText, writeText, openForTail, identity, watch })
 })
 
 /** HostFiles over the FileSystem the caller provides. */

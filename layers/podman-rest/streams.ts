@@ -6,8 +6,9 @@
  * fail with a PodmanError (Unavailable) when the connection fails. A non-follow log read is bounded
  * like a call.
  */
-import { Clock, Effect, Stream } from "effect"
-import { Api, PodmanError } from "../../src/domain/PodmanError.ts"
+import { Clock, Duration, Effect, Option, Stream } from "effect"
+import { formatLogTime, parseLogTime } from "../../src/domain/LogPosition.ts"
+import { Api, PodmanError, Unavailable } from "../../src/domain/PodmanError.ts"
 import type { ContainerInspect, ContainerStats, EventFilters, LogsOptions, OutputChunk, PodmanEvent } from "../../src/services/Podman.ts"
 import { toEvent, toStatsReport } from "../libpod/decode.ts"
 import { FrameLedger } from "../libpod/logsRecovery.ts"
@@ -23,23 +24,51 @@ interface StreamDeps {
 
 const enc = encodeURIComponent
 
+/**
+ * A frame of `logs?timestamps=true`: `<RFC 3339 time> <text>`. libpod formats the time with
+ * whole seconds (docs/podman.md, "Logs"): the cursor counts records within a second.
+ */
+const stampedFrame = (f: OutputChunk): OutputChunk => {
+  const space = f.data.indexOf(0x20)
+  const time = space > 0 ? parseLogTime(Buffer.from(f.data.buffer, f.data.byteOffset, space).toString("latin1")) : undefined
+  return time === undefined ? f : { stream: f.stream, data: f.data.subarray(space + 1), time }
+}
+
+/** How long a follow that ended while the container seems to run waits for the exit to show. */
+const FOLLOW_END_SETTLE = Duration.seconds(3)
+
 export const makeStreams = ({ http, guard, containerInspect, containerWait }: StreamDeps) => {
+  const followEnded = (id: string) =>
+    Effect.fail(
+      new PodmanError({
+        operation: "containerLogs",
+        socket: http.address,
+        reason: new Unavailable({ detail: `the log stream of ${id} ended while the container runs` })
+      })
+    )
+
   const logsOnce = (id: string, opts: LogsOptions, follow: boolean): Stream.Stream<OutputChunk, PodmanError> => {
     const query: Array<readonly [string, string]> = [
       ["follow", String(follow)],
       ["stdout", String(opts.stdout)],
       ["stderr", String(opts.stderr)]
     ]
-    // Unix seconds with a fraction: libpod parses it (util.ParseInputTime) at sub-second precision.
-    if (opts.since !== undefined) query.push(["since", (opts.since.getTime() / 1000).toFixed(3)])
+    // libpod parses `since` with util.ParseInputTime: RFC 3339 keeps nanoseconds (and is exclusive
+    // there); unix seconds with a fraction work too.
+    if (opts.after !== undefined) query.push(["since", formatLogTime(opts.after)])
+    else if (opts.since !== undefined) query.push(["since", (opts.since.getTime() / 1000).toFixed(3)])
     if (opts.tail !== undefined) query.push(["tail", String(opts.tail)])
+    if (opts.timestamps === true) query.push(["timestamps", "true"])
     return Stream.unwrap(Effect.map(
       guard("containerLogs", http.open("containerLogs", { method: "GET", path: `/containers/${enc(id)}/logs`, query }, {
         id,
         // Follow: the headers come with the first log line, which may be never (see the header).
         headerTimeout: !follow
       })),
-      (res) => demuxStream(http.body("containerLogs", res), { wholeFrames: true })
+      (res) => {
+        const frames = demuxStream(http.body("containerLogs", res), { wholeFrames: true })
+        return opts.timestamps === true ? frames.pipe(Stream.map(stampedFrame)) : frames
+      }
     ))
   }
 
@@ -55,8 +84,13 @@ export const makeStreams = ({ http, guard, containerInspect, containerWait }: St
         // With `tail` the re-read would start at a different entry: no alignment possible.
         if (opts.tail !== undefined) return Stream.empty
         const state = yield* containerInspect(id)
-        // A follow that ended while the container still runs: the rest is read once it exits.
-        if (state.state.running) yield* containerWait(id)
+        // A follow that ended while the container still runs: its exit may just not be recorded
+        // yet (wait a moment), else the connection ended early (the service went away and came
+        // back, a proxy closed it) and the caller opens a new one from where it got.
+        if (state.state.running) {
+          const exited = yield* containerWait(id).pipe(Effect.timeoutOption(FOLLOW_END_SETTLE))
+          if (Option.isNone(exited)) return yield* followEnded(id)
+        }
         const keep = ledger.aligner()
         return logsOnce(id, opts, false).pipe(Stream.filter(keep))
       }).pipe(

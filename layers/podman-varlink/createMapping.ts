@@ -176,6 +176,8 @@ export const toIoPodmanCreate = (spec: ContainerSpec): IoPodmanCreate | Unsuppor
     const l = spec.log_configuration
     c.logDriver = l.driver
     if (l.path !== undefined) list("logOpt", [`path=${l.path}`])
+    // Podman's create options parse `max-size` (a byte count) into the k8s-file log's size limit
+    if (l.size !== undefined) list("logOpt", [`max-size=${l.size}`])
     if (l.options) list("logOpt", kv(l.options))
   }
   if (spec.stop_signal !== undefined) c.stopSignal = String(spec.stop_signal)

@@ -2,9 +2,9 @@
  * The long-lived io.podman operations: followed logs (with the recovery of what a follow dropped),
  * polled stats, events and exec over an upgraded connection.
  */
-import { Clock, Deferred, Duration, Effect, Result, Schedule, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Option, Result, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
-import { Decode, type PodmanError, Unsupported } from "../../src/domain/PodmanError.ts"
+import { Decode, type PodmanError, Unavailable, Unsupported } from "../../src/domain/PodmanError.ts"
 import type {
   ContainerInspect,
   ContainerStats,
@@ -15,6 +15,7 @@ import type {
   OutputChunk,
   PodmanEvent
 } from "../../src/services/Podman.ts"
+import { formatLogTime, parseLogTime } from "../../src/domain/LogPosition.ts"
 import { FrameLedger } from "../libpod/logsRecovery.ts"
 import { type Calls, IFACE } from "./calls.ts"
 import { ExecDest, encodeExecFrame, ExecFrameDecoder } from "./execFrames.ts"
@@ -34,7 +35,8 @@ export const makeVarlinkStreams = ({ calls, containerInspect, containerWait }: S
       names: [id],
       follow,
       latest: false,
-      since: logs.since ? logs.since.toISOString() : "",
+      // io.podman parses `since` as RFC 3339 with nanoseconds and keeps what is after it
+      since: logs.after !== undefined ? formatLogTime(logs.after) : logs.since ? logs.since.toISOString() : "",
       tail: logs.tail ?? -1,
       timestamps: false
     }, LogLineReply, { id, ...(follow ? {} : { idleTimeoutMillis: timeoutMillis }) }).pipe(
@@ -46,7 +48,10 @@ export const makeVarlinkStreams = ({ calls, containerInspect, containerWait }: S
         if ((stream === "stdout" && !logs.stdout) || (stream === "stderr" && !logs.stderr)) return Result.failVoid
         // "P" marks a partial line (no newline yet)
         const text = (l.msg ?? "") + (l.parseLogType === "P" ? "" : "\n")
-        return Result.succeed({ stream, data: new TextEncoder().encode(text) })
+        const data = new TextEncoder().encode(text)
+        // io.podman stamps every LogLine (RFC 3339 with nanoseconds)
+        const time = logs.timestamps === true ? parseLogTime(l.time ?? "") : undefined
+        return Result.succeed(time === undefined ? { stream, data } : { stream, data, time })
       })
     )
 
@@ -65,7 +70,14 @@ export const makeVarlinkStreams = ({ calls, containerInspect, containerWait }: S
         // With `tail` the re-read would start at a different line: no alignment possible.
         if (logs.tail !== undefined) return Stream.empty
         const state = yield* containerInspect(id)
-        if (state.state.running) yield* containerWait(id)
+        // A follow that ended while the container still runs: its exit may just not show yet (wait
+        // a moment), else the caller opens a new one from where it got.
+        if (state.state.running) {
+          const exited = yield* containerWait(id).pipe(Effect.timeoutOption(Duration.seconds(3)))
+          if (Option.isNone(exited)) {
+            return yield* error("containerLogs", new Unavailable({ detail: `the log stream of ${id} ended while the container runs` }))
+          }
+        }
         const keep = ledger.aligner()
         return logsOnce(id, logs, false).pipe(Stream.filter(keep))
       }).pipe(Effect.catchReason("PodmanError", "NotFound", () => Effect.succeed(Stream.empty))))

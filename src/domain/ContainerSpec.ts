@@ -98,7 +98,8 @@ export interface ContainerSpec {
   readonly dns_search?: ReadonlyArray<string>
   readonly dns_option?: ReadonlyArray<string>
   readonly hostadd?: ReadonlyArray<string>
-  readonly log_configuration?: { readonly driver: string; readonly path?: string; readonly options?: Readonly<Record<string, string>> }
+  /** `size`: the k8s-file log's size limit in bytes (conmon's log-size-max). */
+  readonly log_configuration?: { readonly driver: string; readonly path?: string; readonly size?: number; readonly options?: Readonly<Record<string, string>> }
   readonly stop_signal?: number
   readonly stop_timeout?: number
   readonly cgroup_parent?: string

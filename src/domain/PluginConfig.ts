@@ -10,6 +10,7 @@ import { IPAddress, logDriver, NonEmpty } from "./options/checks.ts"
 import { block, blockAttrs, blockList, bool, decodeFields, type Decoded, type Input, string, stringList, text } from "./options/declare.ts"
 import { objectSpec, renderOptionsTable } from "./options/derive.ts"
 import { goDuration } from "./values/durations.ts"
+import { logSizeLimit } from "./values/sizes.ts"
 
 /** The capabilities the docker driver allows by default (Docker's defaults without NET_RAW). */
 export const DEFAULT_ALLOW_CAPS: ReadonlyArray<string> = [
@@ -65,7 +66,8 @@ export const pluginOptions = {
   logging: block(
     {
       driver: text("Default log driver: `nomad` or `journald`.", logDriver, { default: "nomad" }),
-      options: blockAttrs("Default log driver options.")
+      options: blockAttrs("Default log driver options."),
+      max_size: text("Size limit of the copy of a task's output Podman keeps (driver `nomad`; the driver forwards from it): at the limit Podman starts a new file and drops the old one once read. Bytes or `k`/`m`/`g`, at least `64k`; `0` = no limit. Also how much a task may log while no plugin runs without losing lines, and how long a burst has before a file rotates away unread.", logSizeLimit, { default: "100m" })
     },
     "Default logging for tasks without their own `logging` block.",
     { defaultWhenAbsent: true }

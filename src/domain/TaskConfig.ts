@@ -38,7 +38,7 @@ import { bindMount, deviceRequest, tmpfsMount } from "./values/mounts.ts"
 import { ipcMode, networkMode, ownsShm, usernsMode } from "./values/namespaces.ts"
 import { securityOpt } from "./values/security.ts"
 import { signal } from "./values/signals.ts"
-import { memorySize, positiveMemorySize, swapLimit } from "./values/sizes.ts"
+import { logSizeLimit, memorySize, positiveMemorySize, swapLimit } from "./values/sizes.ts"
 import { rlimitName, ulimit, unknownUlimit } from "./values/ulimits.ts"
 
 const rlimitKey = (name: string) => {
@@ -112,7 +112,8 @@ export const taskOptions = {
   logging: block(
     {
       driver: text("`nomad` (Podman keeps a k8s-file log that the driver forwards to Nomad, stdout and stderr separately) or `journald`.", logDriver, { emptyIsAbsent: true }),
-      options: stringMap("Log driver options (e.g. `tag`).")
+      options: stringMap("Log driver options (e.g. `tag`)."),
+      max_size: text("Size limit of Podman's copy of this task's output (driver `nomad`); defaults to the plugin's `logging.max_size`. `0` = no limit.", logSizeLimit)
     },
     "Log driver for this task; defaults to the plugin's `logging`."
   ),

@@ -1,117 +1,211 @@
 /**
  * Container output read from Podman's own `k8s-file` log (the file conmon writes), when Podman runs
  * on this host. Podman 4.3's `logs?follow=true` stream drops frames under load while the container
- * runs (measured: 54–95k of 150k lines of a burst arrived; docs/podman.md, "Logs"), and a running
- * service's lost lines can never be recovered from the API. The file has every line, in conmon's
- * order, with nanosecond timestamps; tailing it is lossless and cheap. The logs API remains the
- * fallback for remote sockets and other log drivers. The file is read through the `HostFiles`
- * service; a read error fails the stream with a typed `HostFileError`.
+ * runs (docs/podman.md, "Logs"); the file has every line, in conmon's order, with nanosecond
+ * timestamps, and tailing it is lossless, cheap, and independent of the Podman service (a service
+ * restart does not touch it). The file is read through the `HostFiles` service; a read error fails
+ * the stream with a typed `HostFileError`.
  *
  * Format, one record per line: `<RFC3339Nano timestamp> <stdout|stderr> <F|P> <text>`; `P` marks a
- * partial line (the text continues in the next record, no newline).
+ * partial line (the text continues in the next record, no newline). Parsed in logDelivery.ts.
+ *
+ * Rotation (`logging.max_size`): the files at the path over time come from a follower
+ * (logFollower.ts), which opens each new one as soon as conmon renames it there; the tailer reads
+ * the current file to its end, then the next. Every file it moves to is handed to the task's log
+ * keeper (`holdFile`), so that a file renamed away while no plugin runs can still be read to its
+ * end by the next plugin (`heldFile`).
+ *
+ * Waiting: a quiet log is watched, so the first line of a burst wakes the reader at once; its
+ * polls back off to 1 s (250 ms when inotify is unavailable).
  */
 import { Effect, Option, Stream } from "effect"
 import type { HostFileError } from "../domain/errors.ts"
+import type { LogPosition } from "../domain/LogPosition.ts"
 import { HostFiles } from "../services/HostFiles.ts"
-import type { OutputChunk, OutputStream } from "../services/Podman.ts"
-
-/** Milliseconds since the epoch of a record's timestamp (nanoseconds cut to ms). */
-const recordTime = (ts: string): number => Date.parse(ts.replace(/(\.\d{3})\d+/, "$1"))
-
-/** Parses complete records; returns the chunks (consecutive records of one stream merged). */
-export const parseK8sRecords = (text: string, sinceMillis: number | undefined): Array<OutputChunk> => {
-  const out: Array<OutputChunk> = []
-  let stream: OutputStream | undefined
-  let parts: Array<string> = []
-  const flush = () => {
-    if (stream !== undefined && parts.length > 0) out.push({ stream, data: Buffer.from(parts.join("")) })
-    parts = []
-  }
-  for (const line of text.split("\n")) {
-    if (line === "") continue
-    const a = line.indexOf(" ")
-    const b = line.indexOf(" ", a + 1)
-    const c = line.indexOf(" ", b + 1)
-    if (a < 0 || b < 0) continue
-    const s = line.slice(a + 1, b)
-    if (s !== "stdout" && s !== "stderr") continue
-    if (sinceMillis !== undefined && recordTime(line.slice(0, a)) < sinceMillis) continue
-    const tag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c)
-    const body = c < 0 ? "" : line.slice(c + 1)
-    if (s !== stream) {
-      flush()
-      stream = s
-    }
-    parts.push(tag === "P" ? body : `${body}\n`)
-  }
-  flush()
-  return out
-}
+import { parseK8sLog, type SourceEvent } from "./logDelivery.ts"
+import { followLog, type LogFollower, type OpenLog } from "./logFollower.ts"
 
 /** The largest read (a burst is read in chunks this big). */
-const READ_SIZE = 256 * 1024
-/** The buffer of a quiet log: a task's buffer grows (doubling) only while reads fill it, and shrinks back when idle. */
+const READ_SIZE = 512 * 1024
+/** The read size of a quiet log: it doubles only while reads fill it and drops back when idle. */
 const MIN_READ_SIZE = 8 * 1024
 
+/** The longest pause between two reads of a quiet log, without and with a working directory watch. */
+const MAX_POLL_MILLIS = 250
+const MAX_POLL_WATCHED_MILLIS = 1_000
+
+export interface K8sTailOptions {
+  readonly path: string
+  /**
+   * Where delivery stands. Undefined: unknown (a task recovered from a plugin that kept no
+   * position): start at the end of what the file holds now; the caller filters by time.
+   */
+  readonly position: LogPosition | undefined
+  /** A path that opens the file the task's log keeper held (recovery), if any. */
+  readonly heldFile?: string | undefined
+  /** Whether the container has exited; looked at before each read. */
+  readonly exited: Effect.Effect<boolean>
+  /** Completes when the container exits: cuts a poll pause short so the end is seen at once. */
+  readonly awaitExit?: Effect.Effect<unknown>
+  readonly pollMillis?: number
+  /** Hands a newly opened log file (its descriptor) to the task's log keeper. */
+  readonly holdFile?: (fd: number) => Effect.Effect<void>
+  /**
+   * A follower started (the log created) before the container: a burst at start cannot rotate
+   * files away before anything holds them. The tailer takes it over and ends it.
+   */
+  readonly follower?: LogFollower
+  /** The follower's queue bound (tests); default `MAX_PENDING_BYTES`. */
+  readonly maxPendingBytes?: number
+}
+
 interface TailState {
+  readonly current: OpenLog
   readonly offset: number
   /** Bytes after the last newline (a record still being written). */
   readonly rest: Buffer
   /** Empty reads in a row (the poll interval backs off while the container is quiet). */
   readonly idle: number
+  /** Legacy resume at the end: bytes up to the first newline are the tail of a record already there. */
+  readonly skipToNewline: boolean
 }
 
-/** The longest pause between two reads of a quiet log. */
-const MAX_POLL_MILLIS = 1_000
-
-/**
- * Follows the file from its start (with `since`: from its current end, and records before `since`
- * skipped) until `exited` is true and the file has been read to its end. Truncation (conmon's
- * log_size_max) restarts from the beginning.
- */
-export const tailK8sFile = (
-  path: string,
-  options: {
-    readonly since?: Date
-    readonly exited: Effect.Effect<boolean>
-    /** Completes when the container exits: cuts a poll pause short so the end is seen at once. */
-    readonly awaitExit?: Effect.Effect<unknown>
-    readonly pollMillis?: number
-  }
-): Stream.Stream<OutputChunk, HostFileError, HostFiles> =>
+/** Follows the file (see the module comment) until the container has exited and everything is read. */
+export const tailK8sFile = (options: K8sTailOptions): Stream.Stream<SourceEvent, HostFileError, HostFiles> =>
   Stream.unwrap(
     Effect.gen(function*() {
-      const file = yield* (yield* HostFiles).openForTail(path)
-      const sinceMillis = options.since?.getTime()
+      const { path } = options
       const poll = options.pollMillis ?? 100
-      // Sized to what is there: a task that logs little holds 8 KiB, not 256 KiB, for its whole life.
-      let buf = Buffer.allocUnsafe(MIN_READ_SIZE)
-      const step = (s: TailState): Effect.Effect<readonly [ReadonlyArray<OutputChunk>, Option.Option<TailState>], HostFileError> =>
+      // Sized to what is there: a task that logs little reads 8 KiB at a time, not 512 KiB.
+      let readSize = MIN_READ_SIZE
+      const outer = yield* Effect.scope
+      const follower = options.follower ??
+        (yield* followLog(path, outer, { create: false, ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}) }))
+      yield* Effect.addFinalizer(() => follower.release)
+      const hold = (o: OpenLog) =>
+        options.holdFile !== undefined && o.file.fd !== undefined ? options.holdFile(o.file.fd) : Effect.void
+      const byteBefore = (o: OpenLog, offset: number) =>
+        Effect.gen(function*() {
+          const one = Buffer.alloc(1)
+          return (yield* o.file.readAt(one, offset - 1)) === 1 ? one[0] : undefined
+        })
+      /** The file at the path when the tailer started (the follower's first). */
+      const atStart = follower.first
+
+      // ---- where to start
+      const initial: Array<SourceEvent> = []
+      const state = (current: OpenLog, offset: number, extra: Partial<TailState> = {}): TailState => {
+        follower.setCurrent(current.id)
+        return { current, offset, rest: Buffer.alloc(0), idle: 0, skipToNewline: false, ...extra }
+      }
+      const start: TailState = yield* Effect.gen(function*() {
+        const position = options.position
+        if (position === undefined) {
+          yield* hold(atStart)
+          const size = yield* atStart.file.size
+          initial.push({ _tag: "File", id: atStart.id }, { _tag: "Resume", by: "time" })
+          const last = size > 0 ? yield* byteBefore(atStart, size) : 0x0a
+          return state(atStart, size, { skipToNewline: last !== 0x0a })
+        }
+        const resumeAt = Math.min(position.stdout.offset, position.stderr.offset)
+        if (position.file === "" || atStart.id === position.file) {
+          yield* hold(atStart)
+          // the offsets must fall on a record boundary of this very file
+          const boundary = resumeAt === 0 || (yield* byteBefore(atStart, resumeAt)) === 0x0a
+          if (atStart.id === position.file && boundary) {
+            initial.push({ _tag: "Resume", by: "offset" })
+            return state(atStart, resumeAt)
+          }
+          // No file yet (nothing delivered, or the position came from the logs API): by time.
+          if (position.file !== "") {
+            yield* Effect.logWarning(`the log position does not match Podman's log ${path}; resuming by time`)
+          }
+          initial.push({ _tag: "File", id: atStart.id }, { _tag: "Resume", by: "time" })
+          return state(atStart, 0)
+        }
+        if (options.heldFile !== undefined) {
+          // Podman rotated the log while no plugin ran: the file delivery stopped in is the keeper's;
+          // the one at the path comes after it
+          const held = yield* follower.open(options.heldFile).pipe(Effect.option)
+          if (Option.isSome(held) && held.value.id === position.file) {
+            initial.push({ _tag: "Resume", by: "offset" })
+            const current = state(held.value, resumeAt)
+            // the file at the path comes next: queued again by the follower, as any rotation
+            yield* atStart.release
+            yield* follower.noteRotation
+            return current
+          }
+          if (Option.isSome(held)) yield* held.value.release
+        }
+        yield* Effect.logWarning(
+          `Podman rotated the log ${path} and the file delivery stopped in is gone: resuming by time, output in between may be lost`
+        )
+        yield* hold(atStart)
+        initial.push({ _tag: "File", id: atStart.id }, { _tag: "Resume", by: "time" })
+        return state(atStart, 0)
+      })
+
+      // ---- the reader
+      const step = (s: TailState): Effect.Effect<readonly [ReadonlyArray<SourceEvent>, Option.Option<TailState>], HostFileError> =>
         Effect.gen(function*() {
           // Exit is looked at BEFORE reading: conmon wrote every line before the exit became known,
           // so an empty read after seeing the exit really is the end (the other order loses the tail).
           const exited = yield* options.exited
-          const bytesRead = yield* file.readAt(buf, s.offset)
-          if (bytesRead === 0) {
-            if (buf.length > MIN_READ_SIZE) buf = Buffer.allocUnsafe(MIN_READ_SIZE)
-            if (exited) return [[], Option.none()] as const
-            // Nothing new: was the file truncated (conmon's log_size_max)? Then start over.
-            const size = yield* file.size
-            if (size < s.offset) return [[], Option.some({ offset: 0, rest: Buffer.alloc(0), idle: 0 })] as const
-            const pause = Effect.sleep(Math.min(poll * 2 ** s.idle, Math.max(poll, MAX_POLL_MILLIS)))
-            yield* options.awaitExit === undefined ? pause : Effect.raceFirst(pause, options.awaitExit)
-            return [[], Option.some({ ...s, idle: Math.min(s.idle + 1, 10) })] as const
+          // A rotation known before this read: conmon closed the current file before the rename,
+          // so an empty read now means it is complete.
+          const rotatedBefore = follower.rotated()
+          // changes from here on wake the pause below at once
+          yield* follower.resetChanged
+          const buf = Buffer.allocUnsafe(s.rest.length + readSize)
+          s.rest.copy(buf)
+          const bytesRead = yield* s.current.file.readAt(buf.subarray(s.rest.length), s.offset)
+          // a look at the path after every read too: the watcher may be asleep between two events
+          yield* follower.noteRotation
+          yield* follower.warnLost
+          readSize = bytesRead === readSize ? Math.min(readSize * 2, READ_SIZE) : bytesRead === 0 ? MIN_READ_SIZE : readSize
+          if (bytesRead > 0) {
+            let data = buf.subarray(0, s.rest.length + bytesRead)
+            let base = s.offset - s.rest.length
+            let skipToNewline = s.skipToNewline
+            if (skipToNewline) {
+              const nl = data.indexOf(0x0a)
+              if (nl < 0) return [[], Option.some({ ...s, offset: s.offset + bytesRead, idle: 0 })] as const
+              data = data.subarray(nl + 1)
+              base += nl + 1
+              skipToNewline = false
+            }
+            const { consumed, records } = parseK8sLog(data, base)
+            const events: Array<SourceEvent> = records.length > 0 || consumed > 0 ? [{ _tag: "Records", records, end: base + consumed }] : []
+            const rest = Buffer.from(data.subarray(consumed))
+            return [events, Option.some({ ...s, offset: s.offset + bytesRead, rest, idle: 0, skipToNewline })] as const
           }
-          const data = Buffer.concat([s.rest, buf.subarray(0, bytesRead)])
-          if (bytesRead === buf.length && buf.length < READ_SIZE) buf = Buffer.allocUnsafe(buf.length * 2)
-          const cut = data.lastIndexOf(0x0a) + 1
-          const chunks = cut > 0 ? parseK8sRecords(data.subarray(0, cut).toString("utf8"), sinceMillis) : []
-          return [chunks, Option.some({ offset: s.offset + bytesRead, rest: Buffer.from(data.subarray(cut)), idle: 0 })] as const
+          if (rotatedBefore) {
+            // the current file is complete: go on with the next one
+            const next = follower.takeNext()
+            if (next !== undefined) {
+              yield* hold(next)
+              yield* s.current.release
+              yield* follower.warnLost
+              return [[{ _tag: "File", id: next.id }], Option.some(state(next, 0))] as const
+            }
+          }
+          // A new file at the path seen only after this read: read once more first.
+          if (follower.rotated()) return [[], Option.some(s)] as const
+          if (exited) return [[], Option.none()] as const
+          // Same file and nothing new: was it truncated in place (copytruncate)? Then start over.
+          const size = yield* s.current.file.size
+          if (size < s.offset) {
+            yield* Effect.logWarning(`Podman's log ${path} was truncated in place; reading it again from its start`)
+            return [[{ _tag: "File", id: s.current.id }], Option.some(state(s.current, 0))] as const
+          }
+          const cap = (yield* follower.watching) ? MAX_POLL_WATCHED_MILLIS : MAX_POLL_MILLIS
+          const waits: Array<Effect.Effect<unknown>> = [Effect.sleep(Math.min(poll * 2 ** s.idle, Math.max(poll, cap))), follower.changed]
+          if (options.awaitExit !== undefined) waits.push(options.awaitExit)
+          yield* Effect.raceAll(waits)
+          return [[], Option.some({ ...s, idle: Math.min(s.idle + 1, 10) })] as const
         })
-      // Resuming (after a plugin restart): what is already in the file predates `since`; start at
-      // its end instead of parsing a possibly huge log only to skip it.
-      const start = options.since === undefined ? 0 : yield* file.size
-      return Stream.paginate({ offset: start, rest: Buffer.alloc(0), idle: 0 } as TailState, step)
+
+      return Stream.fromIterable(initial).pipe(Stream.concat(Stream.paginate(start, step)))
     })
   )
 

@@ -109,15 +109,27 @@ export const makeLifecycle = (deps: {
 
       const resources = yield* Scope.make()
       const started = yield* Effect.gen(function*() {
-        const created = yield* Scope.provide(
-          Effect.acquireRelease(
-            createContainer(client, task, config, spec, fetchFirst ? {} : { fetchImage: fetch }),
-            (c, exit) => releaseContainer(client, c.id, exit)
+        const forward = yield* logsEnabled
+        // The create, and beside it the task's log keeper and position (until DestroyTask; before the
+        // start: logmon needs a writer that outlives this process); the keeper's spawn costs no latency.
+        const [created, logs] = yield* Effect.all([
+          Scope.provide(
+            Effect.acquireRelease(
+              createContainer(client, task, config, spec, fetchFirst ? {} : { fetchImage: fetch }),
+              (c, exit) => releaseContainer(client, c.id, exit)
+            ),
+            resources
           ),
-          resources
-        )
+          forward ? Scope.provide(runtime.retainLogs(task, { recover: false, keeper: undefined }), resources) : Effect.succeed(undefined)
+        ], { concurrency: 2 })
         const containerId = created.id
-        if (created.adopted === undefined) yield* client.containerStart(containerId)
+        const adopt = created.adopted !== undefined
+        // Podman's log opened as the container starts, so that a burst at start cannot rotate a file
+        // away unread: its inspect runs beside the start, not before it (the start stays two calls).
+        const [earlyLog] = yield* Effect.all([
+          forward && !adopt ? runtime.followLogEarly(client, containerId, resources) : Effect.succeed(undefined),
+          adopt ? Effect.void : client.containerStart(containerId)
+        ], { concurrency: 2 })
         // Only a container on a Podman network has an address of its own, and only an inspect says
         // which: every other start is two calls (create, start) and the inspect comes after the reply.
         const inspect = created.adopted ?? (spec.netns?.nsmode === "bridge" ? yield* client.containerInspect(containerId) : undefined)
@@ -131,12 +143,13 @@ export const makeLifecycle = (deps: {
           startedAt: startedAt.toISOString(),
           logSince: startedAt.toISOString(),
           taskConfig: encodeTaskConfig(config),
-          nomadTask: task
+          nomadTask: task,
+          ...(logs?.keeper !== undefined ? { logKeeper: logs.keeper } : {})
         }
         const entry = yield* runtime.launch(
-          { taskId: task.id, task, config, client, containerId, containerName: name, startedAt, resources, state },
+          { taskId: task.id, task, config, client, containerId, containerName: name, startedAt, resources, state, logs },
           // without an inspect yet, the other watchers start once the runtime's inspect is in
-          { logs: yield* logsEnabled, ...(inspect !== undefined ? { inspect } : { described: (e, i) => follow(e, i, cpus) }) }
+          { logs: forward, earlyLog, ...(inspect !== undefined ? { inspect } : { described: (e, i) => follow(e, i, cpus) }) }
         )
         if (inspect !== undefined) yield* follow(entry, inspect, cpus)
         yield* registry.add(entry)
@@ -258,6 +271,9 @@ export const makeLifecycle = (deps: {
       const now = yield* DateTime.nowAsDate
       const resources = yield* Scope.make()
       yield* Scope.addFinalizerExit(resources, (exit) => releaseContainer(client, state.containerId, exit))
+      const logs = plugin.disable_log_collection
+        ? undefined
+        : yield* Scope.provide(runtime.retainLogs(state.nomadTask, { recover: true, keeper: state.logKeeper }), resources)
       const recordedStart = new Date(state.startedAt)
       const entry = yield* runtime.launch(
         {
@@ -270,13 +286,13 @@ export const makeLifecycle = (deps: {
           // the state's start time, or Podman's when the state does not know it (a Go driver handle)
           startedAt: recordedStart.getTime() > 0 ? recordedStart : (inspect.state.startedAt ?? now),
           resources,
-          state
+          state,
+          logs
         },
         {
           inspect,
           logs: !plugin.disable_log_collection,
-          // what was logged before now was forwarded by the previous plugin (or, while no plugin
-          // ran, is not replayed): only newer lines are forwarded
+          // resumes at the position the log sink kept; without one, at the recovery's time
           logSince: now,
           ...(running ? {} : { exited: exitResultOfInspect(inspect, now) })
         }

@@ -16,6 +16,7 @@ import { TaskAlreadyExists, TaskNotFound } from "../domain/errors.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { ExitResult } from "../domain/results.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
+import type { RetainedLogs } from "../services/LogSink.ts"
 import type { ContainerInspect, PodmanClient } from "../services/Podman.ts"
 
 /** A container's files on this host, read directly (only when Podman runs on this host). */
@@ -49,6 +50,8 @@ export interface TaskEntry {
   /** The container's files on this host, from `inspected` (none when Podman is remote). */
   readonly hostFiles: Effect.Effect<TaskHostFiles>
   readonly state: DriverState
+  /** The task's retained logs (keeper, delivered position), in its `resources` scope; undefined when none. */
+  readonly logs: RetainedLogs | undefined
 }
 
 export interface TaskRegistry {

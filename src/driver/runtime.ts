@@ -13,8 +13,10 @@ import type { DriverState } from "../domain/DriverState.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { ExitResult } from "../domain/results.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
+import type { RetainedLogs } from "../services/LogSink.ts"
 import type { ContainerInspect, PodmanClient } from "../services/Podman.ts"
 import { watchExit } from "./exits.ts"
+import type { LogFollower } from "./logFollower.ts"
 import { makeLogForwarder } from "./logs.ts"
 import type { TaskEntry, TaskHostFiles } from "./registry.ts"
 
@@ -29,6 +31,7 @@ export interface TaskFields {
   readonly startedAt: Date
   readonly resources: Scope.Closeable
   readonly state: DriverState
+  readonly logs: RetainedLogs | undefined
 }
 
 /** A container's files on this host: only meaningful when Podman runs here (the client says so). */
@@ -44,7 +47,7 @@ const DESCRIBE_RETRY = Schedule.max([
 ])
 
 export const makeTaskRuntime = Effect.gen(function*() {
-  const { forwardLogs } = yield* makeLogForwarder
+  const { followLogEarly, forwardLogs, retainLogs } = yield* makeLogForwarder
 
   /** The container's inspect after its start; undefined when Podman keeps failing. */
   const describe = (fields: TaskFields) =>
@@ -60,8 +63,10 @@ export const makeTaskRuntime = Effect.gen(function*() {
    * scope. `inspect`: the container as already inspected (recovery, adoption, a start that needed
    * the address), else the describer inspects it. `exited`: the container is known to have ended
    * already (recovery), so no exit watcher. `logs`: forward output (off with
-   * `disable_log_collection`); `logSince`: only output after it. `described`: what to do with the
-   * describer's inspect before anyone waiting for it is answered (the task's other watchers).
+   * `disable_log_collection`); `logSince`: the time of a recovery (forwarding resumes where the
+   * retained position says, else at that time); `earlyLog`: Podman's log, followed since before the
+   * container started. `described`: what to do with the describer's inspect before anyone waiting
+   * for it is answered (the task's other watchers).
    */
   const launch = (
     fields: TaskFields,
@@ -70,6 +75,7 @@ export const makeTaskRuntime = Effect.gen(function*() {
       readonly logSince?: Date
       readonly exited?: ExitResult
       readonly inspect?: ContainerInspect
+      readonly earlyLog?: LogFollower | undefined
       readonly described?: (entry: TaskEntry, inspect: ContainerInspect) => Effect.Effect<void>
     }
   ): Effect.Effect<TaskEntry> =>
@@ -98,7 +104,10 @@ export const makeTaskRuntime = Effect.gen(function*() {
       ))
       if (options.logs) {
         yield* Effect.forkIn(
-          describer.pipe(Effect.andThen(forwardLogs(entry, options.logSince)), Effect.ensuring(Deferred.succeed(logsDone, undefined))),
+          describer.pipe(
+            Effect.andThen(forwardLogs(entry, options.logSince, options.earlyLog)),
+            Effect.ensuring(Deferred.succeed(logsDone, undefined))
+          ),
           fibers
         )
       } else {
@@ -111,7 +120,7 @@ export const makeTaskRuntime = Effect.gen(function*() {
   /** Stops a task's watchers (DestroyTask, plugin shutdown). */
   const halt = (entry: TaskEntry) => Scope.close(entry.fibers, Exit.void)
 
-  return { launch, halt }
+  return { launch, halt, retainLogs, followLogEarly }
 })
 
 export type TaskRuntime = Effect.Success<typeof makeTaskRuntime>

@@ -16,6 +16,18 @@ export interface TailFile {
   readonly readAt: (buffer: Uint8Array, offset: number) => Effect.Effect<number, HostFileError>
   /** The file's size now. */
   readonly size: Effect.Effect<number, HostFileError>
+  /** The open file's identity, `<device>:<inode>` (compared with `identity(path)` to notice a rotation). */
+  readonly identity: Effect.Effect<string, HostFileError>
+  /** The OS descriptor, so that a helper process can be handed the same open file; undefined when there is none (an in-memory file system). */
+  readonly fd: number | undefined
+}
+
+/** A directory watched for changes (inotify): wakes a tailer at once instead of at its next poll. */
+export interface DirWatch {
+  /** Waits until a file in the directory changed since the previous call (returns at once if one did). */
+  readonly changed: Effect.Effect<void>
+  /** False once the watch has failed: the caller polls instead. */
+  readonly working: Effect.Effect<boolean>
 }
 
 export class HostFiles extends Context.Service<HostFiles, {
@@ -23,6 +35,14 @@ export class HostFiles extends Context.Service<HostFiles, {
   readonly readText: (path: string) => Effect.Effect<string, HostFileError>
   /** Replaces a small file's content (a cgroup's `cpuset.cpus`). */
   readonly writeText: (path: string, text: string) => Effect.Effect<void, HostFileError>
-  /** Opens a file for reading; it is closed when the Scope closes. */
-  readonly openForTail: (path: string) => Effect.Effect<TailFile, HostFileError, Scope.Scope>
+  /**
+   * Opens a file for reading; it is closed when the Scope closes. `create`: an empty one (mode 0600)
+   * when there is none yet, so a reader can hold it before its writer appends (conmon appends to an
+   * existing log).
+   */
+  readonly openForTail: (path: string, options?: { readonly create?: boolean }) => Effect.Effect<TailFile, HostFileError, Scope.Scope>
+  /** The identity (`<device>:<inode>`) of the file at `path` now. */
+  readonly identity: (path: string) => Effect.Effect<string, HostFileError>
+  /** Watches a directory until the Scope closes. */
+  readonly watch: (dir: string) => Effect.Effect<DirWatch, HostFileError, Scope.Scope>
 }>()("nomad-driver-podman/services/HostFiles") {}

@@ -204,15 +204,24 @@ export type OutputStream = "stdout" | "stderr"
 export interface OutputChunk {
   readonly stream: OutputStream
   readonly data: Uint8Array
+  /**
+   * A log record's time, nanoseconds since the epoch at the precision Podman gives (the REST logs
+   * API: whole seconds; io.podman: nanoseconds); only on `containerLogs` with `timestamps`.
+   */
+  readonly time?: bigint
 }
 
 export interface LogsOptions {
   readonly follow: boolean
   /** Only output after this instant. */
   readonly since?: Date
+  /** Only output after this time, nanoseconds since the epoch (exclusive; wins over `since`). */
+  readonly after?: bigint
   readonly stdout: boolean
   readonly stderr: boolean
   readonly tail?: number
+  /** Each chunk is one log record and carries its `time`. */
+  readonly timestamps?: boolean
 }
 
 /** One stats sample of one container (libpod `/containers/stats`), raw cumulative counters. */
@@ -336,7 +345,12 @@ export interface PodmanClient {
   /** Send a signal (name like `SIGTERM` or number). A stopped container fails with reason NotRunning. */
   readonly containerKill: (id: string, signal: string) => Effect.Effect<void, PodmanError>
   readonly containerRemove: (id: string, options: { readonly force: boolean; readonly volumes: boolean; readonly timeoutSeconds?: number }) => Effect.Effect<void, PodmanError>
-  /** Demultiplexed logs. With `follow`, re-reads after an early end (docs/podman.md, "Logs") so no tail is lost. */
+  /**
+   * Demultiplexed logs. With `follow` the stream ends only once the container has exited and every
+   * record is delivered (what Podman's follow cut short or dropped is read again, docs/podman.md,
+   * "Logs"); it fails with reason Unavailable when the connection drops or the follow ends while the
+   * container still runs (the caller reconnects from where it got).
+   */
   readonly containerLogs: (id: string, options: LogsOptions) => Stream.Stream<OutputChunk, PodmanError>
   /** One batched stats stream for several containers, one array per interval. */
   readonly containerStats: (ids: ReadonlyArray<string>, options: { readonly intervalSeconds: number }) => Stream.Stream<ReadonlyArray<ContainerStats>, PodmanError>

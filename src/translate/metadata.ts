@@ -10,9 +10,10 @@
  * driver removes any container with that label that it does not track (docs/podman.md, "Sharing a
  * node with the docker driver").
  *
- * Logging: `nomad` (default) → Podman's `k8s-file` log, which the driver reads back through the logs
- * API and forwards to Nomad with stdout and stderr kept apart; `journald` → the journald driver. The
- * task's `logging` block wins over the plugin's when it sets a driver or options.
+ * Logging: `nomad` (default) → Podman's `k8s-file` log, limited to `logging.max_size`, which the
+ * driver reads back and forwards to Nomad with stdout and stderr kept apart; `journald` → the
+ * journald driver. The task's `logging` block wins over the plugin's when it sets a driver or
+ * options; its `max_size` wins on its own.
  */
 import { Duration } from "effect"
 import type { ContainerSpec } from "../domain/ContainerSpec.ts"
@@ -47,7 +48,11 @@ export const nomadLabels = (input: TranslateInput): Readonly<Record<string, stri
   return labels
 }
 
-/** `log_configuration` for the task. */
+/**
+ * `log_configuration` for the task. The k8s-file copy gets a size limit (`max_size`, the task's or
+ * else the plugin's): conmon starts a new file at the limit, so Podman's copy stays bounded while
+ * the driver forwards every line (src/driver/k8sFileLogs.ts).
+ */
 export const logConfiguration = (input: TranslateInput): NonNullable<ContainerSpec["log_configuration"]> => {
   const { config, plugin } = input
   const taskLogging = config.logging
@@ -55,7 +60,12 @@ export const logConfiguration = (input: TranslateInput): NonNullable<ContainerSp
   const driver = useTask ? (taskLogging!.driver ?? "nomad") : plugin.logging.driver
   const options = useTask ? taskLogging!.options : plugin.logging.options
   const podmanDriver = driver === "journald" ? "journald" : "k8s-file"
-  return Object.keys(options).length > 0 ? { driver: podmanDriver, options } : { driver: podmanDriver }
+  const size = podmanDriver === "k8s-file" ? (taskLogging?.max_size ?? plugin.logging.max_size) : 0
+  return {
+    driver: podmanDriver,
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+    ...(size > 0 ? { size } : {})
+  }
 }
 
 /**

@@ -360,7 +360,7 @@ describe("decodePluginConfig", () => {
       pull_activity_timeout: Duration.minutes(2),
       recover_stopped: false,
       disable_log_collection: false,
-      logging: { driver: "nomad", options: {} },
+      logging: { driver: "nomad", options: {}, max_size: 100 * 1024 * 1024 },
       extra_labels: [],
       client_http_timeout: Duration.seconds(60),
       dns_servers: [],
@@ -377,7 +377,7 @@ describe("decodePluginConfig", () => {
     })
     expect(c.volumes).toEqual({ enabled: true, selinuxlabel: "z" })
     expect(c.gc).toEqual(defaultPluginConfig.gc)
-    expect(c.logging).toEqual({ driver: "nomad", options: { tag: "x" } })
+    expect(c.logging).toEqual({ driver: "nomad", options: { tag: "x" }, max_size: 100 * 1024 * 1024 })
     expect(c.socket).toEqual([
       { name: "root", socket_path: "unix:///run/podman/podman.sock" },
       { name: "default", socket_path: "unix:///run/user/1000/podman/podman.sock" }
@@ -456,7 +456,7 @@ describe("hclspec", () => {
     })
     expect(find(pluginConfigSpec, "logging")).toMatchObject({
       _tag: "Default",
-      default: { _tag: "Literal", value: '{ driver = "nomad", options = {} }' }
+      default: { _tag: "Literal", value: '{ driver = "nomad", options = {}, max_size = "100m" }' }
     })
     expect(find(pluginConfigSpec, "socket")).toMatchObject({ _tag: "BlockList", name: "socket", minItems: 0, maxItems: 0 })
     const logging = find(pluginConfigSpec, "logging")

@@ -100,7 +100,7 @@ describe("plugin config as the agent sends it (HCL1: nested blocks are lists of 
     })
     expect(c.allow_privileged).toBe(false)
     expect(c.allow_caps).toContain("chown")
-    expect(c.logging).toEqual({ driver: "nomad", options: {} })
+    expect(c.logging).toEqual({ driver: "nomad", options: {}, max_size: 100 * 1024 * 1024 })
     expect(c.socket).toEqual([])
     expect(c.extra_labels).toEqual([])
     expect(c.recover_stopped).toBe(false)
@@ -131,7 +131,8 @@ describe("plugin config as the agent sends it (HCL1: nested blocks are lists of 
   it("logging { driver = \"journald\" options { tag = \"x\" } } (options is a block_attrs)", () => {
     expect(wirePlugin({ logging: [{ driver: "journald", options: [{ tag: "x" }] }] }).logging).toEqual({
       driver: "journald",
-      options: { tag: "x" }
+      options: { tag: "x" },
+      max_size: 100 * 1024 * 1024
     })
   })
 })

@@ -12,7 +12,6 @@ import * as ConfigLayers from "../../layers/config/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
 import * as Platform from "../../layers/platform.ts"
 import * as PodmanLayers from "../../layers/podman/index.ts"
-import { HostFileError } from "../../src/domain/errors.ts"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
 import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
@@ -21,15 +20,10 @@ import * as DriverCore from "../../src/driver/DriverCore.ts"
 import { EXIT_PATIENCE } from "../../src/driver/exits.ts"
 import { FACTS_TTL, makePodmanFacts } from "../../src/driver/podmanFacts.ts"
 import { Driver } from "../../src/services/Driver.ts"
-import { HostFiles } from "../../src/services/HostFiles.ts"
 import type { PodmanClient } from "../../src/services/Podman.ts"
 import { makeFakePodman } from "../support/FakePodman.ts"
+import { noHostFiles } from "../support/FakeHostFiles.ts"
 
-const noHostFiles = Layer.succeed(HostFiles, HostFiles.of({
-  readText: (path) => Effect.fail(new HostFileError({ operation: "read", path, kind: "NotFound", detail: "fake" })),
-  writeText: (path) => Effect.fail(new HostFileError({ operation: "write", path, kind: "NotFound", detail: "fake" })),
-  openForTail: (path) => Effect.fail(new HostFileError({ operation: "open", path, kind: "NotFound", detail: "fake" }))
-}))
 
 /** The client with every call's name recorded in `calls`, in order. */
 const counting = (client: PodmanClient, calls: Array<string>): PodmanClient =>

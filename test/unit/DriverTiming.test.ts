@@ -19,17 +19,13 @@ import { SIGTERM } from "../../src/domain/values/signals.ts"
 import * as DriverCore from "../../src/driver/DriverCore.ts"
 import { FINGERPRINT_CHECK, FINGERPRINT_PERIOD, fingerprintStream } from "../../src/driver/fingerprint.ts"
 import { tailK8sFile } from "../../src/driver/k8sFileLogs.ts"
+import { startPosition } from "../../src/domain/LogPosition.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { HostFiles } from "../../src/services/HostFiles.ts"
 import { Podman } from "../../src/services/Podman.ts"
 import { makeFakePodman } from "../support/FakePodman.ts"
+import { noHostFiles } from "../support/FakeHostFiles.ts"
 
-/** HostFiles that has no files (the fake Podman is not local, so the driver never asks). */
-const noHostFiles = Layer.succeed(HostFiles, HostFiles.of({
-  readText: (path) => Effect.fail(new HostFileError({ operation: "read", path, kind: "NotFound", detail: "fake" })),
-  writeText: (path) => Effect.fail(new HostFileError({ operation: "write", path, kind: "NotFound", detail: "fake" })),
-  openForTail: (path) => Effect.fail(new HostFileError({ operation: "open", path, kind: "NotFound", detail: "fake" }))
-}))
 
 const driverOver = (client: Parameters<typeof PodmanLayers.layerClient>[0]) =>
   DriverCore.layer.pipe(
@@ -121,7 +117,7 @@ describe("fingerprint timing", () => {
 })
 
 describe("k8s-file tail backoff", () => {
-  /** A log file that never grows; every read is counted. */
+  /** A log file that never grows and is never rotated; every read is counted. */
   const quietFile = (reads: Queue.Queue<number>) =>
     Layer.succeed(HostFiles, HostFiles.of({
       readText: () => Effect.succeed(""),
@@ -129,28 +125,39 @@ describe("k8s-file tail backoff", () => {
       openForTail: () =>
         Effect.succeed({
           readAt: () => Effect.as(Queue.offer(reads, 0), 0),
-          size: Effect.succeed(0)
-        })
+          size: Effect.succeed(0),
+          identity: Effect.succeed("1:1"),
+          fd: undefined
+        }),
+      identity: () => Effect.succeed("1:1"),
+      // no directory watch here: the tail polls
+      watch: (path) => Effect.fail(new HostFileError({ operation: "watch", path, kind: "Unknown", detail: "fake" }))
     }))
 
-  it.effect("a quiet log is polled ever more slowly (100, 200, 400, 800 ms, then every 1 s); the exit cuts a pause short", () =>
+  it.effect("a quiet log is polled ever more slowly (100, 200 ms, then every 250 ms); the exit cuts a pause short", () =>
     Effect.gen(function*() {
       const reads = yield* Queue.unbounded<number>()
       const exit = yield* Deferred.make<void>()
       const tail = yield* Effect.forkChild(
-        tailK8sFile("/fake/ctr.log", { exited: Deferred.isDone(exit), awaitExit: Deferred.await(exit), pollMillis: 100 }).pipe(
+        tailK8sFile({
+          path: "/fake/ctr.log",
+          position: startPosition,
+          exited: Deferred.isDone(exit),
+          awaitExit: Deferred.await(exit),
+          pollMillis: 100
+        }).pipe(
           Stream.runDrain,
           Effect.provide(quietFile(reads))
         )
       )
       yield* Queue.take(reads) // the first read, at once
-      for (const pause of [100, 200, 400, 800, 1000, 1000]) {
+      for (const pause of [100, 200, 250, 250, 250]) {
         yield* TestClock.adjust(pause - 1)
         expect(yield* Queue.size(reads)).toBe(0)
         yield* TestClock.adjust(1)
         yield* Queue.take(reads)
       }
-      // the container exits in the middle of a 1 s pause: the tail reads once more and ends at once
+      // the container exits in the middle of a pause: the tail reads once more and ends at once
       yield* Deferred.succeed(exit, undefined)
       yield* Queue.take(reads)
       yield* Fiber.join(tail)

@@ -18,7 +18,9 @@ const fakeHostFiles = (files: Record<string, string>) =>
         ? Effect.succeed(files[path]!)
         : Effect.fail(new HostFileError({ operation: "read", path, kind: "NotFound", detail: "no such file" })),
     writeText: (path) => Effect.fail(new HostFileError({ operation: "write", path, kind: "NotFound", detail: "not used here" })),
-    openForTail: (path) => Effect.fail(new HostFileError({ operation: "open", path, kind: "NotFound", detail: "not used here" }))
+    openForTail: (path) => Effect.fail(new HostFileError({ operation: "open", path, kind: "NotFound", detail: "not used here" })),
+    identity: (path) => Effect.fail(new HostFileError({ operation: "stat", path, kind: "NotFound", detail: "not used here" })),
+    watch: (path) => Effect.fail(new HostFileError({ operation: "watch", path, kind: "NotFound", detail: "not used here" }))
   }))
 
 const cg = "/libpod_parent/libpod-abc"

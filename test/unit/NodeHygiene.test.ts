@@ -13,7 +13,6 @@ import * as ConfigLayers from "../../layers/config/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
 import * as Platform from "../../layers/platform.ts"
 import * as PodmanLayers from "../../layers/podman/index.ts"
-import { HostFileError } from "../../src/domain/errors.ts"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
 import { defaultPluginConfig, type PluginConfig } from "../../src/domain/PluginConfig.ts"
 import type { TaskEvent } from "../../src/domain/results.ts"
@@ -24,15 +23,10 @@ import { PROGRESS_EVERY } from "../../src/driver/images.ts"
 import { RETRY_CAP } from "../../src/driver/removals.ts"
 import { LABEL_ALLOC_ID } from "../../src/translate/index.ts"
 import { Driver } from "../../src/services/Driver.ts"
-import { HostFiles } from "../../src/services/HostFiles.ts"
 import type { PullProgress } from "../../src/services/Podman.ts"
 import { makeFakePodman } from "../support/FakePodman.ts"
+import { noHostFiles } from "../support/FakeHostFiles.ts"
 
-const noHostFiles = Layer.succeed(HostFiles, HostFiles.of({
-  readText: (path) => Effect.fail(new HostFileError({ operation: "read", path, kind: "NotFound", detail: "fake" })),
-  writeText: (path) => Effect.fail(new HostFileError({ operation: "write", path, kind: "NotFound", detail: "fake" })),
-  openForTail: (path) => Effect.fail(new HostFileError({ operation: "open", path, kind: "NotFound", detail: "fake" }))
-}))
 
 const gcConfig = (gc: Partial<PluginConfig["gc"]> = {}, dangling: Partial<PluginConfig["gc"]["dangling_containers"]> = {}, more: Partial<PluginConfig> = {}): PluginConfig => ({
   ...defaultPluginConfig,

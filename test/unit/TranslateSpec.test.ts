@@ -109,11 +109,24 @@ describe("identity, env, labels, process", () => {
 })
 
 describe("logging", () => {
+  const defaultLimit = 100 * MiB
   it("nomad (default) → k8s-file; journald → journald with options; the task block wins", () => {
-    expect(spec().log_configuration).toEqual({ driver: "k8s-file" })
+    expect(spec().log_configuration).toEqual({ driver: "k8s-file", size: defaultLimit })
     expect(spec({ plugin: { logging: { driver: "journald", options: { tag: "p" } } } }).log_configuration).toEqual({ driver: "journald", options: { tag: "p" } })
-    expect(spec({ config: { logging: { driver: "nomad" } }, plugin: { logging: { driver: "journald" } } }).log_configuration).toEqual({ driver: "k8s-file" })
-    expect(spec({ config: { logging: { options: { tag: "t" } } } }).log_configuration).toEqual({ driver: "k8s-file", options: { tag: "t" } })
+    expect(spec({ config: { logging: { driver: "nomad" } }, plugin: { logging: { driver: "journald" } } }).log_configuration).toEqual({ driver: "k8s-file", size: defaultLimit })
+    expect(spec({ config: { logging: { options: { tag: "t" } } } }).log_configuration).toEqual({ driver: "k8s-file", options: { tag: "t" }, size: defaultLimit })
+  })
+
+  it("max_size: the task's, else the plugin's (default 100m); 0 = no limit; at least 64k; nothing for journald", () => {
+    expect(spec({ plugin: { logging: { max_size: "1m" } } }).log_configuration).toEqual({ driver: "k8s-file", size: MiB })
+    expect(spec({ config: { logging: { max_size: "256k" } }, plugin: { logging: { max_size: "1m" } } }).log_configuration)
+      .toEqual({ driver: "k8s-file", size: 256 * 1024 })
+    expect(spec({ config: { logging: { max_size: "0" } } }).log_configuration).toEqual({ driver: "k8s-file" })
+    expect(spec({ config: { logging: { driver: "journald", max_size: "1m" } } }).log_configuration).toEqual({ driver: "journald" })
+    expect(issues({ config: { logging: { max_size: "1k" } } })).toEqual([
+      { field: "logging.max_size", reason: 'log size limit "1k" is below the minimum of 64k (0 means no limit)' }
+    ])
+    expect(issues({ config: { logging: { max_size: "lots" } } })[0]!.field).toBe("logging.max_size")
   })
 })
 

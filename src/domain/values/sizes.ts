@@ -65,3 +65,16 @@ export const swapLimit: TextCodec<SwapLimit> = fromParser(
   (v) => (v._tag === "unlimited" ? "-1" : String(v.bytes)),
   (s) => `invalid memory size ${quote(s)} (expected ${sizeSyntax}, or -1)`
 )
+
+/** The smallest log size limit: conmon rotates before each record that would pass it, so a limit must hold many. */
+export const MIN_LOG_SIZE = 64 * 1024
+
+/** A log size limit (`logging.max_size`): bytes, at least {@link MIN_LOG_SIZE}, or `0` for no limit. */
+export const logSizeLimit: TextCodec<number> = {
+  parse: (s) => {
+    const n = parseBytes(s)
+    if (n === undefined) return Result.fail(`invalid size ${quote(s)} (expected ${sizeSyntax}, or 0 for no limit)`)
+    return n === 0 || n >= MIN_LOG_SIZE ? Result.succeed(n) : Result.fail(`log size limit ${quote(s)} is below the minimum of 64k (0 means no limit)`)
+  },
+  format: String
+}

@@ -173,8 +173,13 @@ const toSpec = (create: Params): Params => {
       case "logDriver": (spec.log_configuration ??= {}).driver = value; break
       case "logOpt": {
         const opts = pairs(value)
-        const { path: logPath, ...rest } = opts
-        spec.log_configuration = { ...(spec.log_configuration ?? {}), ...(logPath ? { path: logPath } : {}), ...(Object.keys(rest).length ? { options: rest } : {}) }
+        const { path: logPath, "max-size": maxSize, ...rest } = opts
+        spec.log_configuration = {
+          ...(spec.log_configuration ?? {}),
+          ...(logPath ? { path: logPath } : {}),
+          ...(maxSize ? { size: Number(maxSize) } : {}),
+          ...(Object.keys(rest).length ? { options: rest } : {})
+        }
         break
       }
       case "securityOpt":
@@ -373,7 +378,8 @@ export const startPodmanVarlinkService = async (socketPath: string, podmanSocket
     GetContainersLogs: async (p, r) => {
       if (!r.call.more) throw new Reply("io.podman.WantsMoreRequired", { reason: "GetContainersLogs needs more" })
       const name = p.names[0]
-      const q = `follow=${p.follow}&stdout=true&stderr=true${p.tail >= 0 ? `&tail=${p.tail}` : ""}${p.since ? `&since=${enc(String(Math.floor(new Date(p.since).getTime() / 1000)))}` : ""}`
+      // timestamps: each REST frame starts with its record's time (whole seconds), the LogLine's `time`
+      const q = `follow=${p.follow}&stdout=true&stderr=true&timestamps=true${p.tail >= 0 ? `&tail=${p.tail}` : ""}${p.since ? `&since=${enc(p.since)}` : ""}`
       const res = await rest.stream("GET", `/containers/${enc(name)}/logs?${q}`)
       if (res.statusCode !== 200) {
         const chunks: Array<Buffer> = []
@@ -384,10 +390,12 @@ export const startPodmanVarlinkService = async (socketPath: string, podmanSocket
       r.socket.once("close", () => res.destroy())
       for await (const chunk of res) {
         for (const f of frames.push(chunk as Buffer)) {
-          const text = f.data.toString("utf8")
+          const stamped = f.data.toString("utf8")
+          const space = stamped.indexOf(" ")
+          const text = stamped.slice(space + 1)
           const full = text.endsWith("\n")
           r.reply({
-            log: { device: f.stream === 2 ? "stderr" : "stdout", parseLogType: full ? "F" : "P", time: new Date().toISOString(), msg: full ? text.slice(0, -1) : text, cid: name }
+            log: { device: f.stream === 2 ? "stderr" : "stdout", parseLogType: full ? "F" : "P", time: stamped.slice(0, space), msg: full ? text.slice(0, -1) : text, cid: name }
           }, true)
         }
       }

@@ -1,0 +1,94 @@
+/**
+ * The memory a task's log keeper costs (layers/log-sink/keeper.ts): starts KEEPERS keepers (default
+ * 20), each on its own pair of FIFOs as the FIFO sink does, and reads the proportional set size
+ * (PSS: shared pages split between the processes sharing them) and RSS of each keeper's processes
+ * (the shell and its sleeping `sleep`) from /proc/<pid>/smaps_rollup. Then ends them and checks that
+ * none is left.
+ *
+ *   npx tsx bench/keeper.ts          (no Podman needed)
+ *
+ * Prints a table and writes bench/results/keeper.json.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { Effect } from "effect"
+import { type Keeper, KEEPER_TAG, startKeeper, stopKeeper } from "../layers/log-sink/keeper.ts"
+
+const count = Number(process.env.KEEPERS ?? 20)
+const dir = mkdtempSync(path.join(tmpdir(), "ndp-keeper-bench-"))
+
+const kib = (pid: number, field: "Pss" | "Rss"): number => {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8")
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)
+  return m === null ? 0 : Number(m[1])
+}
+
+/** The keeper and its children (the `sleep`). */
+const processesOf = (pid: number): Array<number> => {
+  const all = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number)
+  const children = all.filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "latin1")
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid
+    } catch {
+      return false
+    }
+  })
+  return [pid, ...children]
+}
+
+const keepersAlive = (): number =>
+  readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      return readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").includes(KEEPER_TAG) &&
+        readFileSync(`/proc/${d}/cmdline`, "utf8").includes(dir)
+    } catch {
+      return false
+    }
+  }).length
+
+const main = Effect.gen(function*() {
+  const keepers: Array<Keeper> = []
+  for (let i = 0; i < count; i++) {
+    const fifos = ["stdout", "stderr"].map((s) => path.join(dir, `t${i}.${s}.fifo`))
+    for (const f of fifos) execFileSync("mkfifo", ["-m", "600", f])
+    const k = yield* startKeeper(fifos)
+    if (typeof k === "string") throw new Error(k)
+    keepers.push(k)
+  }
+  // the shell forks its `sleep` right away; wait until every keeper has one
+  for (let tries = 0; tries < 200 && keepers.some((k) => processesOf(k.id.pid).length < 2); tries++) {
+    yield* Effect.sleep(10)
+  }
+  let pss = 0
+  let rss = 0
+  for (const k of keepers) {
+    for (const p of processesOf(k.id.pid)) {
+      pss += kib(p, "Pss")
+      rss += kib(p, "Rss")
+    }
+  }
+  const node = kib(process.pid, "Rss")
+  for (const k of keepers) yield* stopKeeper(k)
+  for (let tries = 0; tries < 200 && keepersAlive() > 0; tries++) yield* Effect.sleep(10)
+  const left = keepersAlive()
+  const result = {
+    keepers: count,
+    pssKiBPerTask: Math.round(pss / count),
+    rssKiBPerTask: Math.round(rss / count),
+    nodeRssKiBForComparison: node,
+    leftAfterStop: left
+  }
+  console.table(result)
+  const out = path.resolve(import.meta.dirname, "results")
+  mkdirSync(out, { recursive: true })
+  writeFileSync(path.join(out, "keeper.json"), JSON.stringify({ date: new Date().toISOString(), ...result }, null, 2) + "\n")
+  if (left > 0) throw new Error(`${left} keepers left after stopKeeper`)
+})
+
+Effect.runPromise(main).finally(() => rmSync(dir, { recursive: true, force: true })).catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
