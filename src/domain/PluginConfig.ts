@@ -3,13 +3,14 @@
  * declared once (./options/declare.ts), the decoded type, the hclspec, the decoder, the README
  * table, and the resolution of the configured Podman sockets.
  */
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import { type ConfigIssue, InvalidPluginConfig } from "./errors.ts"
 import type { HclSpec } from "./hclspec.ts"
 import { IPAddress, logDriver, NonEmpty } from "./options/checks.ts"
 import { block, blockAttrs, blockList, bool, decodeFields, type Decoded, type Input, string, stringList, text } from "./options/declare.ts"
 import { objectSpec, renderOptionsTable } from "./options/derive.ts"
-import { goDuration } from "./values/durations.ts"
+import { MAX_DURATION_HOURS } from "./limits.ts"
+import { goDurationAtMost } from "./values/durations.ts"
 
 const rootSocketDoc = "root: `unix:///run/podman/podman.sock`; otherwise `unix:///run/user/<uid>/podman/podman.sock`"
 
@@ -47,7 +48,7 @@ export const pluginOptions = {
     { defaultWhenAbsent: true }
   ),
   extra_labels: stringList("Globs of extra `com.hashicorp.nomad.*` labels to add: `job_name`, `job_id`, `task_group_name`, `task_name`, `namespace`, `node_name`, `node_id` (this driver always adds all but the node labels)."),
-  client_http_timeout: text("Timeout of non-streaming Podman API calls, a Go duration.", goDuration, { default: "60s" }),
+  client_http_timeout: text("Timeout of non-streaming Podman API calls, a Go duration (at most 24h).", goDurationAtMost(Duration.hours(MAX_DURATION_HOURS)), { default: "60s" }),
   dns_servers: stringList("DNS servers for tasks whose group has no `dns` block.", { element: IPAddress }),
   networking: block(
     { default_rootless_mode: string("Network mode for rootless Podman when the task sets none (default: `pasta` on Podman ≥ 5, else `slirp4netns`).", { default: "" }) },

@@ -100,9 +100,9 @@ describe("wire helpers", () => {
 
   it("timestamps: Go zero time for missing, negative-safe nanos; durations", () => {
     expect(toTimestamp(undefined)).toStrictEqual(GO_ZERO_TIME)
-    expect(toTimestamp(new Date(-1500))).toStrictEqual({ seconds: -2, nanos: 500_000_000 })
-    expect(toTimestamp(new Date(1234))).toStrictEqual({ seconds: 1, nanos: 234_000_000 })
-    expect(durationToMillis({ seconds: 5, nanos: 500_000_000 })).toBe(5500)
+    expect(toTimestamp(new Date(-1500))).toStrictEqual({ seconds: -2n, nanos: 500_000_000 })
+    expect(toTimestamp(new Date(1234))).toStrictEqual({ seconds: 1n, nanos: 234_000_000 })
+    expect(durationToMillis({ seconds: 5n, nanos: 500_000_000 })).toBe(5500)
     expect(durationToMillis(undefined)).toBe(0)
   })
 })
