@@ -15,6 +15,7 @@ import { Cause, Data } from "effect"
 import type { DriverFailure, PodmanError } from "../../src/domain/errors.ts"
 import { Status as RpcStatus } from "../../proto/gen/google/rpc/status.ts"
 import { RecoverableError } from "../../proto/gen/plugins/shared/structs/proto/recoverable_error.ts"
+import { boundedText } from "../../src/domain/values/text.ts"
 import type { CtyDecodeError } from "./cty.ts"
 
 /** Go's drivers.ErrTaskNotFound text. */
@@ -106,13 +107,20 @@ export const recoverableDetails = (code: Code, message: string, recoverable: boo
     details: [{ typeUrl: RECOVERABLE_ERROR_TYPE_URL, value: RecoverableError.encode({ recoverable }).finish() }]
   })).finish())
 
+/**
+ * The longest status message: each value an error repeats is already cut to 200 characters
+ * (src/domain/values/text.ts); this bounds the whole, so no request can make the agent log megabytes.
+ */
+export const MAX_STATUS_MESSAGE = 4096
+
 /** A grpc-js status object (what a unary callback or `call.emit("error")` takes). */
 export const toStatusObject = (m: StatusMapping): Partial<StatusObject> & { code: Code; details: string; metadata: Metadata } => {
   const metadata = new Metadata()
+  const message = boundedText(m.message, MAX_STATUS_MESSAGE)
   if (m.recoverable !== undefined) {
-    metadata.set("grpc-status-details-bin", recoverableDetails(m.code, m.message, m.recoverable))
+    metadata.set("grpc-status-details-bin", recoverableDetails(m.code, message, m.recoverable))
   }
-  return { code: m.code, details: m.message, metadata }
+  return { code: m.code, details: message, metadata }
 }
 
 /** The status for a failed handler fiber: typed failure → table; defect → INTERNAL; interrupt → CANCELLED. */

@@ -35,7 +35,8 @@ export const tolerantService = <S extends grpc.ServiceDefinition>(definition: S)
             return method.requestDeserialize(bytes)
           } catch (e) {
             const reason = boundedText(e instanceof Error ? e.message : String(e))
-            return { [UNDECODABLE]: `the ${method.originalName ?? name} request does not decode (${bytes.length} bytes): ${reason}` }
+            const rpc = method.path.slice(method.path.lastIndexOf("/") + 1) || name
+            return { [UNDECODABLE]: `the ${rpc} request does not decode (${bytes.length} bytes): ${reason}` }
           }
         }
       }

@@ -42,6 +42,7 @@ import { bindMount, deviceRequest, tmpfsMount } from "./values/mounts.ts"
 import { ipcMode, networkMode, ownsShm, usernsMode } from "./values/namespaces.ts"
 import { securityOpt } from "./values/security.ts"
 import { signal } from "./values/signals.ts"
+import { quote } from "./values/text.ts"
 import { memorySize, positiveMemorySize, swapLimit } from "./values/sizes.ts"
 import { rlimitName, ulimit, unknownUlimit } from "./values/ulimits.ts"
 
@@ -147,7 +148,7 @@ const crossChecks = (c: TaskConfig): Array<ConfigIssue> => {
   if (c.shm_size !== undefined && !ownsShm(c.ipc_mode)) {
     issues.push({
       field: "shm_size",
-      reason: `cannot be used with ipc_mode ${JSON.stringify(ipcMode.format(c.ipc_mode!))}; it needs a private or shareable IPC namespace`
+      reason: `cannot be used with ipc_mode ${quote(ipcMode.format(c.ipc_mode!))}; it needs a private or shareable IPC namespace`
     })
   }
   return issues
