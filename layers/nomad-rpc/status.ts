@@ -48,7 +48,8 @@ export interface StatusMapping {
  * themselves (recoverable: Nomad retries the start); a missing container is NotFound; what the
  * container's state forbids (not running, a name or port taken) is a failed precondition; an option
  * the transport cannot express is unimplemented; Podman's own errors and answers we cannot decode
- * are internal.
+ * are internal, unless Podman refused the container spec as wrong (`Api` with `invalidInput`),
+ * which is the task's mistake: INVALID_ARGUMENT with Podman's reason.
  */
 const podmanStatus = (e: PodmanError): StatusMapping => {
   switch (e.reason._tag) {
@@ -64,6 +65,9 @@ const podmanStatus = (e: PodmanError): StatusMapping => {
     case "Unsupported":
       return { code: Code.UNIMPLEMENTED, message: e.message }
     case "Api":
+      return e.reason.invalidInput === true
+        ? { code: Code.INVALID_ARGUMENT, message: `podman refused the task: ${e.message}` }
+        : { code: Code.INTERNAL, message: e.message }
     case "Decode":
       return { code: Code.INTERNAL, message: e.message }
   }

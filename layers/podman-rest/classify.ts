@@ -10,7 +10,8 @@
  *   (kill, stop, exec) → NotRunning; on remove the same text means "still running" → Conflict;
  * - "image not known" on create → NotFound (image);
  * - "already in use" (a name, a host port) or any other 409 → Conflict;
- * - anything else → Api with Podman's own text, bounded.
+ * - anything else → Api with Podman's own text, bounded; flagged `invalidInput` when Podman said
+ *   400, or refused a create or start for what the spec says (libpod/errorText.ts).
  */
 import {
   Api,
@@ -23,7 +24,7 @@ import {
   Timeout,
   Unavailable
 } from "../../src/domain/PodmanError.ts"
-import { errorBodyText, libpodErrorKind } from "../libpod/errorText.ts"
+import { errorBodyText, isInputRejection, libpodErrorKind } from "../libpod/errorText.ts"
 
 /** How a REST call failed, before classification. */
 export type RestFailure =
@@ -60,6 +61,9 @@ const subjectOf = (operation: string): PodmanObject | undefined => {
 /** Operations that need a running container: their "state improper", 304 and 409 mean "not running". */
 const needsRunning = new Set(["containerKill", "containerStop", "containerAttach", "execCreate", "execStart", "execResize"])
 
+/** The operations that take the container spec (their refusals may be the spec's fault). */
+const specOperations = new Set(["containerCreate", "containerStart"])
+
 const missingKind = { container: "no-such-container", image: "no-such-image", "exec session": "no-such-exec-session" } as const
 
 /**
@@ -87,5 +91,7 @@ export const classifyRest = (operation: string, failure: RestFailure, id = ""): 
   if (kind === "in-use" || status === 409 || (operation === "containerRemove" && kind === "state-improper")) {
     return new Conflict({ detail: boundedDetail(text) })
   }
-  return new Api({ detail: boundedDetail(text) })
+  // HTTP 400, or a create/start refused for what the spec says: the task's mistake
+  const invalidInput = status === 400 || (specOperations.has(operation) && isInputRejection(text))
+  return new Api({ detail: boundedDetail(text), ...(invalidInput ? { invalidInput } : {}) })
 }
