@@ -5,6 +5,7 @@
  */
 import type { DriverCapabilitiesInfo, StartedTask } from "../../src/services/Driver.ts"
 import type { ConfigIssue } from "../../src/domain/errors.ts"
+import { quote } from "../../src/domain/values/text.ts"
 import type { HclSpec } from "../../src/domain/hclspec.ts"
 import type { NetworkIsolation, NomadTask } from "../../src/domain/NomadTask.ts"
 import type {
@@ -100,7 +101,7 @@ const isolationModeToProto = (m: DriverCapabilitiesInfo["networkIsolationModes"]
 export const MAX_MEMORY_MB = 2 ** 30
 
 /**
- * The int64 and double fields of the wire task that the driver uses, checked: each must be a
+ * The int64 and double fields of the wire task that the driver uses, and its `alloc_dir`, checked: each must be a
  * number the driver can use as it is (docs/protocol.md#numbers). Every int64 value decodes (as a
  * bigint); a value out of the range Nomad can mean (a negative CPU share, more memory than any
  * host) is the caller's mistake, reported with its field like a config problem.
@@ -117,6 +118,8 @@ export const wireTaskIssues = (t: TaskConfig): Array<ConfigIssue> => {
   int("resources.linux_resources.cpu_shares", linux?.cpuShares, 0n, safe)
   int("resources.memory.memory_mb", alloc?.memory?.memoryMb, 0n, BigInt(MAX_MEMORY_MB))
   int("resources.memory.memory_max_mb", alloc?.memory?.memoryMaxMb, -1n, BigInt(MAX_MEMORY_MB))
+  // Nomad always gives its tasks an allocation directory (the CLI and embedders may run without)
+  if (!t.allocDir.startsWith("/")) issues.push({ field: "alloc_dir", reason: `must be an absolute path, got ${quote(t.allocDir)}` })
   const ticks = linux?.PercentTicks
   if (ticks !== undefined && !(Number.isFinite(ticks) && ticks >= 0)) {
     issues.push({ field: "resources.linux_resources.percent_ticks", reason: `${ticks} is not a non-negative number` })

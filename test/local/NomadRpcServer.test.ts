@@ -51,6 +51,7 @@ const taskConfig = (config: unknown, over: Partial<TaskConfig> = {}): TaskConfig
     env: { NOMAD_TASK_NAME: "web" },
     stdoutPath: "/dev/null",
     stderrPath: "/dev/null",
+    allocDir: "/tmp/ndp-alloc",
     resources: {
       allocatedResources: { cpu: { cpuShares: 500n }, memory: { memoryMb: 256n, memoryMaxMb: 512n }, networks: [] },
       linuxResources: { cpuShares: 500n, memoryLimitBytes: 512n * 1048576n, cpusetCpus: "0", PercentTicks: 0.25 },

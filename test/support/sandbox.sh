@@ -4,6 +4,11 @@
 #   sandbox.sh start DIR   -> writes DIR/env (shell assignments) and prints it
 #   sandbox.sh stop DIR    -> removes every container, stops the service and the registry by PID,
 #                             unmounts the overlay and deletes DIR
+#   sandbox.sh restart-service DIR [TERM|KILL]
+#                          -> stops the API service by PID with that signal (default TERM), waits
+#                             for it to end, starts it again and waits for its _ping (the chaos
+#                             suite restarts its own private sandbox's service, never a shared one)
+#   sandbox.sh podman DIR ARGS... -> the podman CLI in the sandbox's local mode (e.g. ps -a --external)
 #
 # Nothing global is changed: config, storage, locks, events and
 # the default network all live under DIR, so several sandboxes (and a system Podman) coexist.
@@ -61,6 +66,30 @@ stop() {
     echo "sandbox: left behind in $D:" >&2; echo "$leftovers" >&2; grep -F " $D" /proc/mounts >&2 || true
     return 1
   fi
+}
+
+# The API service. conmon inherits the CWD: run it from $D.
+# setsid may fork; the inner shell records its own PID and then becomes podman (exec).
+# The redirections cover the whole background job, so nothing keeps this script's stdout open
+# (a caller reading our output would otherwise wait for the service to exit).
+start_service() {
+  rm -f "$D/service.pid"
+  (cd "$D" && exec env $(penv) setsid sh -c 'echo $$ > "$0/service.pid"; exec podman system service --time=0 "unix://$0/podman.sock"' "$D") \
+      >>"$D/service.log" 2>&1 </dev/null &
+  for _ in $(seq 1 100); do [ -s "$D/service.pid" ] && break; sleep 0.02; done
+  for _ in $(seq 1 400); do
+    curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.05
+  done
+  curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null || { cat "$D/service.log" >&2; exit 3; }
+}
+
+restart_service() {
+  local sig=${1:-TERM} pid
+  pid=$(cat "$D/service.pid")
+  kill -s "$sig" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$pid" 2>/dev/null || true
+  start_service
 }
 
 start() {
@@ -139,17 +168,7 @@ EOF
   podman_local save --format oci-archive -o "$D/busybox-oci.tar" localhost/busybox:latest >/dev/null 2>&1
   podman_local save --format docker-archive -o "$D/busybox-docker.tar" localhost/busybox:latest >/dev/null 2>&1
 
-  # The API service. conmon inherits the CWD: run it from $D.
-  # setsid may fork; the inner shell records its own PID and then becomes podman (exec).
-  # The redirections cover the whole background job, so nothing keeps this script's stdout open
-  # (a caller reading our output would otherwise wait for the service to exit).
-  (cd "$D" && exec env $(penv) setsid sh -c 'echo $$ > "$0/service.pid"; exec podman system service --time=0 "unix://$0/podman.sock"' "$D") \
-      >"$D/service.log" 2>&1 </dev/null &
-  for _ in $(seq 1 100); do [ -s "$D/service.pid" ] && break; sleep 0.02; done
-  for _ in $(seq 1 400); do
-    curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.05
-  done
-  curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null || { cat "$D/service.log" >&2; exit 3; }
+  start_service
 
   local regline=""
   if [ "${3:-}" != "--no-registry" ] && command -v docker-registry >/dev/null; then
@@ -192,5 +211,7 @@ EOF
 case "$cmd" in
   start) start "$@" ;;
   stop) stop ;;
+  restart-service) restart_service "${3:-TERM}" ;;
+  podman) shift 2; podman_local "$@" ;;
   *) echo "usage: sandbox.sh start|stop DIR" >&2; exit 64 ;;
 esac
