@@ -38,6 +38,7 @@ export const rpc = <Req, Res>(fn: UnaryFn<Req, Res>, req: Req, deadlineMillis: n
 
 export interface MemoryReading {
   readonly rss: number
+  readonly heapTotal: number
   readonly heapUsed: number
   readonly external: number
   readonly arrayBuffers: number
