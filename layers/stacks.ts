@@ -33,15 +33,24 @@ export const pluginLayer: Layer.Layer<Driver | Podman | DriverConfig | LogSink> 
   Layer.provideMerge(Layer.mergeAll(ConfigLayers.layer, LogSinks.layerFifo))
 )
 
-/** What the CLI runs: console logs, one socket (or the plugin default). */
+/**
+ * A config for a driver that shares its Podman with a Nomad plugin (the CLI's `run`): it never
+ * removes containers it does not track (the reaper) nor images (image GC), which are the plugin's.
+ */
+export const guestConfig = (config: PluginConfig): PluginConfig => ({
+  ...config,
+  gc: { ...config.gc, image: false, dangling_containers: { ...config.gc.dangling_containers, enabled: false } }
+})
+
+/** What the CLI runs: console logs, one socket (or the plugin default); no reaper, no image GC. */
 export const cliLayer = (options: { readonly socketPath?: string; readonly config?: PluginConfig } = {}) =>
   driverLayer.pipe(
     Layer.provideMerge(
       Layer.mergeAll(
-        ConfigLayers.layerStatic({
+        ConfigLayers.layerStatic(guestConfig({
           ...(options.config ?? defaultPluginConfig),
           ...(options.socketPath ? { socket_path: options.socketPath, socket: [] } : {})
-        }),
+        })),
         LogSinks.layerConsole
       )
     )

@@ -35,5 +35,5 @@ bad=$(mktemp /tmp/ndp-smoke-arm64-XXXX.hcl)
 trap 'rm -f "$bad"' EXIT
 printf 'config {\n  image = "busybox"\n  memory_reservation = "lots"\n}\n' > "$bad"
 out=$(run validate "$bad" 2>&1) && fail "an invalid config validated: $out"
-echo "$out" | grep -q '^memory_reservation: ' || fail "the invalid config's field is not named: $out"
+echo "$out" | grep -q 'memory_reservation: invalid memory size' || fail "the invalid config's field is not named: $out"
 echo "smoke-arm64: ok (version, validate of a valid and an invalid config under qemu-aarch64)"

@@ -18,6 +18,8 @@ export const make = Effect.gen(function*() {
 
   const readText = (path: string) => fs.readFileString(path).pipe(Effect.mapError(hostFileError("read", path)))
 
+  const writeText = (path: string, text: string) => fs.writeFileString(path, text).pipe(Effect.mapError(hostFileError("write", path)))
+
   const openForTail = (path: string) =>
     Effect.gen(function*() {
       const file = yield* fs.open(path, { flag: "r" }).pipe(Effect.mapError(hostFileError("open", path)))
@@ -27,7 +29,7 @@ export const make = Effect.gen(function*() {
       } satisfies TailFile
     })
 
-  return HostFiles.of({ readText, openForTail })
+  return HostFiles.of({ readText, writeText, openForTail })
 })
 
 /** HostFiles over the FileSystem the caller provides. */

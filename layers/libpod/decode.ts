@@ -11,7 +11,10 @@ import type {
   ContainerInspect,
   ContainerStats,
   ContainerSummary,
+  ContainerHealth,
+  HealthcheckConfig,
   ImageInfo,
+  ImageSummary,
   PodmanEvent,
   PodmanInfo
 } from "../../src/services/Podman.ts"
@@ -22,7 +25,9 @@ import {
   CreatedJson,
   EventJson,
   ExecInspectJson,
+  HealthcheckRunJson,
   ImageInspectJson,
+  ImageListJson,
   InfoJson,
   type StatsEntryJson,
   StatsReportJson,
@@ -69,6 +74,8 @@ const decodeEvent = decodeWith(EventJson, "event")
 const decodeExec = decodeWith(ExecInspectJson, "exec inspect")
 const decodeCreated = decodeWith(CreatedJson, "create answer")
 const decodeWait = decodeWith(WaitJson, "wait answer")
+const decodeImageList = decodeWith(ImageListJson, "image list")
+const decodeHealthcheck = decodeWith(HealthcheckRunJson, "healthcheck answer")
 
 /** JSON text → value; text that is not JSON is a `Decode` reason. */
 export const parseJsonText = (text: unknown, what: string): Effect.Effect<unknown, Decode> =>
@@ -121,6 +128,31 @@ const ipAddressOf = (settings: ContainerInspectJson["NetworkSettings"]): string 
   return ""
 }
 
+/** Podman's default health check interval and timeout (30 s) when the image sets 0. */
+const HEALTH_DEFAULT_MILLIS = 30_000
+
+const healthcheckOf = (config: ContainerInspectJson["Config"]): HealthcheckConfig | undefined => {
+  const h = config?.Healthcheck ?? undefined
+  const test = h?.Test ?? []
+  if (h === undefined || test.length === 0 || test[0] === "NONE") return undefined
+  const ms = (ns: number | null | undefined, fallback: number) => (ns !== undefined && ns !== null && ns > 0 ? Math.round(ns / 1e6) : fallback)
+  return {
+    intervalMillis: ms(h.Interval, HEALTH_DEFAULT_MILLIS),
+    timeoutMillis: ms(h.Timeout, HEALTH_DEFAULT_MILLIS),
+    startPeriodMillis: ms(h.StartPeriod, 0)
+  }
+}
+
+const healthOf = (state: ContainerInspectJson["State"]): ContainerHealth | undefined => {
+  const h = state.Health ?? state.Healthcheck ?? undefined
+  if (h === undefined) return undefined
+  const ends = (h.Log ?? []).flatMap((l) => {
+    const d = goTime(l.End)
+    return d === undefined ? [] : [d]
+  })
+  return { status: h.Status ?? "", checkEnds: ends.sort((a, b) => a.getTime() - b.getTime()) }
+}
+
 /** `GET /libpod/containers/{id}/json` (also io.podman's InspectContainer text, parsed). */
 export const toContainerInspect = (json: unknown): Effect.Effect<ContainerInspect, Decode> =>
   Effect.map(decodeInspect(json), (j) => {
@@ -128,10 +160,13 @@ export const toContainerInspect = (json: unknown): Effect.Effect<ContainerInspec
     const hc = j.HostConfig ?? undefined
     const published = portsOf(j.NetworkSettings?.Ports)
     const log = hc?.LogConfig ?? undefined
+    const healthcheck = healthcheckOf(config)
+    const health = healthOf(j.State)
     return {
       id: j.Id,
       name: (j.Name ?? "").replace(/^\//, ""),
       image: j.ImageName || j.Image || "",
+      imageId: j.Image ?? "",
       state: {
         status: j.State.Status ?? "",
         running: j.State.Running,
@@ -167,7 +202,9 @@ export const toContainerInspect = (json: unknown): Effect.Effect<ContainerInspec
         rw: m.RW ?? false
       })),
       logPath: log?.Type === "k8s-file" && typeof log.Path === "string" && log.Path.startsWith("/") ? log.Path : undefined,
-      cgroupPath: j.State.CgroupPath ? j.State.CgroupPath : undefined
+      cgroupPath: j.State.CgroupPath ? j.State.CgroupPath : undefined,
+      ...(healthcheck !== undefined ? { healthcheck } : {}),
+      ...(health !== undefined && healthcheck !== undefined ? { health } : {})
     } satisfies ContainerInspect
   })
 
@@ -212,7 +249,22 @@ export const toInfo = (json: unknown): Effect.Effect<PodmanInfo, Decode> =>
 /** `GET /libpod/containers/json`. */
 export const toContainerList = (json: unknown): Effect.Effect<ReadonlyArray<ContainerSummary>, Decode> =>
   Effect.map(decodeList(json), (list) =>
-    list.map((c): ContainerSummary => ({ id: c.Id, names: c.Names ?? [], state: c.State ?? "", labels: c.Labels ?? {} })))
+    list.map((c): ContainerSummary => ({
+      id: c.Id,
+      names: c.Names ?? [],
+      state: c.State ?? "",
+      labels: c.Labels ?? {},
+      created: typeof c.Created === "number" ? new Date(c.Created * 1000) : goTime(c.Created)
+    })))
+
+/** `GET /libpod/images/json`. */
+export const toImageList = (json: unknown): Effect.Effect<ReadonlyArray<ImageSummary>, Decode> =>
+  Effect.map(decodeImageList(json), (list) =>
+    list.map((i): ImageSummary => ({ id: i.Id, names: i.Names ?? i.RepoTags ?? [] })))
+
+/** `GET /libpod/containers/{id}/healthcheck`: the status after the check ran. */
+export const toHealthcheckStatus = (json: unknown): Effect.Effect<string, Decode> =>
+  Effect.map(decodeHealthcheck(json), (j) => j.Status)
 
 const toContainerStats = (j: StatsEntryJson, readAt: Date): ContainerStats => ({
   containerId: j.ContainerID,

@@ -16,15 +16,17 @@ export type LibpodErrorKind =
   | "no-such-exec-session"
   /** The container is not in the state the operation needs (for most operations: not running). */
   | "state-improper"
-  /** A name or a host port is taken. */
+  /** A name or a host port is taken; an image is used by a container or named more than once. */
   | "in-use"
+  | "no-such-network"
 
 /** First match wins: a text may name several causes (`... no such container` after a state error is not seen in practice). */
 const table: ReadonlyArray<readonly [LibpodErrorKind, RegExp]> = [
   ["no-such-exec-session", /no such exec session|no exec session with id/i],
   ["no-such-container", /no such container|no container with name or id/i],
   ["no-such-image", /image not known|no such image|failed to find image/i],
-  ["in-use", /already in use/i],
+  ["in-use", /already in use|image is in use|more than one tag/i],
+  ["no-such-network", /network not found|unable to find network/i],
   ["state-improper", /container state improper|can only kill running containers|can only create exec sessions on running containers|is not running|container is stopped|not running/i]
 ]
 

@@ -30,6 +30,12 @@ const PortBinding = Schema.Struct({
 })
 const PortMap = Schema.Record(Schema.String, Schema.NullOr(Schema.Array(PortBinding)))
 
+/** A health state (`State.Health` in 4.x+, `State.Healthcheck` in older versions). */
+const HealthJson = Schema.Struct({
+  Status: opt(Schema.String),
+  Log: opt(Schema.Array(Schema.Struct({ End: opt(Schema.String) })))
+})
+
 /** `GET /libpod/containers/{id}/json`. */
 export const ContainerInspectJson = Schema.Struct({
   Id: Schema.NonEmptyString,
@@ -47,7 +53,9 @@ export const ContainerInspectJson = Schema.Struct({
     // Go's zero time (`0001-01-01T00:00:00Z`) when the container never finished; always present
     FinishedAt: Schema.String,
     // only while the container runs
-    CgroupPath: opt(Schema.String)
+    CgroupPath: opt(Schema.String),
+    Health: opt(HealthJson),
+    Healthcheck: opt(HealthJson)
   }),
   Config: opt(Schema.Struct({
     Labels: opt(StringMap),
@@ -55,7 +63,14 @@ export const ContainerInspectJson = Schema.Struct({
     User: opt(Schema.String),
     WorkingDir: opt(Schema.String),
     Hostname: opt(Schema.String),
-    StopSignal: opt(StopSignal)
+    StopSignal: opt(StopSignal),
+    // durations in nanoseconds; Test ["NONE"] = disabled
+    Healthcheck: opt(Schema.Struct({
+      Test: opt(Schema.Array(Schema.String)),
+      Interval: opt(Count),
+      Timeout: opt(Count),
+      StartPeriod: opt(Count)
+    }))
   })),
   HostConfig: opt(Schema.Struct({
     Memory: opt(Count),
@@ -131,7 +146,9 @@ export const ContainerListEntryJson = Schema.Struct({
   Id: Schema.NonEmptyString,
   Names: opt(Schema.Array(Schema.String)),
   State: opt(Schema.String),
-  Labels: opt(StringMap)
+  Labels: opt(StringMap),
+  // RFC 3339 text in 4.x; a Unix time in seconds in some versions
+  Created: opt(Schema.Union([Schema.String, Schema.Finite]))
 })
 export const ContainerListJson = Schema.Array(ContainerListEntryJson)
 
@@ -189,6 +206,28 @@ export const CreatedJson = Schema.Struct({
 
 /** `POST /containers/{id}/wait`: 4.x and 5.x answer a bare number; the Docker shape `{"StatusCode":n}` is accepted too. */
 export const WaitJson = Schema.Union([Schema.Int, Schema.Struct({ StatusCode: Schema.Int })])
+
+/** One entry of `GET /libpod/images/json`. */
+export const ImageListJson = Schema.Array(Schema.Struct({
+  Id: Schema.NonEmptyString,
+  Names: opt(Schema.Array(Schema.String)),
+  RepoTags: opt(Schema.Array(Schema.String))
+}))
+
+/**
+ * One line of the Docker-compatible pull (`POST /images/create`): a layer's status and byte
+ * progress, or an error (inside the 200 body, as libpod's own pull).
+ */
+export const CompatPullLineJson = Schema.Struct({
+  status: opt(Schema.String),
+  id: opt(Schema.String),
+  progressDetail: opt(Schema.Struct({ current: opt(Count), total: opt(Count) })),
+  error: opt(Schema.String),
+  errorDetail: opt(Schema.Struct({ message: opt(Schema.String) }))
+})
+
+/** `GET /libpod/containers/{id}/healthcheck`. */
+export const HealthcheckRunJson = Schema.Struct({ Status: Schema.String })
 
 /** `POST /images/load`. */
 export const ImageLoadJson = Schema.Struct({ Names: opt(Schema.Array(Schema.String)) })

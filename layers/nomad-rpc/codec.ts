@@ -159,6 +159,7 @@ export const toNomadTask = (t: TaskConfig): NomadTask => {
     resources: {
       cpuShares: toNumber(alloc?.cpu?.cpuShares || linux?.cpuShares || 0n),
       cpusetCpus: linux?.cpusetCpus ?? "",
+      ...(linux?.cpusetCgroup ? { cpusetCgroup: linux.cpusetCgroup } : {}),
       memoryMb: toNumber(alloc?.memory?.memoryMb),
       memoryMaxMb: toNumber(alloc?.memory?.memoryMaxMb),
       percentTicks: Number.isFinite(linux?.PercentTicks) ? linux!.PercentTicks : 0,

@@ -23,8 +23,8 @@ import type { Scope } from "effect"
 import type { ContainerSpec } from "../../src/domain/ContainerSpec.ts"
 import type { PodmanError } from "../../src/domain/PodmanError.ts"
 import type { TransportCapabilities } from "../../src/domain/results.ts"
-import type { PodmanClient } from "../../src/services/Podman.ts"
-import { toContainerInspect, toContainerList, toCreated, toImageInfo, toInfo, toWaitExitCode } from "../libpod/decode.ts"
+import type { ContainerListFilters, PodmanClient } from "../../src/services/Podman.ts"
+import { toContainerInspect, toContainerList, toCreated, toHealthcheckStatus, toImageInfo, toInfo, toWaitExitCode } from "../libpod/decode.ts"
 import { parseAddress } from "./address.ts"
 import { makeExec } from "./exec.ts"
 import { Http, type Query } from "./http.ts"
@@ -108,7 +108,7 @@ export const makeRestClient = Effect.fnUntraced(function*(
     return yield* http.decode("imageInspect", r.text, toImageInfo)
   })
 
-  const { imagePull, imageLoad } = makeImages({ http, plainHttp, guard })
+  const { imagePull, imageLoad, imageRemove, imageTag, imageList } = makeImages({ http, plainHttp, guard })
 
   // ---------------------------------------------------------------------------------------------
   // Containers
@@ -152,10 +152,10 @@ export const makeRestClient = Effect.fnUntraced(function*(
     return r.status !== 404
   })
 
-  const containerList = Effect.fn("PodmanRest.containerList")(function*(
-    filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }
-  ) {
+  const containerList = Effect.fn("PodmanRest.containerList")(function*(filters: ContainerListFilters) {
     const query: Array<readonly [string, string]> = [["all", String(filters.all)]]
+    // storage-only containers (an interrupted create's leftovers) are listed only on request
+    if (filters.external === true) query.push(["external", "true"])
     if (filters.label !== undefined && filters.label.length > 0) {
       query.push(["filters", JSON.stringify({ label: filters.label })])
     }
@@ -197,6 +197,12 @@ export const makeRestClient = Effect.fnUntraced(function*(
     }))
   })
 
+  const containerHealthcheck = Effect.fn("PodmanRest.containerHealthcheck")(function*(id: string) {
+    // runs the check now (Podman's `healthcheck run`): Podman's own timers need systemd
+    const r = yield* guard("containerHealthcheck", http.call("containerHealthcheck", { method: "GET", path: `/containers/${enc(id)}/healthcheck` }, { id }))
+    return yield* http.decode("containerHealthcheck", r.text, toHealthcheckStatus)
+  })
+
   // ---------------------------------------------------------------------------------------------
   // Logs, stats, events (streams.ts) and exec (exec.ts)
   // ---------------------------------------------------------------------------------------------
@@ -216,12 +222,16 @@ export const makeRestClient = Effect.fnUntraced(function*(
     imageInspect,
     imagePull,
     imageLoad,
+    imageRemove,
+    imageTag,
+    imageList,
     containerCreate,
     containerStart,
     containerWait,
     containerInspect,
     containerExists,
     containerList,
+    containerHealthcheck,
     containerStop,
     containerKill,
     containerRemove,

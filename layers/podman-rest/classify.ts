@@ -8,7 +8,8 @@
  * - 404 on an endpoint about one container, image or exec session → NotFound of that object;
  * - 304 / 409 / "container state improper" on an operation that needs a running container
  *   (kill, stop, exec) → NotRunning; on remove the same text means "still running" → Conflict;
- * - "image not known" on create → NotFound (image);
+ * - "image not known" on create → NotFound (image); "network not found" on create → NotFound (network);
+ * - an image removal refused because a container uses it or several names point at it → Conflict;
  * - "already in use" (a name, a host port) or any other 409 → Conflict;
  * - anything else → Api with Podman's own text, bounded; flagged `invalidInput` when Podman said
  *   400, or refused a create or start for what the spec says (libpod/errorText.ts).
@@ -37,6 +38,8 @@ const subjectOf = (operation: string): PodmanObject | undefined => {
   switch (operation) {
     case "imageExists":
     case "imageInspect":
+    case "imageRemove":
+    case "imageTag":
       return "image"
     case "containerStart":
     case "containerWait":
@@ -46,6 +49,7 @@ const subjectOf = (operation: string): PodmanObject | undefined => {
     case "containerKill":
     case "containerRemove":
     case "containerLogs":
+    case "containerHealthcheck":
     case "containerAttach":
     case "execCreate":
       return "container"
@@ -59,12 +63,12 @@ const subjectOf = (operation: string): PodmanObject | undefined => {
 }
 
 /** Operations that need a running container: their "state improper", 304 and 409 mean "not running". */
-const needsRunning = new Set(["containerKill", "containerStop", "containerAttach", "execCreate", "execStart", "execResize"])
+const needsRunning = new Set(["containerKill", "containerStop", "containerAttach", "containerHealthcheck", "execCreate", "execStart", "execResize"])
 
 /** The operations that take the container spec (their refusals may be the spec's fault). */
 const specOperations = new Set(["containerCreate", "containerStart"])
 
-const missingKind = { container: "no-such-container", image: "no-such-image", "exec session": "no-such-exec-session" } as const
+const missingKind = { container: "no-such-container", image: "no-such-image", "exec session": "no-such-exec-session", network: "no-such-network" } as const
 
 /**
  * The table. `id` is the object the call was about (the container, image or exec session; for
@@ -88,6 +92,7 @@ export const classifyRest = (operation: string, failure: RestFailure, id = ""): 
     return new NotRunning({ id, detail: boundedDetail(text) })
   }
   if (operation === "containerCreate" && kind === "no-such-image") return new NotFound({ what: "image", id })
+  if (operation === "containerCreate" && kind === "no-such-network") return new NotFound({ what: "network", id: "" })
   if (kind === "in-use" || status === 409 || (operation === "containerRemove" && kind === "state-improper")) {
     return new Conflict({ detail: boundedDetail(text) })
   }

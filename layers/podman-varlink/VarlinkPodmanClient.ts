@@ -38,8 +38,8 @@ import type { Scope } from "effect"
 import { ImagePullError, type PodmanError } from "../../src/domain/errors.ts"
 import { Api, Unsupported } from "../../src/domain/PodmanError.ts"
 import type { TransportCapabilities } from "../../src/domain/results.ts"
-import type { ContainerSummary, PodmanClient, PodmanInfo, PullOptions, PullProgress } from "../../src/services/Podman.ts"
-import { parseJsonText, signalNumber, toContainerInspect, toImageInfo } from "../libpod/decode.ts"
+import type { ContainerListFilters, ContainerSummary, PodmanClient, PodmanInfo, PullOptions, PullProgress } from "../../src/services/Podman.ts"
+import { goTime, parseJsonText, signalNumber, toContainerInspect, toImageInfo } from "../libpod/decode.ts"
 import { classifyPullError } from "../libpod/pullErrors.ts"
 import { makeVarlinkClient as makeProtocolClient } from "../varlink/VarlinkClient.ts"
 import { makeCalls } from "./calls.ts"
@@ -146,7 +146,7 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
       e.reason._tag === "Api" ? classifyPullError(ref, e.reason.detail) : e.reason._tag === "NotFound" ? classifyPullError(ref, `image not known: ${ref}`) : e
 
     const imagePull = (ref: string, pull: PullOptions): Stream.Stream<PullProgress, ImagePullError | PodmanError> => {
-      if (!pull.tlsVerify) return Stream.fail(unsupported("imagePull", "tls_verify=false (PullImage has no TLS verification switch; configure the registry as insecure on the Podman host)"))
+      if (pull.tlsVerify === false) return Stream.fail(unsupported("imagePull", "tls_verify=false (PullImage has no TLS verification switch; configure the registry as insecure on the Podman host)"))
       if (pull.os !== undefined || pull.arch !== undefined || pull.variant !== undefined) {
         return Stream.fail(unsupported("imagePull", "a platform (PullImage cannot select an os/arch/variant)"))
       }
@@ -208,7 +208,8 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
 
     const containerExists = (id: string) => call("containerExists", "ContainerExists", { name: id }, ExistsReply, { id }).pipe(Effect.map((p) => p.exists === 0))
 
-    const containerList = (filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }) =>
+    // io.podman lists only the containers libpod knows (`external` has no equivalent)
+    const containerList = (filters: ContainerListFilters) =>
       call("containerList", "ListContainers", {}, ListContainersReply).pipe(
         Effect.map((p) =>
           (p.containers ?? [])
@@ -217,7 +218,8 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
               id: c.id,
               names: (c.names ?? "").split(",").filter((x) => x !== ""),
               state: c.status ?? "",
-              labels: c.labels ?? {}
+              labels: c.labels ?? {},
+              created: goTime(c.createdat)
             }))
             .filter((c) =>
               (filters.label ?? []).every((f) => {
@@ -272,12 +274,17 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
       imageInspect,
       imagePull,
       imageLoad,
+      // image garbage collection needs the REST transport (the io.podman subset has no image removal)
+      imageRemove: (ref: string) => Effect.fail(unsupported("imageRemove", `removing image ${ref}`)),
+      imageTag: (ref: string) => Effect.fail(unsupported("imageTag", `tagging image ${ref}`)),
+      imageList: () => Effect.fail(unsupported("imageList", "listing images")),
       containerCreate,
       containerStart,
       containerWait,
       containerInspect,
       containerExists,
       containerList,
+      containerHealthcheck: (id: string) => Effect.fail(unsupported("containerHealthcheck", `running the health check of ${id}`)),
       containerStop,
       containerKill,
       containerRemove,

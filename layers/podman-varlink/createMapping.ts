@@ -181,6 +181,7 @@ export const toIoPodmanCreate = (spec: ContainerSpec): IoPodmanCreate | Unsuppor
   if (spec.stop_signal !== undefined) c.stopSignal = String(spec.stop_signal)
   if (spec.stop_timeout !== undefined) c.stopTimeout = spec.stop_timeout
   if (spec.cgroup_parent !== undefined) c.cgroupParent = spec.cgroup_parent
+  if (spec.oci_runtime !== undefined) return unsupported("oci_runtime", "a per-container OCI runtime (io.podman's Create has no runtime flag)")
   if (spec.healthconfig) {
     const h = healthCmd(spec.healthconfig.Test)
     if (typeof h !== "string") return h

@@ -47,7 +47,8 @@ export const ListContainersReply = Schema.Struct({
     names: opt(Schema.String),
     status: opt(Schema.String),
     containerrunning: opt(Schema.Boolean),
-    labels: opt(Schema.Record(Schema.String, Schema.String))
+    labels: opt(Schema.Record(Schema.String, Schema.String)),
+    createdat: opt(Schema.String)
   })))
 })
 

@@ -31,6 +31,13 @@ const main = async (): Promise<number | undefined> => {
     await servePlugin()
     return undefined
   }
+  // A closed terminal (SIGHUP, a dropped ssh session) or a closed pipe (`plan | head`) makes
+  // writes fail asynchronously: `run` must still stop and clean up, so such errors are ignored.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE" && e.code !== "EIO") throw e
+    })
+  }
   const { runCli } = await import("./commands.ts")
   // Under node/tsx argv is [node, script, ...]; a single executable application gets the same
   // shape ([exe, exe, ...]), so the user's arguments always start at index 2.

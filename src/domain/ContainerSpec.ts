@@ -103,4 +103,6 @@ export interface ContainerSpec {
   readonly stop_timeout?: number
   readonly cgroup_parent?: string
   readonly healthconfig?: { readonly Test: ReadonlyArray<string> }
+  /** The OCI runtime (`crun`, `runsc`...); Podman's default when absent. */
+  readonly oci_runtime?: string
 }

@@ -55,6 +55,11 @@ export const TaskResources = Schema.Struct({
   cpuShares: Schema.Number,
   /** Reserved cores (`resources.cores`), a comma list like `0,1`; empty when none. */
   cpusetCpus: Schema.String,
+  /**
+   * The cpuset cgroup Nomad prepared for the task (v2: `/sys/fs/cgroup/nomad.slice/share.slice/<alloc>.<task>.scope`);
+   * its effective CPUs are Nomad's shared cores when the task reserves none. Absent before Nomad 1.7.
+   */
+  cpusetCgroup: Schema.optional(Schema.String),
   /** `resources.memory` in MiB. */
   memoryMb: Schema.Number,
   /** `resources.memory_max` in MiB: 0 = unset, -1 = unlimited (no hard limit). */

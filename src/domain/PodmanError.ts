@@ -14,7 +14,7 @@ import { Predicate, Schema } from "effect"
 const ReasonTypeId = "~nomad-driver-podman/PodmanError/Reason"
 
 /** What a `NotFound` is about. */
-export const PodmanObject = Schema.Literals(["container", "image", "exec session"])
+export const PodmanObject = Schema.Literals(["container", "image", "exec session", "network"])
 export type PodmanObject = typeof PodmanObject.Type
 
 /** Podman does not know the container, image or exec session. */

@@ -67,7 +67,7 @@ export const taskOptions = {
     {
       username: string("Registry user name."),
       password: string("Registry password."),
-      tls_verify: bool("Verify the registry's TLS certificate. Defaults to true also when no `auth` block is given.", { default: true })
+      tls_verify: bool("Verify the registry's TLS certificate (sent to Podman only when set). Unset: Podman's registries.conf decides, as with `podman pull` (an `insecure = true` registry works).", { defaultDoc: "registries.conf" })
     },
     "Static credentials for pulling `image`.",
     { defaultWhenAbsent: true }
@@ -81,9 +81,15 @@ export const taskOptions = {
   init: bool("Run an init process (catatonit) as PID 1 that forwards signals and reaps zombies.", { default: false }),
   init_path: string("Path of the init binary on the host.", { schema: AbsolutePath }),
   tty: bool("Allocate a pseudo-TTY.", { default: false }),
-  privileged: bool("Run the container privileged (no SELinux relabelling of mounts).", { default: false }),
+  privileged: bool("Run the container privileged (no SELinux relabelling of mounts). Needs the plugin's `allow_privileged`.", { default: false }),
+  runtime: string("OCI runtime of the container (e.g. `crun`, `runsc`, `kata`), as Podman knows it. Must be in the plugin's `allow_runtimes` (default: Podman's default runtime).", { extension: true }),
+  healthchecks: block(
+    { disable: bool("Turn off the image's HEALTHCHECK.", { default: false }) },
+    "The image's health check (docker driver option). When enabled, health changes become task events and the status an InspectTask attribute.",
+    { extension: true }
+  ),
   readonly_rootfs: bool("Mount the container's root filesystem read-only.", { default: false }),
-  cap_add: stringList("Linux capabilities to add (`NET_ADMIN` or `CAP_NET_ADMIN`, or `ALL`).", { element: Capability }),
+  cap_add: stringList("Linux capabilities to add (`NET_ADMIN` or `CAP_NET_ADMIN`, or `ALL`); each must be in the plugin's `allow_caps`.", { element: Capability }),
   cap_drop: stringList("Linux capabilities to drop (`all` drops every one).", { element: Capability }),
   selinux_opts: stringList("SELinux process label options (e.g. `type:spc_t`)."),
   apparmor_profile: string("AppArmor profile name, or `unconfined`."),

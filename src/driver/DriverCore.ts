@@ -6,7 +6,10 @@
  * - registry.ts: the tracked tasks and the ids being started or recovered;
  * - runtime.ts: each task's exit watcher and log forwarder, in the task's `fibers` scope;
  * - lifecycle.ts: start, wait, stop, signal, inspect, destroy, recover;
- * - exec.ts, taskStats.ts, fingerprint.ts, images.ts: the rest of the RPCs.
+ * - exec.ts, taskStats.ts, fingerprint.ts, images.ts: the rest of the RPCs;
+ * - node hygiene: removals.ts (container removals retried until Podman answers), imageGc.ts (images
+ *   the driver brought, removed when unused), reaper.ts (dangling containers), health.ts (health
+ *   checks as task events), guardRails.ts (allow_privileged, allow_caps, allow_runtimes).
  *
  * The driver layer's own scope holds what is shared (the events PubSub, the stats hub, the pull
  * jobs); when it closes (plugin shutdown) every task's watchers stop, and no container is touched:
@@ -23,8 +26,12 @@ import { Podman } from "../services/Podman.ts"
 import type { AuthServices } from "./auth.ts"
 import { makeExec } from "./exec.ts"
 import { fingerprintStream } from "./fingerprint.ts"
+import { makeHealth } from "./health.ts"
+import { makeImageGc } from "./imageGc.ts"
 import { makeImageResolver } from "./images.ts"
 import { makeLifecycle } from "./lifecycle.ts"
+import { makeReaper } from "./reaper.ts"
+import { makeRemovals } from "./removals.ts"
 import { makeTaskRegistry } from "./registry.ts"
 import { makeTaskRuntime } from "./runtime.ts"
 import { makeStatsHub } from "./statsHub.ts"
@@ -36,7 +43,11 @@ export const make = Effect.gen(function*() {
   const registry = yield* makeTaskRegistry
   const runtime = yield* makeTaskRuntime
   const events = yield* PubSub.unbounded<TaskEvent>()
-  const images = yield* makeImageResolver
+  const removals = yield* makeRemovals
+  const imageGc = yield* makeImageGc
+  const images = yield* makeImageResolver(imageGc)
+  const health = yield* makeHealth
+  yield* makeReaper({ registry, removals })
   const statsHub = yield* makeStatsHub
 
   // Plugin shutdown: stop the watchers of every task, keep the containers (they are recovered later).
@@ -53,7 +64,7 @@ export const make = Effect.gen(function*() {
       Effect.asVoid
     )
 
-  const lifecycle = yield* makeLifecycle({ registry, runtime, images, publish })
+  const lifecycle = yield* makeLifecycle({ registry, runtime, images, publish, removals, imageGc, health })
   const exec = makeExec(registry)
   const taskStats = yield* makeTaskStats(registry, statsHub)
   const fingerprint = yield* fingerprintStream

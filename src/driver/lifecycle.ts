@@ -10,11 +10,18 @@ import type { NomadTask } from "../domain/NomadTask.ts"
 import type { DriverNetwork, ExitResult, TaskStatus } from "../domain/results.ts"
 import { decodeUnknownTaskConfig, encodeTaskConfig, type TaskConfig } from "../domain/TaskConfig.ts"
 import { type Signal, signalOf, SIGKILL, SIGTERM } from "../domain/values/signals.ts"
-import { LABEL_ALLOC_ID, translate } from "../translate/index.ts"
+import { LABEL_ALLOC_ID } from "../translate/index.ts"
+import { containerSpec, specContext } from "./spec.ts"
 import type { StartedTask } from "../services/Driver.ts"
 import { DriverConfig } from "../services/DriverConfig.ts"
+import { HostFiles } from "../services/HostFiles.ts"
 import { type ContainerInspect, Podman, type PodmanClient } from "../services/Podman.ts"
+import { createContainer } from "./create.ts"
+import { keepCpusetInStep, sharedCpus } from "./cpuset.ts"
+import type { Health } from "./health.ts"
+import type { ImageGc } from "./imageGc.ts"
 import type { ImageEvent, ImageResolver } from "./images.ts"
+import type { Removals } from "./removals.ts"
 import type { TaskEntry, TaskRegistry } from "./registry.ts"
 import { exitResultOf, unknownExit } from "./exits.ts"
 import type { TaskRuntime } from "./runtime.ts"
@@ -47,11 +54,15 @@ export const makeLifecycle = (deps: {
   readonly runtime: TaskRuntime
   readonly images: ImageResolver
   readonly publish: (task: NomadTask) => ImageEvent
+  readonly removals: Removals
+  readonly imageGc: ImageGc
+  readonly health: Health
 }) =>
   Effect.gen(function*() {
-    const { registry, runtime, images, publish } = deps
+    const { registry, runtime, images, publish, removals, imageGc, health } = deps
     const podman = yield* Podman
     const driverConfig = yield* DriverConfig
+    const hostFiles = yield* HostFiles
 
     // `info` is one of Podman's slowest calls (it gathers host facts); the facts the spec needs
     // (rootless, cgroups, API version, CPUs) do not change while a service runs: keep them a while.
@@ -63,15 +74,26 @@ export const makeLifecycle = (deps: {
 
     /**
      * The release of a task's container (its `resources` scope closing): removed when `gc.container`
-     * is on, and always when the scope closed because the start failed. Already gone is fine.
+     * is on, and always when the scope closed because the start failed. Already gone is fine; when
+     * Podman cannot do it now, it is done later (removals.ts).
      */
     const releaseContainer = (client: PodmanClient, id: string, exit: Exit.Exit<unknown, unknown>) =>
       Effect.gen(function*() {
         if (Exit.isSuccess(exit) && !(yield* driverConfig.get).gc.container) return
-        yield* client.containerRemove(id, { force: true, volumes: true, timeoutSeconds: 0 }).pipe(
-          Effect.catchReason("PodmanError", "NotFound", () => Effect.void),
-          Effect.catch((e) => Effect.logWarning(`removing container ${id} failed: ${e.message}`))
-        )
+        yield* removals.remove(client, id)
+      })
+
+    /**
+     * What follows a tracked task besides its exit and logs (started or recovered): its image's
+     * reference for image GC, its health watcher and the shared-cores watcher, the watchers in the
+     * task's `fibers` scope.
+     */
+    const follow = (entry: TaskEntry, inspect: ContainerInspect, cpus: string | undefined) =>
+      Effect.gen(function*() {
+        yield* imageGc.acquire(entry.taskId, entry.client, inspect.imageId)
+        const watch = { taskId: entry.taskId, client: entry.client, containerId: entry.containerId, disabled: entry.config.healthchecks?.disable === true }
+        yield* Effect.forkIn(health.watch(watch, inspect, publish(entry.task)), entry.fibers)
+        yield* Effect.forkIn(keepCpusetInStep(entry.client, entry.task, inspect, cpus).pipe(Effect.provideService(HostFiles, hostFiles)), entry.fibers)
       })
 
     const logsEnabled = driverConfig.get.pipe(Effect.map((plugin) => !plugin.disable_log_collection))
@@ -81,19 +103,9 @@ export const makeLifecycle = (deps: {
       const plugin = yield* driverConfig.get
       const client = yield* podman.client(config.socket)
       const info = yield* Cache.get(infos, client.socketName)
+      const cpus = yield* sharedCpus(client, task).pipe(Effect.provideService(HostFiles, hostFiles))
       // The whole config is checked before the image is pulled: a bad volume must not cost a pull.
-      const checked = yield* translate({
-        config,
-        task,
-        plugin,
-        podman: {
-          rootless: info.rootless,
-          cgroupVersion: info.cgroupVersion,
-          cgroupManager: info.cgroupManager,
-          apiVersion: info.apiVersion,
-          hostCpus: info.cpus
-        }
-      })
+      const checked = yield* containerSpec(task, config, plugin, specContext(info, cpus))
       const image = yield* images.ensure(client, config, plugin, publish(task))
       const spec = { ...checked, image }
       const name = spec.name
@@ -122,7 +134,7 @@ export const makeLifecycle = (deps: {
           Effect.acquireRelease(
             adopt
               ? Effect.succeed(adopt.id)
-              : client.containerCreate(spec).pipe(
+              : createContainer(client, spec, config).pipe(
                 Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`podman create: ${w}`))),
                 Effect.map((r) => r.id)
               ),
@@ -149,6 +161,7 @@ export const makeLifecycle = (deps: {
           inspect,
           { logs: yield* logsEnabled }
         )
+        yield* follow(entry, inspect, cpus)
         yield* registry.add(entry)
         return { state, network: containerNetwork(config, task, inspect) } satisfies StartedTask
       }).pipe(Effect.onError((cause) => Scope.close(resources, Exit.failCause(cause))))
@@ -198,6 +211,8 @@ export const makeLifecycle = (deps: {
       const running = yield* registry.lookup(taskId).pipe(Effect.flatMap((t) => Deferred.isDone(t.exit)), Effect.map((done) => !done))
       if (running && !force) return yield* new TaskStateError({ taskId, detail: "cannot destroy running task" })
       const t = yield* registry.take(taskId)
+      // the reaper must not take the container while its last log lines drain
+      yield* removals.releasing(t.containerId)
       // force: kill at once (Nomad sends StopTask with the grace period first when it wants one)
       if (running) {
         yield* stopEntry(t, Duration.zero, SIGKILL).pipe(Effect.catch((e) => Effect.logWarning(`kill before destroy failed: ${e.message}`)))
@@ -208,8 +223,12 @@ export const makeLifecycle = (deps: {
       // Pending WaitTask calls must not hang on a task that no longer exists: if the exit was never
       // observed (the watcher was just interrupted), answer them with an explicit error result.
       yield* Deferred.succeed(t.exit, yield* unknownExit("the task was destroyed before its exit was observed"))
+      yield* health.forget(taskId)
+      // The container's removal (gc.container) is done now or, with Podman unreachable, retried in
+      // the background: the answer to Nomad is the same, the task is gone for it either way.
       yield* Scope.close(t.resources, Exit.void)
-    })
+      yield* imageGc.release(taskId)
+    }, Effect.scoped)
 
     const inspectTask = Effect.fn("Driver.inspectTask")(function*(taskId: string) {
       const t = yield* registry.lookup(taskId)
@@ -221,7 +240,12 @@ export const makeLifecycle = (deps: {
         state: Option.isSome(result) ? "exited" : "running",
         startedAt: t.startedAt,
         containerId: t.containerId,
-        driverAttributes: { container_id: t.containerId, container_name: t.containerName, socket: t.client.socketName },
+        driverAttributes: {
+          container_id: t.containerId,
+          container_name: t.containerName,
+          socket: t.client.socketName,
+          ...(health.status(t.taskId) !== undefined ? { health: health.status(t.taskId)! } : {})
+        },
         ...(Option.isSome(result) ? { completedAt: result.value.finishedAt, exitResult: result.value } : {})
       }
       return status
@@ -297,6 +321,8 @@ export const makeLifecycle = (deps: {
           ...(running ? {} : { exited: exitResultOf(inspect, now) })
         }
       )
+      // the guard rails are not applied: a running task stays, whatever the operator changed since
+      yield* follow(entry, inspect, inspect.cpusetCpus !== "" ? inspect.cpusetCpus : undefined)
       yield* registry.add(entry)
       yield* Effect.logInfo(`recovered task ${state.taskId} (container ${state.containerId.slice(0, 12)}, ${running ? "running" : "exited"})`)
     }, Effect.scoped)

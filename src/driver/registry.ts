@@ -59,6 +59,8 @@ export interface TaskRegistry {
   readonly take: (taskId: string) => Effect.Effect<TaskEntry, TaskNotFound>
   readonly entries: Effect.Effect<ReadonlyArray<TaskEntry>>
   readonly has: (taskId: string) => Effect.Effect<boolean>
+  /** The ids whose StartTask or RecoverTask is in progress (their containers are not registered yet). */
+  readonly inProgress: Effect.Effect<ReadonlyArray<string>>
 }
 
 export const makeTaskRegistry: Effect.Effect<TaskRegistry> = Effect.sync(() => {
@@ -89,6 +91,7 @@ export const makeTaskRegistry: Effect.Effect<TaskRegistry> = Effect.sync(() => {
     lookup,
     take: (taskId) => lookup(taskId).pipe(Effect.tap(() => Effect.sync(() => tasks.delete(taskId)))),
     entries: Effect.sync(() => [...tasks.values()]),
-    has: (taskId) => Effect.sync(() => tasks.has(taskId))
+    has: (taskId) => Effect.sync(() => tasks.has(taskId)),
+    inProgress: Effect.sync(() => [...pending])
   }
 })

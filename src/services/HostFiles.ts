@@ -1,7 +1,8 @@
 /**
  * The `HostFiles` service: reading files Podman keeps on this host, when Podman runs here (the
- * client is `local`): a container's cgroup files (stats Podman does not report) and its k8s-file
- * log (tailed losslessly instead of Podman's follow API). Every I/O failure is a typed
+ * client is `local`): a container's cgroup files (stats Podman does not report, the cpuset kept in
+ * step with Nomad's shared cores) and its k8s-file log (tailed losslessly instead of Podman's
+ * follow API). Every I/O failure is a typed
  * `HostFileError`; callers fall back to the API. The live layer is on Effect's FileSystem
  * (layers/host-files).
  */
@@ -20,6 +21,8 @@ export interface TailFile {
 export class HostFiles extends Context.Service<HostFiles, {
   /** A small file's whole text (a cgroup's `memory.stat`, `cpu.stat`...). */
   readonly readText: (path: string) => Effect.Effect<string, HostFileError>
+  /** Replaces a small file's content (a cgroup's `cpuset.cpus`). */
+  readonly writeText: (path: string, text: string) => Effect.Effect<void, HostFileError>
   /** Opens a file for reading; it is closed when the Scope closes. */
   readonly openForTail: (path: string) => Effect.Effect<TailFile, HostFileError, Scope.Scope>
 }>()("nomad-driver-podman/services/HostFiles") {}

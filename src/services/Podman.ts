@@ -70,8 +70,8 @@ export interface RegistryAuth {
 
 export interface PullOptions {
   readonly auth?: RegistryAuth
-  /** Default true. */
-  readonly tlsVerify: boolean
+  /** Sent to Podman only when set: unset lets Podman's registries.conf decide (as `podman pull`). */
+  readonly tlsVerify?: boolean
   readonly os?: string
   readonly arch?: string
   readonly variant?: string
@@ -79,10 +79,40 @@ export interface PullOptions {
   readonly timeoutMillis: number
 }
 
-/** One progress report of a pull. The stream's last element has `imageId`. */
+/**
+ * One progress report of a pull. The stream's last element has `imageId`. A transport emits a
+ * report when something changed (a line of text, a layer started or finished, bytes arrived), so
+ * the time between reports measures the pull's inactivity.
+ */
 export interface PullProgress {
+  /** Podman's own line, when the report is one ("" for byte counts). */
   readonly message: string
   readonly imageId?: string
+  /** Layers announced so far and how many of them are complete (where Podman reports layers). */
+  readonly layers?: { readonly done: number; readonly total: number }
+  /** Bytes downloaded and to download over the layers announced so far (where Podman reports them). */
+  readonly bytes?: { readonly done: number; readonly total: number }
+}
+
+/** One entry of an image listing. */
+export interface ImageSummary {
+  readonly id: string
+  /** Every name of the image (`repo:tag`). */
+  readonly names: ReadonlyArray<string>
+}
+
+/** A container's health: the status and when its last checks ended (newest last). */
+export interface ContainerHealth {
+  /** `starting`, `healthy`, `unhealthy` (`""` when Podman has not set one). */
+  readonly status: string
+  readonly checkEnds: ReadonlyArray<Date>
+}
+
+/** A container's health check as configured (from the image or the spec). */
+export interface HealthcheckConfig {
+  readonly intervalMillis: number
+  readonly timeoutMillis: number
+  readonly startPeriodMillis: number
 }
 
 /** Where an image archive comes from. */
@@ -107,6 +137,8 @@ export interface ContainerInspect {
   readonly id: string
   readonly name: string
   readonly image: string
+  /** The image's id (`""` when Podman did not say). */
+  readonly imageId: string
   readonly state: ContainerState
   readonly labels: Readonly<Record<string, string>>
   readonly env: ReadonlyArray<string>
@@ -131,13 +163,26 @@ export interface ContainerInspect {
   readonly logPath: string | undefined
   /** The container's cgroup (e.g. `/libpod_parent/libpod-<id>`); Podman reports it only while the container runs. */
   readonly cgroupPath: string | undefined
+  /** The health check, undefined when the container has none (or it is disabled). */
+  readonly healthcheck?: HealthcheckConfig
+  /** The health state, when the container has a health check. */
+  readonly health?: ContainerHealth
 }
 
 export interface ContainerSummary {
   readonly id: string
   readonly names: ReadonlyArray<string>
+  /** `running`, `exited`, ...; `storage` for a container only the storage layer knows (listed with `external`). */
   readonly state: string
   readonly labels: Readonly<Record<string, string>>
+  readonly created: Date | undefined
+}
+
+export interface ContainerListFilters {
+  readonly label?: ReadonlyArray<string>
+  readonly all: boolean
+  /** Also containers only the storage layer knows (left by an interrupted create, or other tools'). */
+  readonly external?: boolean
 }
 
 export type OutputStream = "stdout" | "stderr"
@@ -241,6 +286,16 @@ export interface PodmanClient {
   readonly imagePull: (ref: string, options: PullOptions) => Stream.Stream<PullProgress, ImagePullError | PodmanError>
   /** Loads an oci-archive or docker-archive; returns the loaded image name. */
   readonly imageLoad: (source: ArchiveSource, options: { readonly timeoutMillis: number }) => Effect.Effect<string, ImagePullError | PodmanError>
+  /**
+   * Removes an image name or id, never forcibly. By a name of an image that has other names, only
+   * that name goes. Reason Conflict when a container uses the image or (by id) several names point
+   * at it; NotFound when it is gone.
+   */
+  readonly imageRemove: (ref: string) => Effect.Effect<void, PodmanError>
+  /** Adds the name `repo:tag` to an image. */
+  readonly imageTag: (ref: string, repo: string, tag: string) => Effect.Effect<void, PodmanError>
+  /** The images with a name in `repo` (any tag); every image without `repo`. */
+  readonly imageList: (repo?: string) => Effect.Effect<ReadonlyArray<ImageSummary>, PodmanError>
 
   readonly containerCreate: (spec: ContainerSpec) => Effect.Effect<{ readonly id: string; readonly warnings: ReadonlyArray<string> }, PodmanError>
   readonly containerStart: (id: string) => Effect.Effect<void, PodmanError>
@@ -248,7 +303,9 @@ export interface PodmanClient {
   readonly containerWait: (id: string) => Effect.Effect<number, PodmanError>
   readonly containerInspect: (id: string) => Effect.Effect<ContainerInspect, PodmanError>
   readonly containerExists: (id: string) => Effect.Effect<boolean, PodmanError>
-  readonly containerList: (filters: { readonly label?: ReadonlyArray<string>; readonly all: boolean }) => Effect.Effect<ReadonlyArray<ContainerSummary>, PodmanError>
+  readonly containerList: (filters: ContainerListFilters) => Effect.Effect<ReadonlyArray<ContainerSummary>, PodmanError>
+  /** Runs the container's health check once now (Podman's `healthcheck run`); the resulting status. */
+  readonly containerHealthcheck: (id: string) => Effect.Effect<string, PodmanError>
   /** Podman's stop: the container's stop signal, then SIGKILL after `timeoutSeconds`. Already stopped is success. */
   readonly containerStop: (id: string, timeoutSeconds: number) => Effect.Effect<void, PodmanError>
   /** Send a signal (name like `SIGTERM` or number). A stopped container fails with reason NotRunning. */

@@ -29,7 +29,8 @@ import type { Issues, Mutable, TranslateInput } from "./types.ts"
 
 export { LABEL_ALLOC_ID, LABEL_PREFIX, nomadLabels } from "./metadata.ts"
 export { DEFAULT_RLIMIT } from "./resources.ts"
-export { containerName, type PodmanFacts, siblingContainerName, type TranslateInput } from "./types.ts"
+export { containerName, isDriverContainerName, type PodmanFacts, siblingContainerName, type TranslateInput } from "./types.ts"
+export { allowsAllCaps, capsToDrop, normaliseCap } from "./security.ts"
 
 /** The spec, or the issues found; never throws. */
 export const translateSync = (input: TranslateInput): { readonly spec: ContainerSpec } | { readonly issues: Issues } => {

@@ -2,10 +2,13 @@
  * Identity and process: name, command, entrypoint, env, labels, user, working dir, hostname, tty,
  * init, sysctls, logging and the stop signal/timeout.
  *
- * Labels ALWAYS carry `com.hashicorp.nomad.{alloc_id,task_name,task_group_name,job_name,job_id,namespace}`
- * (so the driver can find its containers after a restart and tell them from other tools'), plus
- * `node_name`/`node_id` when a plugin `extra_labels` glob matches them. The driver's labels win over
- * task labels with the same key.
+ * Labels ALWAYS carry `com.hashicorp.nomad.podman.alloc_id` and
+ * `com.hashicorp.nomad.{task_name,task_group_name,job_name,job_id,namespace}` (so the driver can find
+ * its containers after a restart and tell them from other tools'), plus `node_name`/`node_id` when a
+ * plugin `extra_labels` glob matches them. The driver's labels win over task labels with the same key.
+ * The allocation label is NOT the docker driver's `com.hashicorp.nomad.alloc_id`: Nomad's docker
+ * driver removes any container with that label that it does not track (docs/podman.md, "Sharing a
+ * node with the docker driver").
  *
  * Logging: `nomad` (default) → Podman's `k8s-file` log, which the driver reads back through the logs
  * API and forwards to Nomad with stdout and stderr kept apart; `journald` → the journald driver. The
@@ -23,8 +26,8 @@ type Part = Partial<Mutable<ContainerSpec>>
 /** The label prefix of the driver's identity labels. */
 export const LABEL_PREFIX = "com.hashicorp.nomad."
 
-/** The allocation label: how the driver recognises its own containers (adoption, recovery). */
-export const LABEL_ALLOC_ID = `${LABEL_PREFIX}alloc_id`
+/** The allocation label: how the driver recognises its own containers (adoption, the reaper). */
+export const LABEL_ALLOC_ID = `${LABEL_PREFIX}podman.alloc_id`
 
 /** The identity labels every container gets, and the optional node ones selected by `extra_labels`. */
 export const nomadLabels = (input: TranslateInput): Readonly<Record<string, string>> => {

@@ -2,8 +2,10 @@
  * CPU, memory, pids, rlimits and OOM score: `resource_limits`, `r_limits`, `oom_score_adj`,
  * `cgroup_parent`.
  *
- * - CPU shares = Nomad's `cpu` (MHz), within the kernel's 2..262144, only for rootful Podman (rootless cgroups usually lack the
- *   delegated cpu controller). cpuset = Nomad's reserved cores.
+ * - CPU shares = Nomad's `cpu` (MHz), within the kernel's 2..262144, only for rootful Podman
+ *   (rootless cgroups usually lack the delegated cpu controller). cpuset = Nomad's reserved cores,
+ *   else Nomad's shared cores (as the docker driver confines tasks without reserved cores to the
+ *   shared cpuset).
  * - `cpu_hard_limit`: quota = percentTicks × period × Podman host CPUs (at least 1000 µs), period =
  *   `cpu_cfs_period` (default 100000, raised to at least 1000). The CPU count is the Podman host's
  *   (from `info`), not the plugin process's.
@@ -31,6 +33,7 @@ const cpuLimits = (input: TranslateInput): CpuSpec | undefined => {
   // the kernel's range of CPU shares (cgroup v1 refuses others, runc's v2 weight conversion too)
   if (!podman.rootless && task.resources.cpuShares > 0) out.shares = Math.min(MAX_SHARES, Math.max(MIN_SHARES, Math.floor(task.resources.cpuShares)))
   if (task.resources.cpusetCpus !== "") out.cpus = task.resources.cpusetCpus
+  else if (input.sharedCpus !== undefined && input.sharedCpus !== "") out.cpus = input.sharedCpus
   if (config.cpu_hard_limit) {
     // the decoder keeps it within 0..1000000; 0 (or unset) is the default, less than 1000 is raised
     const requested = config.cpu_cfs_period ?? 0

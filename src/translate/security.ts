@@ -18,6 +18,22 @@ import { type Mutable, siblingContainerName, type TranslateInput } from "./types
 
 type Part = Partial<Mutable<ContainerSpec>>
 
+/** `CAP_SYS_ADMIN`, `sys_admin`, ` Sys_Admin ` → `sys_admin` (the docker driver's comparison). */
+export const normaliseCap = (cap: string): string => cap.trim().toLowerCase().replace(/^cap_/, "")
+
+/** `allow_caps` contains `all`. */
+export const allowsAllCaps = (caps: ReadonlyArray<string>): boolean => caps.some((c) => normaliseCap(c) === "all")
+
+/**
+ * Podman's default capabilities that `allow_caps` does not allow: dropped from every container, as
+ * the docker driver drops Docker's defaults outside `allow_caps`. Upper-case, without the prefix.
+ */
+export const capsToDrop = (allowCaps: ReadonlyArray<string>, podmanDefaults: ReadonlyArray<string>): ReadonlyArray<string> => {
+  if (allowsAllCaps(allowCaps)) return []
+  const allowed = new Set(allowCaps.map(normaliseCap))
+  return podmanDefaults.map(normaliseCap).filter((c) => c !== "" && !allowed.has(c)).map((c) => c.toUpperCase())
+}
+
 interface SecurityOpts {
   noNewPrivileges: boolean
   labelsNested: boolean
@@ -96,7 +112,14 @@ export const security = (input: TranslateInput): Part => {
   if (config.privileged) out.privileged = true
   if (config.readonly_rootfs) out.read_only_filesystem = true
   if (config.cap_add.length > 0) out.cap_add = config.cap_add
-  if (config.cap_drop.length > 0) out.cap_drop = config.cap_drop
+  // defaults the operator does not allow go too, unless the task adds them back (cap_add wins)
+  const added = new Set(config.cap_add.map(normaliseCap))
+  const narrowed = capsToDrop(input.plugin.allow_caps, input.podman.defaultCapabilities ?? [])
+    .filter((c) => !added.has(normaliseCap(c)) && !config.cap_drop.some((d) => normaliseCap(d) === normaliseCap(c)))
+  const drop = [...config.cap_drop, ...narrowed]
+  if (drop.length > 0) out.cap_drop = drop
+  if (config.runtime !== undefined && config.runtime.trim() !== "") out.oci_runtime = config.runtime.trim()
+  if (config.healthchecks?.disable === true) out.healthconfig = { Test: ["NONE"] }
 
   const opts = collectSecurityOpts(config.security_opt)
   const selinux = [...config.selinux_opts, ...opts.selinux]

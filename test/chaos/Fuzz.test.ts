@@ -14,11 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { StartTaskRequest } from "../../proto/gen/plugins/drivers/proto/driver.ts"
 import { makeTempDir, removeDir } from "../support/tmp.ts"
 import { fuzzCase, type FuzzCase } from "./support/hostile.ts"
-import { ChaosPlugin, rpc } from "./support/plugin.ts"
-import { listContainers, removeContainers } from "./support/sandbox.ts"
+import { ChaosPlugin, REAPER_BOUND_MILLIS, rpc } from "./support/plugin.ts"
+import { leftoversOf, removeContainers } from "./support/sandbox.ts"
 import { settings } from "./support/settings.ts"
 import { Tally } from "./support/tally.ts"
-import { chaosAllocOf, wireTask } from "./support/tasks.ts"
+import { wireTask } from "./support/tasks.ts"
 
 const root = makeTempDir("ndp-fuzz-")
 const tally = new Tally("fuzz")
@@ -112,7 +112,7 @@ describe("fuzzing StartTask through the plugin's gRPC socket", () => {
     raw.close()
 
     // what is left of the fuzzed allocations (storage-only containers included)
-    const left = (await listContainers()).filter((ct) => ct.names.some((n) => allocs.has(chaosAllocOf(n) ?? "")))
+    const left = await leftoversOf(allocs, REAPER_BOUND_MILLIS)
     for (const ct of left) tally.add(ct.external ? "leaked-storage-container" : "leaked-container", `${ct.names[0]} (${ct.state})`)
     await removeContainers(left.map((ct) => ct.id))
 

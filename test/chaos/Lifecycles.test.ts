@@ -17,11 +17,11 @@ import { makeTempDir, removeDir } from "../support/tmp.ts"
 import {
   allowedExitCodes, behaviourConfig, pluginGone, podmanOutage, prng, randomBehaviour, type StopSignal
 } from "./support/lifecycle.ts"
-import { ChaosPlugin, type Outcome, rpc } from "./support/plugin.ts"
-import { listContainers, removeContainers, restartPodman } from "./support/sandbox.ts"
+import { ChaosPlugin, type Outcome, REAPER_BOUND_MILLIS, rpc } from "./support/plugin.ts"
+import { leftoversOf, removeContainers, restartPodman } from "./support/sandbox.ts"
 import { settings } from "./support/settings.ts"
 import { Tally } from "./support/tally.ts"
-import { chaosAllocId, chaosAllocOf, wireTask } from "./support/tasks.ts"
+import { chaosAllocId, wireTask } from "./support/tasks.ts"
 
 const root = makeTempDir("ndp-life-")
 const tally = new Tally("lifecycles")
@@ -231,12 +231,7 @@ describe("randomized lifecycles with plugin kills and Podman restarts", () => {
     await monkey
 
     // what is left of our allocations once every task is destroyed (eventual removal may take a while)
-    let left = [] as Awaited<ReturnType<typeof listContainers>>
-    for (let i = 0; i < 30; i++) {
-      left = (await listContainers()).filter((ct) => ct.names.some((nm) => allocs.has(chaosAllocOf(nm) ?? "")))
-      if (left.length === 0) break
-      await new Promise((resolve) => setTimeout(resolve, 2000))
-    }
+    const left = await leftoversOf(allocs, REAPER_BOUND_MILLIS)
     for (const ct of left) tally.add(ct.external ? "leaked-storage-container" : "leaked-container", `${ct.names[0]} (${ct.state})`)
     await removeContainers(left.map((ct) => ct.id))
 

@@ -7,11 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeTempDir, removeDir } from "../support/tmp.ts"
-import { ChaosPlugin, type MemoryReading, rpc } from "./support/plugin.ts"
-import { listContainers, removeContainers } from "./support/sandbox.ts"
+import { ChaosPlugin, type MemoryReading, REAPER_BOUND_MILLIS, rpc } from "./support/plugin.ts"
+import { leftoversOf, removeContainers } from "./support/sandbox.ts"
 import { settings } from "./support/settings.ts"
 import { Tally } from "./support/tally.ts"
-import { chaosAllocOf, wireTask } from "./support/tasks.ts"
+import { wireTask } from "./support/tasks.ts"
 
 const root = makeTempDir("ndp-mem-")
 const tally = new Tally("memory")
@@ -93,7 +93,7 @@ describe("flat memory under failing starts", () => {
     }
     const after = await plugin.memory()
 
-    const left = (await listContainers()).filter((ct) => ct.names.some((n) => allocs.has(chaosAllocOf(n) ?? "")))
+    const left = await leftoversOf(allocs, REAPER_BOUND_MILLIS)
     for (const ct of left) tally.add(ct.external ? "leaked-storage-container" : "leaked-container", `${ct.names[0]} (${ct.state})`)
     await removeContainers(left.map((ct) => ct.id))
 

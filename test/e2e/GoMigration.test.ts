@@ -42,7 +42,8 @@ beforeAll(async () => {
   plugin = await launchPlugin({ timeoutMillis: 60_000 })
   c = connect(plugin.handshake.address)
   await call(c.base.setConfig.bind(c.base), {
-    msgpackConfig: ctyEncode(decodeLikeNomad(pluginConfigSpec, { socket_path: PODMAN })),
+    // the reaper and image GC stay off: other test files share this Podman
+    msgpackConfig: ctyEncode(decodeLikeNomad(pluginConfigSpec, { socket_path: PODMAN, gc: { image: false, dangling_containers: { enabled: false } } })),
     nomadConfig: undefined,
     pluginApiVersion: "v0.1.0"
   })

@@ -47,7 +47,8 @@ const launch = async () => {
 
 const setConfig = (cl: PluginClients, withNomadConfig = true) =>
   call(cl.base.setConfig.bind(cl.base), {
-    msgpackConfig: ctyEncode(decodeLikeNomad(pluginConfigSpec, { socket_path: PODMAN })),
+    // the reaper and image GC stay off: other test files share this Podman
+    msgpackConfig: ctyEncode(decodeLikeNomad(pluginConfigSpec, { socket_path: PODMAN, gc: { image: false, dangling_containers: { enabled: false } } })),
     nomadConfig: withNomadConfig ? { driver: { ClientMinPort: 14000, ClientMaxPort: 14512, Topology: undefined } } : undefined,
     pluginApiVersion: "v0.1.0"
   })
@@ -267,7 +268,7 @@ describe("plugin end to end", () => {
     const e = await callError(c.driver.startTask.bind(c.driver), { task })
     expect(e.code).toBe(grpc.status.INVALID_ARGUMENT)
     expect(e.details).toMatch(/shm_size/)
-    expect(await containersNamed(PODMAN, `bad-${allocId}`)).toStrictEqual([])
+    expect(await containersNamed(PODMAN, `bad.${allocId}`)).toStrictEqual([])
   })
 
   it("reattach (agent crash): a new connection without SetConfig keeps the config; a short task exits 0", async () => {
@@ -292,7 +293,7 @@ describe("plugin end to end", () => {
     const e = await callError(c.driver.startTask.bind(c.driver), { task })
     expect(e.code).not.toBe(grpc.status.UNAVAILABLE)
     expect(recoverableDetail(e)).toStrictEqual({ code: e.code, recoverable: true, message: e.details })
-    expect(await containersNamed(PODMAN, `unreach-${allocId}`)).toStrictEqual([])
+    expect(await containersNamed(PODMAN, `unreach.${allocId}`)).toStrictEqual([])
   }, 60_000)
 
   it("SIGKILL of the plugin leaves the container running; a relaunched plugin recovers, waits, stops and destroys it", async () => {

@@ -4,6 +4,7 @@
  * nothing behind, recovery by a second driver instance (as after a plugin restart), garbage
  * collection and fingerprints. A task's life itself: Driver.test.ts.
  */
+import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
@@ -83,7 +84,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       const exit = yield* Effect.exit(Driver.use((d) => d.startTask(t, cfg({ image: busybox, ports: ["nope"] }))))
       expect(exit._tag).toBe("Failure")
       expect(String((exit as any).cause.reasons[0].error.message)).toContain("ports[0]")
-      const list = yield* libpod(`/containers/json?all=true&filters=${encodeURIComponent(JSON.stringify({ label: [`com.hashicorp.nomad.alloc_id=${t.allocId}`] }))}`)
+      const list = yield* libpod(`/containers/json?all=true&filters=${encodeURIComponent(JSON.stringify({ label: [`com.hashicorp.nomad.podman.alloc_id=${t.allocId}`] }))}`)
       expect(list.body).toEqual([])
     }))
 
@@ -92,7 +93,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       const t = task("badcmd")
       const exit = yield* Effect.exit(Driver.use((d) => d.startTask(t, cfg({ image: busybox, command: "/no/such/binary" }))))
       expect(exit._tag).toBe("Failure")
-      expect((yield* libpod(`/containers/badcmd-${t.allocId}/json`)).status).toBe(404)
+      expect((yield* libpod(`/containers/badcmd.${t.allocId}/json`)).status).toBe(404)
     }))
 
   it.effect("recovers a running task in a new driver instance from its DriverState", () =>
@@ -155,7 +156,7 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
     }))
 
   it.effect("gc.container = false keeps the container after destroy", () =>
-    withDriver({ gc: { container: false } }, Effect.gen(function*() {
+    withDriver({ gc: { ...defaultPluginConfig.gc, container: false } }, Effect.gen(function*() {
       const d3 = yield* Driver
       const t = makeNomadTask({ name: "keep" })
       const s = yield* d3.startTask(t, cfg({ image: busybox, command: "/bin/true" }))

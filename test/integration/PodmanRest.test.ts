@@ -358,13 +358,16 @@ describe("PodmanRest", () => {
 
   it.live("silent streams are not cut by the call timeout (Podman sends headers with the first write)", () =>
     Effect.gen(function*() {
+      // The streams go through a client whose call timeout (700 ms) is far shorter than the silence
+      // (1.5 s); create and start use the normal client, so a loaded machine cannot time them out.
       const c = yield* makeRestClient({ socketName: "default", address: SOCKET, timeoutMillis: 700 })
+      const calls = yield* client
       const name = uniqueName("quiet")
       const events = yield* Effect.forkChild(
         c.events({ container: [name], event: ["died"] }).pipe(Stream.take(1), Stream.runCollect)
       )
-      const id = yield* create(c, spec(name, ["/bin/sh", "-c", "sleep 1.5; echo finally; exit 2"]))
-      yield* c.containerStart(id)
+      const id = yield* create(calls, spec(name, ["/bin/sh", "-c", "sleep 1.5; echo finally; exit 2"]))
+      yield* calls.containerStart(id)
       const logs = yield* c.containerLogs(id, { follow: true, stdout: true, stderr: true }).pipe(Stream.runCollect)
       expect(text(logs)).toBe("finally\n")
       const died = yield* Fiber.join(events)

@@ -226,7 +226,7 @@ describe("translated specs that need a running container", () => {
       const first = yield* specFor("ipcowner", { ipc_mode: "shareable", shm_size: "16m", command: "/bin/sleep", args: ["30"], init: true }, { allocId })
       const owner = yield* createAndStart(first, true)
       const second = yield* specFor("ipcguest", { ipc_mode: "task:ipcowner", command: "/bin/sleep", args: ["30"], init: true }, { allocId })
-      expect(second.ipcns).toEqual({ nsmode: "container", value: `ipcowner-${allocId}` })
+      expect(second.ipcns).toEqual({ nsmode: "container", value: `ipcowner.${allocId}` })
       const guest = yield* createAndStart(second, true)
       expect(guest.HostConfig.IpcMode).toBe(`container:${owner.Id}`)
       expect(owner.HostConfig.ShmSize).toBe(16 * 1048576)

@@ -140,7 +140,7 @@ describe("PodmanRest against a fake libpod", () => {
       expect(progress[2]?.imageId).toBe("f00d")
       const req = fake.requests[0]!
       expect(req.method).toBe("POST")
-      expect(req.url).toBe("/v4.0.0/libpod/images/pull?reference=r%3A1%2Fa%2Fb%3Ac&tlsVerify=true&quiet=false&OS=linux&Arch=arm64&Variant=v8")
+      expect(req.url).toBe("/v4.0.0/libpod/images/pull?reference=r%3A1%2Fa%2Fb%3Ac&quiet=false&tlsVerify=true&OS=linux&Arch=arm64&Variant=v8")
       expect(req.headers["x-registry-auth"]).toBe(encodeRegistryAuth(auth))
       // no credentials: no header at all
       mode = "error"

@@ -140,7 +140,7 @@ describe("translation", () => {
         const spec = specOf(s)
         const t = s.task
         expect(spec.labels).toMatchObject({
-          "com.hashicorp.nomad.alloc_id": t.allocId,
+          "com.hashicorp.nomad.podman.alloc_id": t.allocId,
           "com.hashicorp.nomad.task_name": t.name,
           "com.hashicorp.nomad.task_group_name": t.taskGroupName,
           "com.hashicorp.nomad.job_name": t.jobName,
@@ -148,7 +148,7 @@ describe("translation", () => {
           "com.hashicorp.nomad.namespace": t.namespace
         })
         for (const [k, v] of Object.entries(s.config.labels as Record<string, string>)) expect(spec.labels[k]).toBe(v)
-        expect(spec.name).toBe(`${t.name}-${t.allocId}`)
+        expect(spec.name).toBe(`${t.name}.${t.allocId}`)
       }),
       RUNS
     )

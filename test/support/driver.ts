@@ -11,21 +11,25 @@ import * as ConfigLayers from "../../layers/config/index.ts"
 import * as LogSinks from "../../layers/log-sink/index.ts"
 import { defaultPluginConfig, type PluginConfig } from "../../src/domain/PluginConfig.ts"
 import { makeNomadTask, type NomadTask } from "../../src/domain/NomadTask.ts"
-import { driverLayer } from "../../layers/stacks.ts"
+import { driverLayer, guestConfig } from "../../layers/stacks.ts"
 import { decodeTaskConfig, type TaskConfig, type TaskConfigInput } from "../../src/domain/TaskConfig.ts"
 import { parseSignal, type Signal } from "../../src/domain/values/signals.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import { eventually } from "./eventually.ts"
 import { libpod as libpodRequest } from "./libpod.ts"
 
-/** A complete driver (REST transport, memory log sink, static config) over the sandbox's Podman. */
+/**
+ * A complete driver (REST transport, memory log sink, static config) over the sandbox's Podman.
+ * Every test file's drivers share that Podman, so the reaper and image GC are off unless the test
+ * sets `gc` (a driver's reaper would take other files' containers for dangling ones).
+ */
 export const driverTestLayer = (config: Partial<PluginConfig> = {}) => {
   // `socket` blocks and `socket_path` are mutually exclusive: set socket_path only without blocks
   const sockets: Partial<PluginConfig> = config.socket?.length ? {} : { socket_path: process.env.PODMAN_SOCKET! }
   return driverLayer.pipe(
     Layer.provideMerge(
       Layer.mergeAll(
-        ConfigLayers.layerStatic({ ...defaultPluginConfig, ...sockets, ...config }),
+        ConfigLayers.layerStatic({ ...guestConfig(defaultPluginConfig), ...sockets, ...config }),
         LogSinks.layerMemory
       )
     )

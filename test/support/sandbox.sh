@@ -4,11 +4,16 @@
 #   sandbox.sh start DIR   -> writes DIR/env (shell assignments) and prints it
 #   sandbox.sh stop DIR    -> removes every container, stops the service and the registry by PID,
 #                             unmounts the overlay and deletes DIR
+#   sandbox.sh service-stop DIR / service-start DIR
+#                          -> stops / starts only the API service (containers keep running): a
+#                             Podman outage for one test's private sandbox
 #   sandbox.sh restart-service DIR [TERM|KILL]
-#                          -> stops the API service by PID with that signal (default TERM), waits
-#                             for it to end, starts it again and waits for its _ping (the chaos
-#                             suite restarts its own private sandbox's service, never a shared one)
+#                          -> service-stop with that signal (default TERM), then service-start (the
+#                             chaos suite restarts its own private sandbox's service, never a shared one)
 #   sandbox.sh podman DIR ARGS... -> the podman CLI in the sandbox's local mode (e.g. ps -a --external)
+#
+# SANDBOX_EXTRA_INSECURE=host:port (start): one more registry address that registries.conf lists
+# as insecure (e.g. a test's proxy in front of the registry).
 #
 # Nothing global is changed: config, storage, locks, events and
 # the default network all live under DIR, so several sandboxes (and a system Podman) coexist.
@@ -72,7 +77,7 @@ stop() {
 # setsid may fork; the inner shell records its own PID and then becomes podman (exec).
 # The redirections cover the whole background job, so nothing keeps this script's stdout open
 # (a caller reading our output would otherwise wait for the service to exit).
-start_service() {
+service_start() {
   rm -f "$D/service.pid"
   (cd "$D" && exec env $(penv) setsid sh -c 'echo $$ > "$0/service.pid"; exec podman system service --time=0 "unix://$0/podman.sock"' "$D") \
       >>"$D/service.log" 2>&1 </dev/null &
@@ -83,13 +88,15 @@ start_service() {
   curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null || { cat "$D/service.log" >&2; exit 3; }
 }
 
-restart_service() {
-  local sig=${1:-TERM} pid
-  pid=$(cat "$D/service.pid")
-  kill -s "$sig" "$pid" 2>/dev/null || true
+# Stops the API service only (by its PID, with signal $1, default TERM); containers and their
+# conmon keep running.
+service_stop() {
+  [ -f "$D/service.pid" ] || return 0
+  local pid; pid=$(cat "$D/service.pid")
+  kill -s "${1:-TERM}" "$pid" 2>/dev/null || true
   for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   kill -KILL "$pid" 2>/dev/null || true
-  start_service
+  rm -f "$D/service.pid" "$D/podman.sock"
 }
 
 start() {
@@ -151,6 +158,9 @@ short-name-mode = "permissive"
 location = "127.0.0.1:$REGISTRY_PORT"
 insecure = true
 EOF
+  if [ -n "${SANDBOX_EXTRA_INSECURE:-}" ]; then
+    printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$SANDBOX_EXTRA_INSECURE" >> "$D/registries.conf"
+  fi
 
   # Test images, built from busybox-static (no registry on the internet is reachable here).
   local R=$D/rootfs
@@ -168,7 +178,7 @@ EOF
   podman_local save --format oci-archive -o "$D/busybox-oci.tar" localhost/busybox:latest >/dev/null 2>&1
   podman_local save --format docker-archive -o "$D/busybox-docker.tar" localhost/busybox:latest >/dev/null 2>&1
 
-  start_service
+  service_start
 
   local regline=""
   if [ "${3:-}" != "--no-registry" ] && command -v docker-registry >/dev/null; then
@@ -211,7 +221,9 @@ EOF
 case "$cmd" in
   start) start "$@" ;;
   stop) stop ;;
-  restart-service) restart_service "${3:-TERM}" ;;
+  service-stop) service_stop ;;
+  service-start) service_start ;;
+  restart-service) service_stop "${3:-TERM}"; service_start ;;
   podman) shift 2; podman_local "$@" ;;
-  *) echo "usage: sandbox.sh start|stop DIR" >&2; exit 64 ;;
+  *) echo "usage: sandbox.sh start|stop|service-stop|service-start|restart-service|podman DIR" >&2; exit 64 ;;
 esac

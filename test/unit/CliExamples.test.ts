@@ -3,11 +3,11 @@
  * example agent config's plugin block must decode as the plugin's config.
  */
 import { Effect } from "effect"
-import { readdirSync, readFileSync } from "node:fs"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { readdirSync } from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { parseHcl } from "../../src/cli/jobfile.ts"
-import { decodePluginConfig } from "../../src/domain/PluginConfig.ts"
+import { loadPluginConfig } from "../../src/cli/pluginfile.ts"
 import { cli } from "./CliSupport.ts"
 
 const examples = path.resolve(import.meta.dirname, "../../examples")
@@ -15,7 +15,7 @@ const jobs = readdirSync(examples).filter((f) => /\.nomad\.(hcl|json)$/.test(f))
 
 describe("examples", () => {
   it("there are example jobs, including the one that runs here", () => {
-    expect(jobs).toEqual(expect.arrayContaining(["hello.nomad.hcl", "redis.nomad.hcl", "batch.nomad.hcl", "ports.nomad.hcl", "auth-volumes.nomad.hcl"]))
+    expect(jobs).toEqual(expect.arrayContaining(["hello.nomad.hcl", "redis.nomad.hcl", "batch.nomad.hcl", "ports.nomad.hcl", "auth-volumes.nomad.hcl", "variables.nomad.hcl"]))
   })
 
   for (const job of jobs) {
@@ -29,7 +29,7 @@ describe("examples", () => {
       expect(r.code).toBe(0)
       const spec = JSON.parse(r.stdout) as { name: string; image: string }
       expect(spec.image).not.toMatch(/^docker:\/\//)
-      expect(spec.name).toMatch(/-[0-9a-f-]{36}$/)
+      expect(spec.name).toMatch(/\.00000000-0000-4000-8000-000000000000$/)
     })
   }
 })
@@ -37,15 +37,8 @@ describe("examples", () => {
 describe("examples/agent.hcl", () => {
   it("has a plugin block for nomad-driver-podman whose config the plugin accepts", async () => {
     const file = path.join(examples, "agent.hcl")
-    const parsed = (await Effect.runPromise(parseHcl(file, readFileSync(file, "utf8")))) as {
-      plugin_dir?: string
-      plugin?: Record<string, ReadonlyArray<{ config?: ReadonlyArray<unknown> }>>
-    }
-    expect(parsed.plugin_dir).toBeTruthy()
-    const blocks = parsed.plugin?.["nomad-driver-podman"] ?? []
-    expect(blocks).toHaveLength(1)
-    // HCL1 agent configs reach the plugin with blocks as lists of objects, as hcl2json writes them
-    const config = await Effect.runPromise(decodePluginConfig(blocks[0]!.config?.[0]))
+    const config = await Effect.runPromise(loadPluginConfig(file).pipe(Effect.provide(NodeFileSystem.layer)))
+    expect(await cli(["validate", "--plugin-config", file])).toMatchObject({ code: 0, stdout: "valid", stderr: "" })
     expect(config.socket_path).toBe("unix:///run/podman/podman.sock")
     expect(config.volumes).toEqual({ enabled: true, selinuxlabel: "z" })
     expect(config.gc.container).toBe(true)

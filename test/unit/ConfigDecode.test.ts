@@ -57,7 +57,7 @@ describe("decodeTaskConfig: defaults", () => {
       },
       args: [],
       labels: {},
-      auth: { tls_verify: true },
+      auth: {},
       auth_soft_fail: false,
       force_pull: false,
       image_pull_timeout: Duration.minutes(5),
@@ -98,18 +98,17 @@ describe("decodeTaskConfig: defaults", () => {
     expect(c.command).toBeUndefined()
     expect(c.args).toEqual([])
     expect(c.labels).toEqual({})
-    expect(c.auth).toEqual({ tls_verify: true })
+    expect(c.auth).toEqual({})
     expect("memory_swappiness" in c).toBe(false)
     expect("oom_score_adj" in c).toBe(false)
     expect(c.logging).toBeUndefined()
     expect(Duration.toMillis(c.image_pull_timeout)).toBe(300_000)
   })
 
-  it("tls_verify defaults to true inside an auth block too", () => {
+  it("tls_verify stays unset unless the task sets it (Podman's registries.conf decides then)", () => {
     expect(task({ image: "x/y", auth: [{ username: "u", password: "p" }] }).auth).toEqual({
       username: "u",
-      password: "p",
-      tls_verify: true
+      password: "p"
     })
     expect(task({ image: "x/y", auth: { tls_verify: false } }).auth).toEqual({ tls_verify: false })
   })
@@ -221,7 +220,7 @@ describe("decodeTaskConfig: the shapes Nomad sends", () => {
 
   it("decodeTaskConfig takes the typed input: a misspelt option does not compile", () => {
     const input: TaskConfigInput = { image: "x/y", auth: { username: "u" }, labels: { a: "b" }, entrypoint: "sh" }
-    expect(Effect.runSync(decodeTaskConfig(input)).auth).toEqual({ username: "u", tls_verify: true })
+    expect(Effect.runSync(decodeTaskConfig(input)).auth).toEqual({ username: "u" })
     // @ts-expect-error `comand` is not an option (tsc checks this file: the line must stay an error)
     const typo: TaskConfigInput = { image: "x/y", comand: "sh" }
     // @ts-expect-error values are written as in HCL: a duration is text
@@ -349,7 +348,16 @@ describe("decodePluginConfig", () => {
     expect(defaultPluginConfig).toEqual({
       socket: [],
       volumes: { enabled: true },
-      gc: { container: true },
+      gc: {
+        container: true,
+        image: true,
+        image_delay: Duration.minutes(3),
+        dangling_containers: { enabled: true, dry_run: false, period: Duration.minutes(5), creation_grace: Duration.minutes(5) }
+      },
+      allow_privileged: false,
+      allow_caps: ["audit_write", "chown", "dac_override", "fowner", "fsetid", "kill", "mknod", "net_bind_service", "setfcap", "setgid", "setpcap", "setuid", "sys_chroot"],
+      allow_runtimes: [],
+      pull_activity_timeout: Duration.minutes(2),
       recover_stopped: false,
       disable_log_collection: false,
       logging: { driver: "nomad", options: {} },
@@ -368,7 +376,7 @@ describe("decodePluginConfig", () => {
       socket: [{ name: "root", socket_path: "unix:///run/podman/podman.sock" }, { socket_path: "unix:///run/user/1000/podman/podman.sock" }]
     })
     expect(c.volumes).toEqual({ enabled: true, selinuxlabel: "z" })
-    expect(c.gc).toEqual({ container: true })
+    expect(c.gc).toEqual(defaultPluginConfig.gc)
     expect(c.logging).toEqual({ driver: "nomad", options: { tag: "x" } })
     expect(c.socket).toEqual([
       { name: "root", socket_path: "unix:///run/podman/podman.sock" },
@@ -463,7 +471,7 @@ describe("option tables", () => {
     expect(t.split("\n")[0]).toBe("| Option | Type | Default | Description |")
     expect(t).toContain("| `image` | string | required |")
     expect(t).toContain("| `image_pull_timeout` | string | `\"5m\"` |")
-    expect(t).toContain("| `auth.tls_verify` | bool | `true` |")
+    expect(t).toContain("| `auth.tls_verify` | bool | registries.conf |")
     expect(t).toMatch(/\| `kill_signal` \| string \| unset \| \*\*Extension\*\*/)
     expect(t).toContain("| `labels` | map(string) | `{}` |")
     const p = renderPluginOptionsTable()

@@ -35,7 +35,7 @@ describe("task config as Nomad sends it (HCL2 job, jobspec2 rewrite)", () => {
     expect(c.port_map).toEqual({})
     expect(c.volumes).toEqual([])
     expect(c.logging).toBeUndefined()
-    expect(c.auth.tls_verify).toBe(true)
+    expect(c.auth.tls_verify).toBeUndefined()
     expect(c.socket).toBe("default")
     expect(Duration.toMillis(c.image_pull_timeout)).toBe(300_000)
   })
@@ -61,9 +61,9 @@ describe("task config as Nomad sends it (HCL2 job, jobspec2 rewrite)", () => {
     expect(wireTask({ image: "x", logging: [{ driver: "nomad" }] }).logging).toEqual({ driver: "nomad", options: {} })
   })
 
-  it("auth { username password }: tls_verify gets its literal default inside the block", () => {
+  it("auth { username password }: tls_verify stays unset (registries.conf decides)", () => {
     const c = wireTask({ image: "x", auth: [{ username: "u", password: "p" }] })
-    expect(c.auth).toEqual({ username: "u", password: "p", tls_verify: true })
+    expect(c.auth).toEqual({ username: "u", password: "p" })
   })
 
   it("volumes list, entrypoint list, ulimit and sysctl maps", () => {
@@ -92,7 +92,14 @@ describe("plugin config as the agent sends it (HCL1: nested blocks are lists of 
   it("no config block: defaults and block literals", () => {
     const c = wirePlugin({})
     expect(c.volumes).toEqual({ enabled: true })
-    expect(c.gc).toEqual({ container: true })
+    expect(c.gc).toEqual({
+      container: true,
+      image: true,
+      image_delay: Duration.minutes(3),
+      dangling_containers: { enabled: true, dry_run: false, period: Duration.minutes(5), creation_grace: Duration.minutes(5) }
+    })
+    expect(c.allow_privileged).toBe(false)
+    expect(c.allow_caps).toContain("chown")
     expect(c.logging).toEqual({ driver: "nomad", options: {} })
     expect(c.socket).toEqual([])
     expect(c.extra_labels).toEqual([])

@@ -8,7 +8,7 @@ import * as ConfigLayers from "../../layers/config/index.ts"
 import { defaultPluginConfig, type PluginConfig } from "../../src/domain/PluginConfig.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
 
-const withGc = (base: PluginConfig, container: boolean): PluginConfig => ({ ...base, gc: { container } })
+const withGc = (base: PluginConfig, container: boolean): PluginConfig => ({ ...base, gc: { ...base.gc, container } })
 
 describe("DriverConfig.layer", () => {
   it.effect("starts from defaultPluginConfig", () =>

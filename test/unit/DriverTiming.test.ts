@@ -27,6 +27,7 @@ import { makeFakePodman } from "../support/FakePodman.ts"
 /** HostFiles that has no files (the fake Podman is not local, so the driver never asks). */
 const noHostFiles = Layer.succeed(HostFiles, HostFiles.of({
   readText: (path) => Effect.fail(new HostFileError({ operation: "read", path, kind: "NotFound", detail: "fake" })),
+  writeText: (path) => Effect.fail(new HostFileError({ operation: "write", path, kind: "NotFound", detail: "fake" })),
   openForTail: (path) => Effect.fail(new HostFileError({ operation: "open", path, kind: "NotFound", detail: "fake" }))
 }))
 
@@ -124,6 +125,7 @@ describe("k8s-file tail backoff", () => {
   const quietFile = (reads: Queue.Queue<number>) =>
     Layer.succeed(HostFiles, HostFiles.of({
       readText: () => Effect.succeed(""),
+      writeText: () => Effect.void,
       openForTail: () =>
         Effect.succeed({
           readAt: () => Effect.as(Queue.offer(reads, 0), 0),

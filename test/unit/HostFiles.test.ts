@@ -17,6 +17,7 @@ const fakeHostFiles = (files: Record<string, string>) =>
       path in files
         ? Effect.succeed(files[path]!)
         : Effect.fail(new HostFileError({ operation: "read", path, kind: "NotFound", detail: "no such file" })),
+    writeText: (path) => Effect.fail(new HostFileError({ operation: "write", path, kind: "NotFound", detail: "not used here" })),
     openForTail: (path) => Effect.fail(new HostFileError({ operation: "open", path, kind: "NotFound", detail: "not used here" }))
   }))
 

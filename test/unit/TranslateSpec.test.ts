@@ -43,18 +43,18 @@ const issues = (c: Case): ReadonlyArray<ConfigIssue> => {
 const MiB = 1024 * 1024
 
 describe("identity, env, labels, process", () => {
-  it("names the container <task>-<allocId> and keeps every env var", () => {
+  it("names the container <task>.<allocId> and keeps every env var", () => {
     const s = spec({ task: { env: { NOMAD_ALLOC_ID: ALLOC, FOO: "bar", EMPTY: "" } } })
-    expect(s.name).toBe(`web-${ALLOC}`)
+    expect(s.name).toBe(`web.${ALLOC}`)
     expect(s.image).toBe("localhost/busybox:latest")
     expect(s.env).toEqual({ NOMAD_ALLOC_ID: ALLOC, FOO: "bar", EMPTY: "" })
   })
 
   it("always labels the container with its Nomad identity; task labels cannot override it", () => {
-    const s = spec({ config: { labels: { team: "a", "com.hashicorp.nomad.alloc_id": "spoof" } }, task: { namespace: "prod" } })
+    const s = spec({ config: { labels: { team: "a", "com.hashicorp.nomad.podman.alloc_id": "spoof" } }, task: { namespace: "prod" } })
     expect(s.labels).toEqual({
       team: "a",
-      "com.hashicorp.nomad.alloc_id": ALLOC,
+      "com.hashicorp.nomad.podman.alloc_id": ALLOC,
       "com.hashicorp.nomad.task_name": "web",
       "com.hashicorp.nomad.task_group_name": "grp",
       "com.hashicorp.nomad.job_name": "job",
@@ -237,7 +237,7 @@ describe("security", () => {
   })
 
   it("ipc_mode, task:<name> → the sibling container; shm_size only with an own IPC namespace", () => {
-    expect(spec({ config: { ipc_mode: "task:db" } }).ipcns).toEqual({ nsmode: "container", value: `db-${ALLOC}` })
+    expect(spec({ config: { ipc_mode: "task:db" } }).ipcns).toEqual({ nsmode: "container", value: `db.${ALLOC}` })
     expect(spec({ config: { ipc_mode: "ns:/proc/1/ns/ipc" } }).ipcns).toEqual({ nsmode: "path", value: "/proc/1/ns/ipc" })
     expect(spec({ config: { ipc_mode: "shareable", shm_size: "64m" } })).toMatchObject({ ipcns: { nsmode: "shareable" }, shm_size: 64 * MiB })
     expect(spec({ config: { shm_size: "1g" } }).shm_size).toBe(1024 * MiB)
@@ -336,7 +336,7 @@ describe("network", () => {
     for (const m of ["bridge", "host", "none", "pasta", "slirp4netns"]) expect(spec({ config: { network_mode: m } }).netns).toEqual({ nsmode: m })
     expect(spec({ config: { network_mode: "container:abc" } }).netns).toEqual({ nsmode: "container", value: "abc" })
     expect(spec({ config: { network_mode: "ns:/run/netns/x" } }).netns).toEqual({ nsmode: "path", value: "/run/netns/x" })
-    expect(spec({ config: { network_mode: "task:sidecar" } }).netns).toEqual({ nsmode: "container", value: `sidecar-${ALLOC}` })
+    expect(spec({ config: { network_mode: "task:sidecar" } }).netns).toEqual({ nsmode: "container", value: `sidecar.${ALLOC}` })
   })
 
   it("a custom network name → bridge + Networks; static addresses go on the selected network", () => {

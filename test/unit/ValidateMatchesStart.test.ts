@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Cause, Effect, Exit } from "effect"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { afterAll, describe, expect, it } from "vitest"
 import { decodeCty } from "../../layers/nomad-rpc/cty.ts"
 import { loadTask } from "../../src/cli/jobfile.ts"
@@ -54,7 +55,7 @@ const startTaskIssues = (file: string) =>
     const task = makeNomadTask({
       name: src.taskName,
       allocDir: "/var/nomad/alloc/0c3b2b4e",
-      resources: { ports: src.ports.map((p, i) => ({ label: p.label, value: 25000 + i, to: p.to ?? 0, hostIp: "" })) }
+      resources: { ports: src.network.ports.map((p, i) => ({ label: p.label, value: 25000 + i, to: p.to ?? 0, hostIp: "" })) }
     })
     yield* translate({
       config,
@@ -63,6 +64,7 @@ const startTaskIssues = (file: string) =>
       podman: { rootless: false, cgroupVersion: "v2", cgroupManager: "systemd", apiVersion: "4.3.1", hostCpus: 2 }
     })
   }).pipe(
+    Effect.provide(NodeFileSystem.layer),
     Effect.exit,
     Effect.map((exit): ReadonlyArray<ConfigIssue> => {
       if (Exit.isSuccess(exit)) return []
@@ -71,6 +73,8 @@ const startTaskIssues = (file: string) =>
       return e.value.issues
     })
   )
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 const cases: ReadonlyArray<readonly [string, string, string, RegExp]> = [
   ["security_opt", `security_opt = ["bogus=1"]`, "security_opt[0]", /unknown security_opt "bogus"/],
@@ -97,7 +101,9 @@ describe("validate rejects what StartTask rejects, with the same field and reaso
       expect(fromStart[0]!.reason).toMatch(reason)
       const r = await cli(["validate", file])
       expect(r.code).toBe(1)
-      expect(r.stdout.split("\n")).toEqual(fromStart.map((i) => `${i.field}: ${i.reason}`))
+      // on stderr, each at its line in the job file
+      expect(r.stdout).toBe("")
+      expect(r.stderr.split("\n")).toEqual(fromStart.map((i) => expect.stringMatching(new RegExp(`^${escape(file)}:\\d+:\\d+: ${escape(`${i.field}: ${i.reason}`)}$`))))
     })
   }
 

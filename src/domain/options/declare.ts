@@ -234,16 +234,16 @@ const listEntries = (raw: unknown, path: string, issues: Array<ConfigIssue>): Ar
   })
 }
 
-/** A `list(string)` attribute; absent = `[]`. `element` validates each entry. */
+/** A `list(string)` attribute; absent = `default` (`[]` unless given). `element` validates each entry. */
 export const stringList = (
   doc: string,
-  o: { readonly element?: Schema.Decoder<string>; readonly extension?: boolean } = {}
+  o: { readonly element?: Schema.Decoder<string>; readonly extension?: boolean; readonly default?: ReadonlyArray<string> } = {}
 ): Opt<ReadonlyArray<string>, ReadonlyArray<string>> =>
   make<ReadonlyArray<string>, ReadonlyArray<string>, false>({
     shape: { _tag: "Attr", type: "list(string)" },
     doc,
     required: false,
-    defaultInput: [],
+    defaultInput: o.default ?? [],
     defaultDoc: undefined,
     extension: o.extension === true,
     decode: (raw, path, issues) =>

@@ -16,6 +16,14 @@ import { chaosSandbox } from "./sandbox.ts"
 
 const probe = path.join(import.meta.dirname, "memProbe.cjs")
 
+/**
+ * The dangling-container reaper, quicker than its defaults (5m, 5m) so that a removal cut short by
+ * a plugin kill is finished within a run: a leftover is gone at most REAPER_BOUND_MILLIS after its
+ * last task ended (the grace, one period and the removal itself).
+ */
+const REAPER = { period: "5s", creation_grace: "30s" }
+export const REAPER_BOUND_MILLIS = 90_000
+
 /** How one RPC ended. `unanswered`: no answer before the client's deadline. */
 export type Outcome<Res> =
   | { readonly ok: true; readonly value: Res; readonly millis: number }
@@ -83,7 +91,7 @@ export class ChaosPlugin {
     })
     this.clients = connect(launched.handshake.address)
     const set = await rpc(this.clients.base.setConfig.bind(this.clients.base), {
-      msgpackConfig: ctyEncode(decodeLikeNomad(pluginConfigSpec, { socket_path: chaosSandbox().socket })),
+      msgpackConfig: ctyEncode(decodeLikeNomad(pluginConfigSpec, { socket_path: chaosSandbox().socket, gc: { dangling_containers: REAPER } })),
       nomadConfig: { driver: { ClientMinPort: 14000, ClientMaxPort: 14512, Topology: undefined } },
       pluginApiVersion: "v0.1.0"
     }, 30_000)

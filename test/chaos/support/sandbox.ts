@@ -6,6 +6,8 @@
 import { execFile } from "node:child_process"
 import * as path from "node:path"
 import { promisify } from "node:util"
+import { LABEL_ALLOC_ID } from "../../../src/translate/index.ts"
+import { chaosAllocOf } from "./tasks.ts"
 
 const run = promisify(execFile)
 const script = path.resolve(import.meta.dirname, "../../support/sandbox.sh")
@@ -28,6 +30,11 @@ export interface ListedContainer {
   readonly state: string
   /** Not a libpod container: storage only (an interrupted create). */
   readonly external: boolean
+  /**
+   * The allocation it belongs to: the driver's alloc_id label, else (storage-only containers have
+   * no labels) the `<task>.<alloc id>` name, when it is a chaos allocation.
+   */
+  readonly allocId: string | undefined
 }
 
 /** Every container of the sandbox, storage-only ones included. */
@@ -36,13 +43,36 @@ export const listContainers = async (): Promise<ReadonlyArray<ListedContainer>> 
     timeout: 120_000,
     maxBuffer: 64 * 1024 * 1024
   })
-  const rows = JSON.parse(stdout || "[]") as Array<{ Id: string; Names?: Array<string>; State?: string; IsInfra?: boolean; Status?: string }>
-  return rows.map((r) => ({
-    id: r.Id,
-    names: r.Names ?? [],
-    state: r.State ?? "",
-    external: (r.State ?? "").toLowerCase() === "storage" || /storage/i.test(r.Status ?? "")
-  }))
+  const rows = JSON.parse(stdout || "[]") as Array<{
+    Id: string; Names?: Array<string>; State?: string; Status?: string; Labels?: Record<string, string> | null
+  }>
+  return rows.map((r) => {
+    const names = r.Names ?? []
+    return {
+      id: r.Id,
+      names,
+      state: r.State ?? "",
+      external: (r.State ?? "").toLowerCase() === "storage" || /storage/i.test(r.Status ?? ""),
+      allocId: r.Labels?.[LABEL_ALLOC_ID] ?? names.map(chaosAllocOf).find((a) => a !== undefined)
+    }
+  })
+}
+
+/** The containers (storage-only ones included) of these allocations. */
+export const containersOf = async (allocs: ReadonlySet<string>): Promise<ReadonlyArray<ListedContainer>> =>
+  (await listContainers()).filter((ct) => ct.allocId !== undefined && allocs.has(ct.allocId))
+
+/**
+ * The containers of these allocations still there after `boundMillis` (eventual removal and the
+ * reaper may take a while; none left answers at once).
+ */
+export const leftoversOf = async (allocs: ReadonlySet<string>, boundMillis: number): Promise<ReadonlyArray<ListedContainer>> => {
+  const until = Date.now() + boundMillis
+  for (;;) {
+    const left = await containersOf(allocs)
+    if (left.length === 0 || Date.now() >= until) return left
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+  }
 }
 
 /** Removes containers by id, storage-only ones included (cleanup after a run; never fails). */

@@ -39,9 +39,6 @@ export const settings = {
  * under. With CHAOS_KNOWN_FAILURES=report they are counted and printed, not asserted.
  */
 export const KNOWN_FAILURES: Readonly<Record<string, string>> = {
-  "leaked-container": "issue 13 item 1 (eventual removal; WS-10)",
-  "leaked-storage-container": "issue 13 item 3 (storage-only leftovers; WS-10)",
-  "start-blocked-by-leftover": "issue 13 item 3 (storage-only leftovers; WS-10)",
   "wrong-exit-code": "issue 13 item 2 (WaitTask never wrong; WS-8)",
   "unanswered-rpc": "issue 13 item 4 (every RPC bounded and isolated; WS-8)"
 }

@@ -76,8 +76,8 @@ export const wireTask = (root: string, o: TaskOptions): TaskConfig => {
   })
 }
 
-/** The allocation id a container name (`<task>-<alloc>`) ends with, when it is a chaos one. */
+/** The allocation id a container name (`<task>.<alloc id>`) ends with, when it is a chaos one. */
 export const chaosAllocOf = (containerName: string): string | undefined => {
-  const m = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(containerName.replace(/^\//, ""))
+  const m = /\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(containerName.replace(/^\//, ""))
   return m !== null && m[1]!.startsWith(CHAOS_ALLOC_PREFIX) ? m[1] : undefined
 }
