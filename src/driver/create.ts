@@ -16,6 +16,7 @@ import type { ContainerSpec } from "../domain/ContainerSpec.ts"
 import { InvalidTaskConfig, type PodmanError } from "../domain/errors.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
 import { networkMode } from "../domain/values/namespaces.ts"
+import { quote } from "../domain/values/text.ts"
 import type { PodmanClient } from "../services/Podman.ts"
 
 type Created = { readonly id: string; readonly warnings: ReadonlyArray<string> }
@@ -43,7 +44,7 @@ export const createContainer = (
       ? Effect.fail(new InvalidTaskConfig({
         issues: [{
           field: "network_mode",
-          reason: `Podman has no network ${JSON.stringify(networkMode.format(config.network_mode))}; create it first (podman network create) or choose another mode`
+          reason: `Podman has no network ${quote(networkMode.format(config.network_mode))}; create it first (podman network create) or choose another mode`
         }]
       }))
       : Effect.fail(e)

@@ -5,6 +5,7 @@
  * and are destroyed; its RSS and heap after a full GC (memProbe.cjs, through NODE_OPTIONS) must end
  * within 10 MiB of where they were after a warm-up round.
  */
+import * as grpc from "@grpc/grpc-js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeTempDir, removeDir } from "../support/tmp.ts"
 import { ChaosPlugin, type MemoryReading, REAPER_BOUND_MILLIS, rpc } from "./support/plugin.ts"
@@ -56,7 +57,7 @@ const start = async (i: number) => {
   const d = plugin.clients.driver
   const r = await rpc(d.startTask.bind(d), { task }, 60_000)
   if (!r.ok && r.unanswered) tally.add("unanswered-rpc", kind.name)
-  else tally.add(`${kind.name}→${r.ok ? "OK" : r.code}`)
+  else tally.add(`${kind.name}→${r.ok ? "OK" : grpc.status[r.code]}`)
   if (r.ok) {
     await rpc(d.waitTask.bind(d), { taskId: task.id }, 60_000)
     const destroyed = await rpc(d.destroyTask.bind(d), { taskId: task.id, force: true }, 60_000)
