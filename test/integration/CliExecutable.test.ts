@@ -86,7 +86,7 @@ describe("plan", () => {
     expect(a.stdout).toBe(b.stdout)
     const id = "1b2c3d4e-1111-4222-8333-444455556666"
     const c = await cli([...args, "--alloc-id", id])
-    expect((JSON.parse(c.stdout) as { name: string }).name).toBe(`redis-${id}`)
+    expect((JSON.parse(c.stdout) as { name: string }).name).toBe(`redis.${id}`)
   })
 
   it("a variable without a value, an undeclared -var, a bad type: each reported, nothing on stdout", async () => {
