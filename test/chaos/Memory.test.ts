@@ -111,6 +111,12 @@ describe("flat memory under failing starts", () => {
     tally.assertNone("leaked-container")
     tally.assertNone("leaked-storage-container")
     expect(after.heapUsed - before.heapUsed, "heap growth (bytes)").toBeLessThan(10 * MiB)
-    expect(after.rss - before.rss, "RSS growth (bytes)").toBeLessThan(10 * MiB)
+    // RSS also counts what V8 and malloc keep outside the heap (compiled code, freed pages not yet
+    // given back): after the small profile's short warm-up, with the rest of `npm test` running
+    // beside it, that alone moved RSS by up to 16 MiB while the heap grew 1 MiB. The small profile
+    // therefore bounds RSS loosely (a gross leak); the full profile (`npm run chaos`, a warm-up of
+    // 600 starts) holds it to the 10 MiB of the guarantee.
+    const rssBound = settings.profile === "full" ? 10 * MiB : 32 * MiB
+    expect(after.rss - before.rss, "RSS growth (bytes)").toBeLessThan(rssBound)
   }, 3_600_000)
 })
