@@ -6,6 +6,10 @@
  *  - integration, e2e: real Podman. `test/support/globalSetup.ts` starts one private Podman API
  *    service and registry per run, shared by both projects, and only when one of them has a file
  *    to run (`npx vitest run --project unit` starts nothing).
+ *  - chaos: the built plugin under fuzzed input, plugin kills and Podman restarts
+ *    (test/chaos/support/settings.ts). It restarts its Podman service, so it has a sandbox of its
+ *    own (test/chaos/support/globalSetup.ts) and runs its files one after the other. `npm test`
+ *    runs it at small counts, `npm run chaos` at full counts.
  */
 import { defineConfig } from "vitest/config"
 
@@ -25,7 +29,21 @@ export default defineConfig({
       { extends: true, test: { name: "property", include: ["test/property/**/*.test.ts"], ...noPodman } },
       { extends: true, test: { name: "local", include: ["test/local/**/*.test.ts"], ...noPodman } },
       { extends: true, test: { name: "integration", include: ["test/integration/**/*.test.ts"], ...withPodman } },
-      { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], ...withPodman } }
+      { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], ...withPodman } },
+      {
+        extends: true,
+        test: {
+          name: "chaos",
+          include: ["test/chaos/**/*.test.ts"],
+          globalSetup: ["test/chaos/support/globalSetup.ts"],
+          fileParallelism: false,
+          testTimeout: 3_600_000,
+          // Invariants whose fixes belong to WS-8 (issue 13 items 2 and 4: true exit codes across a
+          // Podman restart, every RPC bounded) are reported, not asserted, until that branch is
+          // merged: remove this line then.
+          env: { CHAOS_KNOWN_FAILURES: process.env.CHAOS_KNOWN_FAILURES ?? "report" }
+        }
+      }
     ]
   }
 })

@@ -264,7 +264,7 @@ async function main() {
       await sleep(3000)
       const [serviceIdle, pluginIdle] = await cpuOver([service, p.pid], 10_000)
       const streams = ts.map((t) => {
-        const s = c.driver.taskStats({ taskId: t.nomad.id, collectionInterval: { seconds: 1, nanos: 0 } })
+        const s = c.driver.taskStats({ taskId: t.nomad.id, collectionInterval: { seconds: 1n, nanos: 0 } })
         s.on("data", () => {})
         s.on("error", () => {})
         return s

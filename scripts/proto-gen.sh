@@ -11,6 +11,6 @@ mapfile -t FILES < <(cd proto && find . -name '*.proto' -not -path './gen/*' | s
 "$PROTOC" -I proto \
   --plugin=protoc-gen-ts_proto=./node_modules/.bin/protoc-gen-ts_proto \
   --ts_proto_out="$OUT" \
-  --ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,importSuffix=.ts,forceLong=number,useDate=false,useOptionals=none,exportCommonSymbols=false,outputTypeRegistry=false \
+  --ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,importSuffix=.ts,forceLong=bigint,useDate=false,useOptionals=none,exportCommonSymbols=false,outputTypeRegistry=false \
   "${FILES[@]}"
 echo "generated $(find "$OUT" -name '*.ts' | wc -l) files in $OUT"

@@ -33,6 +33,35 @@ const table: ReadonlyArray<readonly [LibpodErrorKind, RegExp]> = [
 /** The kind of a libpod error text, or `undefined` when it is none of the known ones. */
 export const libpodErrorKind = (text: string): LibpodErrorKind | undefined => table.find(([, re]) => re.test(text))?.[0]
 
+/**
+ * Podman's words for "the container spec is wrong" on create and start (docs/podman.md, "Errors"):
+ * libpod's invalid-argument cause, the runtime's exec failures, a missing mount source, device,
+ * seccomp profile or init binary, an unknown user, capability, network, mount option or container
+ * to share a namespace with. Podman answers all of them with HTTP 500.
+ */
+const inputRejections: ReadonlyArray<RegExp> = [
+  /invalid argument/i,
+  /unknown capability/i,
+  /cannot be empty/i,
+  /must be (?:an )?absolute/i,
+  /no matching entries in (?:passwd|group) file|unable to find (?:user|group)/i,
+  /OCI runtime attempted to invoke a command that was not found|executable file not found/i,
+  /OCI permission denied/i,
+  /no such file or directory/i,
+  /not in a separate kernel namespace/i,
+  /does not exist on container/i,
+  /invalid reference format/i,
+  /(?:unknown|invalid) mount option|invalid option/i,
+  /network not found/i,
+  /incorrect format/i,
+  /apparmor profile .* specified/i,
+  /no container with name or id|no such container/i
+]
+
+/** True when a create or start error says the spec itself is wrong (see {@link inputRejections}). */
+export const isInputRejection = (text: string): boolean =>
+  !/nil pointer|panic/i.test(text) && inputRejections.some((re) => re.test(text))
+
 const decodeErrorBody = Schema.decodeUnknownOption(ErrorBodyJson)
 
 /** Podman's error text from an error body (`{"cause","message","response"}`): the message, else the cause, else the raw text. */

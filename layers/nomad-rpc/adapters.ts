@@ -5,8 +5,10 @@
  * in a span named after the RPC (`Nomad.StartTask`, …), the parent of the driver's own spans.
  */
 import type * as grpc from "@grpc/grpc-js"
-import { Cause, Effect, Exit, Queue, Stream } from "effect"
-import { causeToStatus, type HandlerFailure } from "./status.ts"
+import { status as Code } from "@grpc/grpc-js"
+import { Cause, Deferred, Effect, Exit, Queue, Stream } from "effect"
+import { causeToStatus, type HandlerFailure, RpcRequestError } from "./status.ts"
+import { undecodableReason } from "./undecodable.ts"
 
 export type Runner<R> = <A, E>(
   effect: Effect.Effect<A, E, R>,
@@ -58,6 +60,12 @@ const logFailure = <E>(method: string, cause: Cause.Cause<E>) =>
       Effect.annotateLogs({ method })
     )
 
+/** A request that did not decode (undecodable.ts) is the caller's mistake: INVALID_ARGUMENT. */
+const rejectUndecodable = (request: unknown): RpcRequestError | undefined => {
+  const reason = undecodableReason(request)
+  return reason === undefined ? undefined : new RpcRequestError(Code.INVALID_ARGUMENT, reason)
+}
+
 /** A unary handler. */
 export const unary = <R, Req, Res>(
   tracker: CallTracker<R>,
@@ -65,7 +73,8 @@ export const unary = <R, Req, Res>(
   handler: (req: Req) => Effect.Effect<Res, HandlerFailure, R>
 ): grpc.handleUnaryCall<Req, Res> =>
 (call, callback) => {
-  const program = handler(call.request).pipe(
+  const rejected = rejectUndecodable(call.request)
+  const program = (rejected !== undefined ? Effect.fail(rejected) : handler(call.request)).pipe(
     Effect.tapCause((cause) => logFailure(method, cause)),
     Effect.withSpan(`Nomad.${method}`)
   )
@@ -95,7 +104,8 @@ export const serverStream = <R, Req, Res>(
   handler: (req: Req) => Stream.Stream<Res, HandlerFailure, R>
 ): grpc.handleServerStreamingCall<Req, Res> =>
 (call) => {
-  const program = Stream.runForEach(handler(call.request), writeTo(call)).pipe(
+  const rejected = rejectUndecodable(call.request)
+  const program = (rejected !== undefined ? Effect.fail(rejected) : Stream.runForEach(handler(call.request), writeTo(call))).pipe(
     Effect.tapCause((cause) => logFailure(method, cause)),
     Effect.withSpan(`Nomad.${method}`)
   )
@@ -116,10 +126,16 @@ export const bidiStream = <R, Req, Res>(
 (call) => {
   const program = Effect.gen(function*() {
     const queue = yield* Queue.unbounded<Req, Cause.Done>()
-    call.on("data", (m: Req) => Queue.offerUnsafe(queue, m))
+    // a message that does not decode ends the call with INVALID_ARGUMENT
+    const undecodable = yield* Deferred.make<never, RpcRequestError>()
+    call.on("data", (m: Req) => {
+      const rejected = rejectUndecodable(m)
+      if (rejected === undefined) Queue.offerUnsafe(queue, m)
+      else Deferred.doneUnsafe(undecodable, Effect.fail(rejected))
+    })
     call.on("end", () => Queue.endUnsafe(queue))
     call.on("error", () => Queue.endUnsafe(queue))
-    yield* Stream.runForEach(handler(queue), writeTo(call))
+    yield* Effect.raceFirst(Stream.runForEach(handler(queue), writeTo(call)), Deferred.await(undecodable))
   }).pipe(Effect.tapCause((cause) => logFailure(method, cause)), Effect.withSpan(`Nomad.${method}`))
   const cancel = tracker.start(program, (exit) => {
     if (call.cancelled) return

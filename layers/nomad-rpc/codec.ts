@@ -4,6 +4,8 @@
  * (docs/protocol.md#replies-the-agent-cannot-survive).
  */
 import type { DriverCapabilitiesInfo, StartedTask } from "../../src/services/Driver.ts"
+import type { ConfigIssue } from "../../src/domain/errors.ts"
+import { quote } from "../../src/domain/values/text.ts"
 import type { HclSpec } from "../../src/domain/hclspec.ts"
 import type { NetworkIsolation, NomadTask } from "../../src/domain/NomadTask.ts"
 import type {
@@ -24,18 +26,26 @@ import {
 // time
 
 /** Go's zero time.Time as a Timestamp: what Go drivers send for "not yet" (e.g. completed_at of a running task). */
-export const GO_ZERO_TIME: Timestamp = { seconds: -62135596800, nanos: 0 }
+export const GO_ZERO_TIME: Timestamp = { seconds: -62135596800n, nanos: 0 }
 
 export const toTimestamp = (d: Date | undefined): Timestamp => {
   if (d === undefined || Number.isNaN(d.getTime())) return GO_ZERO_TIME
   const ms = d.getTime()
   const seconds = Math.floor(ms / 1000)
-  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 }
+  return { seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 }
 }
 
-/** A Duration in whole milliseconds (absent = 0; negative clamped to 0). */
-export const durationToMillis = (d: Duration | undefined): number =>
-  d === undefined ? 0 : Math.max(0, d.seconds * 1000 + Math.floor(d.nanos / 1_000_000))
+/**
+ * A Duration in whole milliseconds (absent = 0; negative clamped to 0; beyond 2^53 ms, about
+ * 285,000 years, clamped there). int64 seconds arrive as bigints: every value Nomad's types allow
+ * decodes (docs/protocol.md#numbers).
+ */
+export const durationToMillis = (d: Duration | undefined): number => {
+  if (d === undefined) return 0
+  const millis = d.seconds * 1000n + BigInt(Math.trunc(d.nanos / 1_000_000))
+  if (millis <= 0n) return 0
+  return millis > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(millis)
+}
 
 // ---------------------------------------------------------------------------------------------
 // hclspec
@@ -54,9 +64,9 @@ export const hclSpecToProto = (s: HclSpec): Spec => {
     case "BlockAttrs":
       return { blockAttrs: { name: s.name, type: s.type, required: s.required } }
     case "BlockList":
-      return { blockList: { name: s.name, minItems: s.minItems, maxItems: s.maxItems, nested: hclSpecToProto(s.nested) } }
+      return { blockList: { name: s.name, minItems: BigInt(s.minItems), maxItems: BigInt(s.maxItems), nested: hclSpecToProto(s.nested) } }
     case "BlockSet":
-      return { blockSet: { name: s.name, minItems: s.minItems, maxItems: s.maxItems, nested: hclSpecToProto(s.nested) } }
+      return { blockSet: { name: s.name, minItems: BigInt(s.minItems), maxItems: BigInt(s.maxItems), nested: hclSpecToProto(s.nested) } }
     case "BlockMap":
       return { blockMap: { name: s.name, labels: [...s.labels], nested: hclSpecToProto(s.nested) } }
     case "Default":
@@ -87,7 +97,47 @@ const isolationModeToProto = (m: DriverCapabilitiesInfo["networkIsolationModes"]
   }
 }
 
-/** The wire TaskConfig (minus msgpack_driver_config) as a domain NomadTask. */
+/** Nomad's resources in MiB beyond this (1 PiB) are refused: no host has it, and bytes would overflow. */
+export const MAX_MEMORY_MB = 2 ** 30
+
+/**
+ * The int64 and double fields of the wire task that the driver uses, and its `alloc_dir`, checked: each must be a
+ * number the driver can use as it is (docs/protocol.md#numbers). Every int64 value decodes (as a
+ * bigint); a value out of the range Nomad can mean (a negative CPU share, more memory than any
+ * host) is the caller's mistake, reported with its field like a config problem.
+ */
+export const wireTaskIssues = (t: TaskConfig): Array<ConfigIssue> => {
+  const issues: Array<ConfigIssue> = []
+  const alloc = t.resources?.allocatedResources
+  const linux = t.resources?.linuxResources
+  const int = (field: string, v: bigint | undefined, min: bigint, max: bigint) => {
+    if (v !== undefined && (v < min || v > max)) issues.push({ field, reason: `${v} is out of range (${min}..${max})` })
+  }
+  const safe = BigInt(Number.MAX_SAFE_INTEGER)
+  int("resources.cpu.cpu_shares", alloc?.cpu?.cpuShares, 0n, safe)
+  int("resources.linux_resources.cpu_shares", linux?.cpuShares, 0n, safe)
+  int("resources.memory.memory_mb", alloc?.memory?.memoryMb, 0n, BigInt(MAX_MEMORY_MB))
+  int("resources.memory.memory_max_mb", alloc?.memory?.memoryMaxMb, -1n, BigInt(MAX_MEMORY_MB))
+  // Nomad always gives its tasks an allocation directory (the CLI and embedders may run without)
+  if (!t.allocDir.startsWith("/")) issues.push({ field: "alloc_dir", reason: `must be an absolute path, got ${quote(t.allocDir)}` })
+  const ticks = linux?.PercentTicks
+  if (ticks !== undefined && !(Number.isFinite(ticks) && ticks >= 0)) {
+    issues.push({ field: "resources.linux_resources.percent_ticks", reason: `${ticks} is not a non-negative number` })
+  }
+  return issues
+}
+
+/** A bigint known to be in range (see wireTaskIssues) as a number; out of range → clamped, never thrown. */
+const toNumber = (v: bigint | undefined): number => {
+  if (v === undefined) return 0
+  const max = BigInt(Number.MAX_SAFE_INTEGER)
+  return Number(v > max ? max : v < -max ? -max : v)
+}
+
+/**
+ * The wire TaskConfig (minus msgpack_driver_config) as a domain NomadTask. Total: numbers are
+ * converted as they are (run {@link wireTaskIssues} first to refuse the out-of-range ones).
+ */
 export const toNomadTask = (t: TaskConfig): NomadTask => {
   const alloc = t.resources?.allocatedResources
   const linux = t.resources?.linuxResources
@@ -107,12 +157,12 @@ export const toNomadTask = (t: TaskConfig): NomadTask => {
     deviceEnv: { ...t.deviceEnv },
     user: t.user,
     resources: {
-      cpuShares: alloc?.cpu?.cpuShares || linux?.cpuShares || 0,
+      cpuShares: toNumber(alloc?.cpu?.cpuShares || linux?.cpuShares || 0n),
       cpusetCpus: linux?.cpusetCpus ?? "",
       ...(linux?.cpusetCgroup ? { cpusetCgroup: linux.cpusetCgroup } : {}),
-      memoryMb: alloc?.memory?.memoryMb ?? 0,
-      memoryMaxMb: alloc?.memory?.memoryMaxMb ?? 0,
-      percentTicks: linux?.PercentTicks ?? 0,
+      memoryMb: toNumber(alloc?.memory?.memoryMb),
+      memoryMaxMb: toNumber(alloc?.memory?.memoryMaxMb),
+      percentTicks: Number.isFinite(linux?.PercentTicks) ? linux!.PercentTicks : 0,
       ports: (t.resources?.ports ?? []).map((p) => ({ label: p.label, value: p.value, to: p.to, hostIp: p.hostIp })),
       networks: (alloc?.networks ?? []).map((n) => ({
         device: n.device,
@@ -179,7 +229,9 @@ export const networkOverrideToProto = (n: DriverNetwork): NetworkOverride =>
 export const startedNetwork = (s: StartedTask): NetworkOverride | undefined =>
   s.network ? networkOverrideToProto(s.network) : undefined
 
-const u64 = (n: number): number => (Number.isFinite(n) && n > 0 ? Math.round(n) : 0)
+/** A uint64 stats field: negative, NaN or infinite → 0; beyond 2^64-1 → 2^64-1. */
+const u64 = (n: number): bigint =>
+  Number.isFinite(n) && n > 0 ? (n >= 2 ** 64 ? 2n ** 64n - 1n : BigInt(Math.round(n))) : 0n
 const f64 = (n: number): number => (Number.isFinite(n) ? n : 0)
 
 const CPU_FIELDS: Record<TaskStatsSample["cpu"]["measured"][number], CPUUsage_Fields> = {
@@ -238,7 +290,7 @@ export const attributeToProto = (v: string | number | boolean): Attribute =>
     : typeof v === "boolean"
     ? { boolVal: v, unit: "" }
     : Number.isSafeInteger(v)
-    ? { intVal: v, unit: "" }
+    ? { intVal: BigInt(v), unit: "" }
     : { floatVal: v, unit: "" }
 
 export const fingerprintToProto = (f: Fingerprint): FingerprintResponse =>

@@ -9,6 +9,9 @@ import pkg from "../../package.json" with { type: "json" }
 import { decodeDriverState, DRIVER_STATE_VERSION, encodeDriverState } from "../../src/domain/DriverState.ts"
 import { decodePluginConfig, pluginConfigSpec } from "../../src/domain/PluginConfig.ts"
 import { decodeUnknownTaskConfig, taskConfigSpec } from "../../src/domain/TaskConfig.ts"
+import { type ConfigIssue, InvalidPluginConfig, InvalidTaskConfig } from "../../src/domain/errors.ts"
+import { MAX_CONFIG_BYTES, MAX_NAME_BYTES } from "../../src/domain/limits.ts"
+import { boundedText } from "../../src/domain/values/text.ts"
 import { parseSignal } from "../../src/domain/values/signals.ts"
 import { Driver, type ExecInput } from "../../src/services/Driver.ts"
 import { DriverConfig } from "../../src/services/DriverConfig.ts"
@@ -24,7 +27,7 @@ import {
 import { bidiStream, type CallTracker, serverStream, unary } from "./adapters.ts"
 import {
   capabilitiesToProto, durationToMillis, execResultToProto, exitErrorText, exitResultToProto, fingerprintToProto,
-  hclSpecToProto, startedNetwork, statsToProto, taskEventToProto, taskStatusToProto, toNomadTask
+  hclSpecToProto, startedNetwork, statsToProto, taskEventToProto, taskStatusToProto, toNomadTask, wireTaskIssues
 } from "./codec.ts"
 import { decodeCty } from "./cty.ts"
 import { fromGoDriverState } from "./goDriverState.ts"
@@ -40,7 +43,11 @@ export const PLUGIN_VERSION: string = pkg.version
 type R = Driver | DriverConfig
 
 const requireTaskId = (id: string) =>
-  id === "" ? Effect.fail(new RpcRequestError(Code.INVALID_ARGUMENT, "task_id is required")) : Effect.succeed(id)
+  id === ""
+    ? Effect.fail(new RpcRequestError(Code.INVALID_ARGUMENT, "task_id is required"))
+    : id.length > MAX_NAME_BYTES
+    ? Effect.fail(new RpcRequestError(Code.INVALID_ARGUMENT, `task_id ${boundedText(id, 64)} is longer than ${MAX_NAME_BYTES} characters`))
+    : Effect.succeed(id)
 
 /** Nomad's signal text (`SIGUSR1`), parsed here at the edge; an unknown one is the caller's mistake. */
 const requireSignal = (text: string) =>
@@ -50,6 +57,12 @@ const requireSignal = (text: string) =>
       ? Effect.fail(new RpcRequestError(Code.INVALID_ARGUMENT, `unknown signal ${JSON.stringify(text.slice(0, 64))}`))
       : Effect.succeed(signal)
   })
+
+/** A config of more than MAX_CONFIG_BYTES (1 MiB) of msgpack is refused before it is decoded. */
+const configSizeIssues = (bytes: Uint8Array): Array<ConfigIssue> =>
+  bytes.length > MAX_CONFIG_BYTES
+    ? [{ field: "(config)", reason: `is ${bytes.length} bytes of msgpack; at most ${MAX_CONFIG_BYTES} are allowed` }]
+    : []
 
 /** A stream that must never end by itself (the client would reopen it in a hot loop). */
 const endless = <A, E, R0>(s: Stream.Stream<A, E, R0>) => Stream.concat(s, Stream.never)
@@ -65,6 +78,8 @@ export const basePluginServer = (tracker: CallTracker<R>): BasePluginServer => (
   configSchema: unary(tracker, "ConfigSchema", () => Effect.succeed({ spec: hclSpecToProto(pluginConfigSpec) })),
   setConfig: unary(tracker, "SetConfig", (req) =>
     Effect.gen(function*() {
+      const tooLarge = configSizeIssues(req.msgpackConfig)
+      if (tooLarge.length > 0) return yield* new InvalidPluginConfig({ issues: tooLarge })
       const raw = yield* decodeCty(req.msgpackConfig)
       // 0 bytes: the agent has no config block for us; defaults apply.
       const config = yield* decodePluginConfig(raw ?? {})
@@ -144,7 +159,10 @@ export const driverServer = (tracker: CallTracker<R>): DriverServer => ({
       if (task === undefined || task.id === "") {
         return yield* new RpcRequestError(Code.INVALID_ARGUMENT, "StartTask: task with an id is required")
       }
-      // Decoded here, at the edge: the driver core only sees a typed TaskConfig.
+      // Checked and decoded here, at the edge: the driver core only sees a typed TaskConfig and
+      // a NomadTask whose numbers are in range.
+      const wire = [...configSizeIssues(task.msgpackDriverConfig), ...wireTaskIssues(task)]
+      if (wire.length > 0) return yield* new InvalidTaskConfig({ issues: wire })
       const config = yield* decodeUnknownTaskConfig(yield* decodeCty(task.msgpackDriverConfig))
       const started = yield* (yield* Driver).startTask(toNomadTask(task), config)
       const network = startedNetwork(started)

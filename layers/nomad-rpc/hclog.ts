@@ -8,6 +8,15 @@
  */
 import { Cause, Layer, Logger, References } from "effect"
 import type { LogLevel } from "effect/LogLevel"
+import { boundedText } from "../../src/domain/values/text.ts"
+
+/**
+ * The longest message (and error) one log line carries, and the longest annotation value: the
+ * values our errors repeat are cut to 200 characters already; these bound the rest, so no input
+ * can make one line flood the agent's log.
+ */
+const MAX_MESSAGE_CHARS = 8192
+const MAX_ANNOTATION_CHARS = 1024
 
 /** `2026-01-02T03:04:05.123456Z`: hclog's layout, microseconds padded from JS milliseconds. */
 export const hclogTimestamp = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z")
@@ -55,14 +64,14 @@ export const formatHclog = (entry: {
   const messages = Array.isArray(entry.message) ? entry.message : [entry.message]
   const line: Record<string, unknown> = {
     "@level": LEVELS[entry.level] ?? "info",
-    "@message": messages.map(render).join(" "),
+    "@message": boundedText(messages.map(render).join(" "), MAX_MESSAGE_CHARS),
     "@timestamp": hclogTimestamp(entry.date),
     "@module": entry.module
   }
   for (const [k, v] of Object.entries(entry.annotations ?? {})) {
-    if (!k.startsWith("@")) line[k] = v
+    if (!k.startsWith("@")) line[k] = typeof v === "string" ? boundedText(v, MAX_ANNOTATION_CHARS) : v
   }
-  if (entry.error !== undefined) line.error = entry.error
+  if (entry.error !== undefined) line.error = boundedText(entry.error, MAX_MESSAGE_CHARS)
   return JSON.stringify(line)
 }
 

@@ -23,6 +23,7 @@ import type { Driver } from "../../src/services/Driver.ts"
 import type { DriverConfig } from "../../src/services/DriverConfig.ts"
 import { CallTracker } from "./adapters.ts"
 import { basePluginServer, brokerServer, controllerServer, driverServer, healthServer, stdioServer } from "./handlers.ts"
+import { tolerantService } from "./undecodable.ts"
 
 /** go-plugin core protocol version | Nomad's app protocol version. */
 export const CORE_PROTOCOL_VERSION = 1
@@ -99,12 +100,12 @@ export const serve = (options: ServerOptions = {}) =>
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1
     })
-    server.addService(HealthService, healthServer(tracker))
-    server.addService(GRPCControllerService, controllerServer(tracker, requestShutdown))
-    server.addService(GRPCStdioService, stdioServer(tracker))
-    server.addService(GRPCBrokerService, brokerServer(tracker))
-    server.addService(BasePluginService, basePluginServer(tracker))
-    server.addService(DriverService, driverServer(tracker))
+    server.addService(tolerantService(HealthService), healthServer(tracker))
+    server.addService(tolerantService(GRPCControllerService), controllerServer(tracker, requestShutdown))
+    server.addService(tolerantService(GRPCStdioService), stdioServer(tracker))
+    server.addService(tolerantService(GRPCBrokerService), brokerServer(tracker))
+    server.addService(tolerantService(BasePluginService), basePluginServer(tracker))
+    server.addService(tolerantService(DriverService), driverServer(tracker))
 
     yield* Effect.acquireRelease(
       Effect.gen(function*() {

@@ -15,6 +15,7 @@ import { Cause, Data } from "effect"
 import type { DriverFailure, PodmanError } from "../../src/domain/errors.ts"
 import { Status as RpcStatus } from "../../proto/gen/google/rpc/status.ts"
 import { RecoverableError } from "../../proto/gen/plugins/shared/structs/proto/recoverable_error.ts"
+import { boundedText } from "../../src/domain/values/text.ts"
 import type { CtyDecodeError } from "./cty.ts"
 
 /** Go's drivers.ErrTaskNotFound text. */
@@ -47,7 +48,8 @@ export interface StatusMapping {
  * themselves (recoverable: Nomad retries the start); a missing container is NotFound; what the
  * container's state forbids (not running, a name or port taken) is a failed precondition; an option
  * the transport cannot express is unimplemented; Podman's own errors and answers we cannot decode
- * are internal.
+ * are internal, unless Podman refused the container spec as wrong (`Api` with `invalidInput`),
+ * which is the task's mistake: INVALID_ARGUMENT with Podman's reason.
  */
 const podmanStatus = (e: PodmanError): StatusMapping => {
   switch (e.reason._tag) {
@@ -63,6 +65,9 @@ const podmanStatus = (e: PodmanError): StatusMapping => {
     case "Unsupported":
       return { code: Code.UNIMPLEMENTED, message: e.message }
     case "Api":
+      return e.reason.invalidInput === true
+        ? { code: Code.INVALID_ARGUMENT, message: `podman refused the task: ${e.message}` }
+        : { code: Code.INTERNAL, message: e.message }
     case "Decode":
       return { code: Code.INTERNAL, message: e.message }
   }
@@ -106,13 +111,20 @@ export const recoverableDetails = (code: Code, message: string, recoverable: boo
     details: [{ typeUrl: RECOVERABLE_ERROR_TYPE_URL, value: RecoverableError.encode({ recoverable }).finish() }]
   })).finish())
 
+/**
+ * The longest status message: each value an error repeats is already cut to 200 characters
+ * (src/domain/values/text.ts); this bounds the whole, so no request can make the agent log megabytes.
+ */
+export const MAX_STATUS_MESSAGE = 4096
+
 /** A grpc-js status object (what a unary callback or `call.emit("error")` takes). */
 export const toStatusObject = (m: StatusMapping): Partial<StatusObject> & { code: Code; details: string; metadata: Metadata } => {
   const metadata = new Metadata()
+  const message = boundedText(m.message, MAX_STATUS_MESSAGE)
   if (m.recoverable !== undefined) {
-    metadata.set("grpc-status-details-bin", recoverableDetails(m.code, m.message, m.recoverable))
+    metadata.set("grpc-status-details-bin", recoverableDetails(m.code, message, m.recoverable))
   }
-  return { code: m.code, details: m.message, metadata }
+  return { code: m.code, details: message, metadata }
 }
 
 /** The status for a failed handler fiber: typed failure → table; defect → INTERNAL; interrupt → CANCELLED. */

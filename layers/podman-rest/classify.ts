@@ -11,7 +11,8 @@
  * - "image not known" on create → NotFound (image); "network not found" on create → NotFound (network);
  * - an image removal refused because a container uses it or several names point at it → Conflict;
  * - "already in use" (a name, a host port) or any other 409 → Conflict;
- * - anything else → Api with Podman's own text, bounded.
+ * - anything else → Api with Podman's own text, bounded; flagged `invalidInput` when Podman said
+ *   400, or refused a create or start for what the spec says (libpod/errorText.ts).
  */
 import {
   Api,
@@ -24,7 +25,7 @@ import {
   Timeout,
   Unavailable
 } from "../../src/domain/PodmanError.ts"
-import { errorBodyText, libpodErrorKind } from "../libpod/errorText.ts"
+import { errorBodyText, isInputRejection, libpodErrorKind } from "../libpod/errorText.ts"
 
 /** How a REST call failed, before classification. */
 export type RestFailure =
@@ -64,6 +65,9 @@ const subjectOf = (operation: string): PodmanObject | undefined => {
 /** Operations that need a running container: their "state improper", 304 and 409 mean "not running". */
 const needsRunning = new Set(["containerKill", "containerStop", "containerAttach", "containerHealthcheck", "execCreate", "execStart", "execResize"])
 
+/** The operations that take the container spec (their refusals may be the spec's fault). */
+const specOperations = new Set(["containerCreate", "containerStart"])
+
 const missingKind = { container: "no-such-container", image: "no-such-image", "exec session": "no-such-exec-session", network: "no-such-network" } as const
 
 /**
@@ -92,5 +96,7 @@ export const classifyRest = (operation: string, failure: RestFailure, id = ""): 
   if (kind === "in-use" || status === 409 || (operation === "containerRemove" && kind === "state-improper")) {
     return new Conflict({ detail: boundedDetail(text) })
   }
-  return new Api({ detail: boundedDetail(text) })
+  // HTTP 400, or a create/start refused for what the spec says: the task's mistake
+  const invalidInput = status === 400 || (specOperations.has(operation) && isInputRejection(text))
+  return new Api({ detail: boundedDetail(text), ...(invalidInput ? { invalidInput } : {}) })
 }

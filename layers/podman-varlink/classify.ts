@@ -27,7 +27,7 @@ import {
   Unavailable,
   Unsupported
 } from "../../src/domain/PodmanError.ts"
-import { libpodErrorKind } from "../libpod/errorText.ts"
+import { isInputRejection, libpodErrorKind } from "../libpod/errorText.ts"
 import type { VarlinkFailure } from "../varlink/VarlinkErrors.ts"
 
 const IFACE = "io.podman"
@@ -79,8 +79,10 @@ export const classifyVarlink = (operation: string, e: VarlinkFailure, id: string
           return new NotFound({ what: "image", id })
         case "state-improper":
           return notRunning()
-        default:
-          return new Api({ detail: boundedDetail(reason || e.error) })
+        default: {
+          const invalidInput = (operation === "containerCreate" || operation === "containerStart") && isInputRejection(reason)
+          return new Api({ detail: boundedDetail(reason || e.error), ...(invalidInput ? { invalidInput } : {}) })
+        }
       }
     }
     case "org.varlink.service.MethodNotFound":

@@ -3,14 +3,18 @@
  * declared once (./options/declare.ts), the decoded type, the hclspec, the decoder, the README
  * table, and the resolution of the configured Podman sockets.
  */
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import { type ConfigIssue, InvalidPluginConfig } from "./errors.ts"
 import type { HclSpec } from "./hclspec.ts"
 import { IPAddress, logDriver, NonEmpty } from "./options/checks.ts"
 import { block, blockAttrs, blockList, bool, decodeFields, type Decoded, type Input, string, stringList, text } from "./options/declare.ts"
 import { objectSpec, renderOptionsTable } from "./options/derive.ts"
-import { goDuration } from "./values/durations.ts"
+import { MAX_DURATION_HOURS } from "./limits.ts"
+import { goDurationAtMost } from "./values/durations.ts"
 import { logSizeLimit } from "./values/sizes.ts"
+
+/** Every duration option of the plugin: a Go duration of at most 24h (docs/config.md, "Bounds"). */
+const goDuration = goDurationAtMost(Duration.hours(MAX_DURATION_HOURS))
 
 /** The capabilities the docker driver allows by default (Docker's defaults without NET_RAW). */
 export const DEFAULT_ALLOW_CAPS: ReadonlyArray<string> = [
@@ -73,7 +77,7 @@ export const pluginOptions = {
     { defaultWhenAbsent: true }
   ),
   extra_labels: stringList("Globs of extra `com.hashicorp.nomad.*` labels to add: `job_name`, `job_id`, `task_group_name`, `task_name`, `namespace`, `node_name`, `node_id` (this driver always adds all but the node labels)."),
-  client_http_timeout: text("Timeout of non-streaming Podman API calls, a Go duration.", goDuration, { default: "60s" }),
+  client_http_timeout: text("Timeout of non-streaming Podman API calls, a Go duration (at most 24h).", goDuration, { default: "60s" }),
   dns_servers: stringList("DNS servers for tasks whose group has no `dns` block.", { element: IPAddress }),
   networking: block(
     { default_rootless_mode: string("Network mode for rootless Podman when the task sets none (default: `pasta` on Podman ≥ 5, else `slirp4netns`).", { default: "" }) },

@@ -99,9 +99,15 @@ export class Unsupported extends Schema.TaggedError<Unsupported>()("Unsupported"
   }
 }
 
-/** Podman answered with an error that is none of the above; `detail` is its own text (bounded). */
+/**
+ * Podman answered with an error that is none of the above; `detail` is its own text (bounded).
+ * `invalidInput`: Podman refused the container spec as wrong (an unknown capability, a missing
+ * mount source, a command that is not found, a user the image does not have): the task's
+ * mistake, not a fault of the driver or of Podman.
+ */
 export class Api extends Schema.TaggedError<Api>()("Api", {
-  detail: Schema.String
+  detail: Schema.String,
+  invalidInput: Schema.optional(Schema.Boolean)
 }) {
   readonly [ReasonTypeId] = ReasonTypeId
   get isRetryable() {

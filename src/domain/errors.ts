@@ -21,8 +21,13 @@ export const ConfigIssue = Schema.Struct({
 })
 export type ConfigIssue = typeof ConfigIssue.Type
 
-const formatIssues = (issues: ReadonlyArray<ConfigIssue>): string =>
-  issues.map((i) => `${i.field}: ${i.reason}`).join("; ")
+/** Issues shown in an error message; the rest are counted (a hostile config may have thousands). */
+const MAX_ISSUES_SHOWN = 20
+
+const formatIssues = (issues: ReadonlyArray<ConfigIssue>): string => {
+  const shown = issues.slice(0, MAX_ISSUES_SHOWN).map((i) => `${i.field}: ${i.reason}`).join("; ")
+  return issues.length > MAX_ISSUES_SHOWN ? `${shown}; … and ${issues.length - MAX_ISSUES_SHOWN} more` : shown
+}
 
 /** The task's `config {}` block (or what Nomad passed for it) is invalid. Maps to InvalidArgument. */
 export class InvalidTaskConfig extends Schema.TaggedError<InvalidTaskConfig>()("InvalidTaskConfig", {

@@ -23,6 +23,7 @@ import { type ImagePullError, InvalidTaskConfig, type PodmanError, TaskStateErro
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
 import { networkMode } from "../domain/values/namespaces.ts"
+import { quote } from "../domain/values/text.ts"
 import type { ContainerInspect, PodmanClient } from "../services/Podman.ts"
 import { LABEL_ALLOC_ID } from "../translate/index.ts"
 
@@ -98,7 +99,7 @@ export const createContainer = (
       ? Effect.fail(new InvalidTaskConfig({
         issues: [{
           field: "network_mode",
-          reason: `Podman has no network ${JSON.stringify(networkMode.format(config.network_mode))}; create it first (podman network create) or choose another mode`
+          reason: `Podman has no network ${quote(networkMode.format(config.network_mode))}; create it first (podman network create) or choose another mode`
         }]
       }))
       : Effect.fail(e)

@@ -16,6 +16,7 @@ import { Effect } from "effect"
 import { type ConfigIssue, InvalidTaskConfig } from "../domain/errors.ts"
 import type { PluginConfig } from "../domain/PluginConfig.ts"
 import type { TaskConfig } from "../domain/TaskConfig.ts"
+import { quote } from "../domain/values/text.ts"
 import { allowsAllCaps, normaliseCap } from "../translate/index.ts"
 
 export { capsToDrop } from "../translate/index.ts"
@@ -58,7 +59,7 @@ export const guardRailIssues = (config: TaskConfig, plugin: PluginConfig, facts:
     if (allowed !== undefined && !allowed.includes(runtime)) {
       issues.push({
         field: "runtime",
-        reason: `OCI runtime ${JSON.stringify(runtime)} is not allowed on this client (allowed: ${allowed.join(", ")}); the operator can add it to the plugin's allow_runtimes`
+        reason: `OCI runtime ${quote(runtime)} is not allowed on this client (allowed: ${allowed.join(", ")}); the operator can add it to the plugin's allow_runtimes`
       })
     }
   }

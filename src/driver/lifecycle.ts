@@ -244,9 +244,29 @@ export const makeLifecycle = (deps: {
       return status
     })
 
+    /**
+     * A signal for a task that has exited is the caller's precondition, never a driver fault: the
+     * exit may be known already, or Podman's refusal may come in words the transport does not
+     * classify (a runtime error of a container that just stopped); then the container's state
+     * decides.
+     */
     const signalTask = Effect.fn("Driver.signalTask")(function*(taskId: string, signal: Signal) {
       const t = yield* registry.lookup(taskId)
-      yield* t.client.containerKill(t.containerId, signal.name)
+      const exited = new TaskStateError({ taskId, detail: `cannot send ${signal.name}: the task has exited` })
+      if (yield* Deferred.isDone(t.exit)) return yield* exited
+      yield* t.client.containerKill(t.containerId, signal.name).pipe(
+        Effect.catchIf(
+          (e) => e.reason._tag === "NotRunning" || e.reason._tag === "NotFound" || e.reason._tag === "Api",
+          (e) =>
+            t.client.containerInspect(t.containerId).pipe(
+              Effect.map((inspect) => inspect.state.running),
+              Effect.catchReason("PodmanError", "NotFound", () => Effect.succeed(false)),
+              Effect.flatMap((running): Effect.Effect<never, PodmanError | TaskStateError> =>
+                running ? Effect.fail(e) : Effect.fail(exited)
+              )
+            )
+        )
+      )
     })
 
     const recoverTask = Effect.fn("Driver.recoverTask")(function*(state: DriverState) {

@@ -73,7 +73,8 @@ export class Driver extends Context.Service<Driver, {
   readonly taskStats: (taskId: string, interval: Duration.Input) => Stream.Stream<TaskStatsSample, TaskNotFound>
   /** Task events of every task (image pull progress and the like). Never ends. */
   readonly taskEvents: Stream.Stream<TaskEvent>
-  readonly signalTask: (taskId: string, signal: Signal) => Effect.Effect<void, TaskNotFound | PodmanError>
+  /** A task that has exited: TaskStateError (FailedPrecondition), never a Podman fault. */
+  readonly signalTask: (taskId: string, signal: Signal) => Effect.Effect<void, TaskNotFound | TaskStateError | PodmanError>
   /** Runs a command in the task; stdout/stderr captured. No `timeout` (or zero): no limit. */
   readonly execTask: (
     taskId: string,

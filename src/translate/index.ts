@@ -9,7 +9,8 @@
  *
  * `translate` is total: every problem becomes a `ConfigIssue` (field path + reason) and all of them
  * are reported together in one `InvalidTaskConfig`; it never throws and does no I/O. The parts
- * live in small modules: metadata (name, env, labels, command, logging, stop signal), resources
+ * live in small modules: nomadTask (what Nomad hands over: env, paths, names, within the bounds of
+ * src/domain/limits.ts), metadata (name, env, labels, command, logging, stop signal), resources
  * (memory, cpu, pids, rlimits), security (caps, SELinux, security_opt, userns, ipc), mounts
  * (alloc dirs, volumes, Nomad mounts, tmpfs, devices), network (netns, networks, DNS, hosts) and
  * ports.
@@ -20,6 +21,7 @@ import { InvalidTaskConfig } from "../domain/errors.ts"
 import { metadata } from "./metadata.ts"
 import { devices, mounts } from "./mounts.ts"
 import { network } from "./network.ts"
+import { nomadTaskIssues } from "./nomadTask.ts"
 import { portMappings } from "./ports.ts"
 import { resources } from "./resources.ts"
 import { security } from "./security.ts"
@@ -42,6 +44,10 @@ export const translateSync = (input: TranslateInput): { readonly spec: Container
       return {}
     }
   }
+  part((i, is) => {
+    nomadTaskIssues(i, is)
+    return {}
+  })
   const base = part(metadata)
   const spec: Mutable<ContainerSpec> = {
     name: base.name ?? "",

@@ -15,6 +15,7 @@
 import * as path from "node:path"
 import type { MountSpec } from "../domain/ContainerSpec.ts"
 import { deviceRequest, isRelativeSource } from "../domain/values/mounts.ts"
+import { quote } from "../domain/values/text.ts"
 import type { Issues, TranslateInput } from "./types.ts"
 
 const posix = path.posix
@@ -65,13 +66,13 @@ export const mounts = (input: TranslateInput, issues: Issues): ReadonlyArray<Mou
     let source = volume.source
     if (isRelativeSource(volume)) {
       if (dir === undefined) {
-        issues.push({ field, reason: `the relative source ${JSON.stringify(volume.source)} needs a task directory, and this task has none` })
+        issues.push({ field, reason: `the relative source ${quote(volume.source)} needs a task directory, and this task has none` })
         return
       }
       source = posix.join(dir, volume.source)
     }
     if (!plugin.volumes.enabled && (allocDir === undefined || !isWithin(allocDir, source))) {
-      issues.push({ field, reason: `volumes are disabled by the plugin config (volumes.enabled = false): ${JSON.stringify(source)} is outside the allocation directory` })
+      issues.push({ field, reason: `volumes are disabled by the plugin config (volumes.enabled = false): ${quote(source)} is outside the allocation directory` })
       return
     }
     out.push({ destination: volume.destination, type: "bind", source, options: volume.options })

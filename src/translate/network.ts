@@ -20,6 +20,7 @@
  */
 import type { ContainerSpec, NamespaceSpec } from "../domain/ContainerSpec.ts"
 import { isIPAddress } from "../domain/values/addresses.ts"
+import { quote } from "../domain/values/text.ts"
 import { type Issues, majorVersion, type Mutable, siblingContainerName, type TranslateInput } from "./types.ts"
 
 type Part = Partial<Mutable<ContainerSpec>>
@@ -76,7 +77,7 @@ export const network = (input: TranslateInput, issues: Issues): Part => {
   if (dns !== undefined) {
     // the group's dns block comes from Nomad, not from the task config: it is checked here
     dns.servers.forEach((s, i) => {
-      if (!isIPAddress(s)) issues.push({ field: `dns.servers[${i}]`, reason: `invalid DNS server address ${JSON.stringify(s)}` })
+      if (!isIPAddress(s)) issues.push({ field: `dns.servers[${i}]`, reason: `invalid DNS server address ${quote(s)}` })
     })
     if (dns.servers.length > 0) out.dns_server = dns.servers
     if (dns.searches.length > 0) out.dns_search = dns.searches

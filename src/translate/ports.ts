@@ -10,6 +10,7 @@
  *   network. Both styles at once is the decoder's to reject.
  */
 import type { PortMappingSpec } from "../domain/ContainerSpec.ts"
+import { boundedText, quote } from "../domain/values/text.ts"
 import type { Issues, TranslateInput } from "./types.ts"
 
 const both = (hostPort: number, containerPort: number, hostIp: string): Array<PortMappingSpec> =>
@@ -39,14 +40,14 @@ export const portMappings = (input: TranslateInput, issues: Issues): ReadonlyArr
         issues.push({
           field,
           reason: known.length === 0
-            ? `port ${JSON.stringify(label)} not found: the group's network block defines no ports`
-            : `port ${JSON.stringify(label)} not found in the group's network block (known: ${known.join(", ")})`
+            ? `port ${quote(label)} not found: the group's network block defines no ports`
+            : `port ${quote(label)} not found in the group's network block (known: ${boundedText(known.join(", "))})`
         })
         return
       }
       const containerPort = port.to > 0 ? port.to : port.value
       if (!validPort(port.value) || !validPort(containerPort)) {
-        issues.push({ field, reason: `port ${JSON.stringify(label)} has an invalid allocation (${port.value} -> ${containerPort})` })
+        issues.push({ field, reason: `port ${quote(label)} has an invalid allocation (${port.value} -> ${containerPort})` })
         return
       }
       out.push(...both(port.value, containerPort, port.hostIp))

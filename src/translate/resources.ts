@@ -2,9 +2,10 @@
  * CPU, memory, pids, rlimits and OOM score: `resource_limits`, `r_limits`, `oom_score_adj`,
  * `cgroup_parent`.
  *
- * - CPU shares = Nomad's `cpu` (MHz), only for rootful Podman (rootless cgroups usually lack the
- *   delegated cpu controller). cpuset = Nomad's reserved cores, else Nomad's shared cores (as the
- *   docker driver confines tasks without reserved cores to the shared cpuset).
+ * - CPU shares = Nomad's `cpu` (MHz), within the kernel's 2..262144, only for rootful Podman
+ *   (rootless cgroups usually lack the delegated cpu controller). cpuset = Nomad's reserved cores,
+ *   else Nomad's shared cores (as the docker driver confines tasks without reserved cores to the
+ *   shared cpuset).
  * - `cpu_hard_limit`: quota = percentTicks × period × Podman host CPUs (at least 1000 µs), period =
  *   `cpu_cfs_period` (default 100000, raised to at least 1000). The CPU count is the Podman host's
  *   (from `info`), not the plugin process's.
@@ -21,13 +22,16 @@ import type { Mutable, TranslateInput } from "./types.ts"
 /** The soft=hard value given to whichever of nofile/nproc the task leaves unset. */
 export const DEFAULT_RLIMIT = 1024
 const DEFAULT_CFS_PERIOD = 100_000
+const MIN_SHARES = 2
+const MAX_SHARES = 262_144
 
 type CpuSpec = NonNullable<ResourceLimitsSpec["cpu"]>
 
 const cpuLimits = (input: TranslateInput): CpuSpec | undefined => {
   const { config, task, podman } = input
   const out: { shares?: number; quota?: number; period?: number; cpus?: string } = {}
-  if (!podman.rootless && task.resources.cpuShares > 0) out.shares = Math.floor(task.resources.cpuShares)
+  // the kernel's range of CPU shares (cgroup v1 refuses others, runc's v2 weight conversion too)
+  if (!podman.rootless && task.resources.cpuShares > 0) out.shares = Math.min(MAX_SHARES, Math.max(MIN_SHARES, Math.floor(task.resources.cpuShares)))
   if (task.resources.cpusetCpus !== "") out.cpus = task.resources.cpusetCpus
   else if (input.sharedCpus !== undefined && input.sharedCpus !== "") out.cpus = input.sharedCpus
   if (config.cpu_hard_limit) {
@@ -35,7 +39,9 @@ const cpuLimits = (input: TranslateInput): CpuSpec | undefined => {
     const requested = config.cpu_cfs_period ?? 0
     const period = requested === 0 ? DEFAULT_CFS_PERIOD : Math.max(1000, requested)
     const cpus = Math.max(1, Math.floor(podman.hostCpus))
-    const quota = Math.max(1000, Math.floor(task.resources.percentTicks * period) * cpus)
+    // a task's share of the node is at most all of it
+    const ticks = Math.min(1, Math.max(0, task.resources.percentTicks))
+    const quota = Math.max(1000, Math.floor(ticks * period) * cpus)
     out.period = period
     out.quota = quota
   }

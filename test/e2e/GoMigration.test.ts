@@ -82,7 +82,7 @@ describe("migration from the Go driver", () => {
     const inspect = await call(c.driver.inspectTask.bind(c.driver), { taskId: config.id })
     expect(inspect.task?.state).toBe(TaskState.RUNNING)
     const wait = call(c.driver.waitTask.bind(c.driver), { taskId: config.id })
-    await call(c.driver.stopTask.bind(c.driver), { taskId: config.id, timeout: { seconds: 5, nanos: 0 }, signal: "SIGTERM" })
+    await call(c.driver.stopTask.bind(c.driver), { taskId: config.id, timeout: { seconds: 5n, nanos: 0 }, signal: "SIGTERM" })
     expect((await wait).result?.exitCode).toBe(0)
     await call(c.driver.destroyTask.bind(c.driver), { taskId: config.id, force: true })
     expect(await containerState(PODMAN, containerId)).toBe("gone")

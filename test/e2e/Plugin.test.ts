@@ -84,8 +84,8 @@ const makeTask = (name: string, config: Record<string, unknown>, logs = false): 
     stdoutPath,
     stderrPath,
     resources: {
-      allocatedResources: { cpu: { cpuShares: 100 }, memory: { memoryMb: 64, memoryMaxMb: 0 }, networks: [] },
-      linuxResources: { cpuShares: 100, memoryLimitBytes: 64 * 1048576 },
+      allocatedResources: { cpu: { cpuShares: 100n }, memory: { memoryMb: 64n, memoryMaxMb: 0n }, networks: [] },
+      linuxResources: { cpuShares: 100n, memoryLimitBytes: 64n * 1048576n },
       ports: []
     }
   })
@@ -174,7 +174,7 @@ describe("plugin end to end", () => {
 
   it("TaskStats: a first sample quickly, with timestamp and aggregate usage", async () => {
     const t0 = Date.now()
-    const [s] = await take(c.driver.taskStats({ taskId: handle.config!.id, collectionInterval: { seconds: 10, nanos: 0 } }), 1, 15_000)
+    const [s] = await take(c.driver.taskStats({ taskId: handle.config!.id, collectionInterval: { seconds: 10n, nanos: 0 } }), 1, 15_000)
     expect(Date.now() - t0).toBeLessThan(5000)
     expect(s!.stats?.timestamp?.seconds).toBeGreaterThan(1_700_000_000)
     expect(s!.stats?.aggResourceUsage?.memory).toBeDefined()
@@ -190,7 +190,7 @@ describe("plugin end to end", () => {
 
   it("ExecTask: output and exit code", async () => {
     const r = await call(c.driver.execTask.bind(c.driver), {
-      taskId: handle.config!.id, command: ["/bin/sh", "-c", "echo exec-out; exit 3"], timeout: { seconds: 10, nanos: 0 }
+      taskId: handle.config!.id, command: ["/bin/sh", "-c", "echo exec-out; exit 3"], timeout: { seconds: 10n, nanos: 0 }
     })
     expect(Buffer.from(r.stdout).toString()).toMatch(/exec-out/)
     expect(r.result?.exitCode).toBe(3)
@@ -253,7 +253,7 @@ describe("plugin end to end", () => {
   it("StopTask with a signal ends the task; every WaitTask answers; DestroyTask removes the container", async () => {
     const id = handle.config!.id
     const waits = [call(c.driver.waitTask.bind(c.driver), { taskId: id }), call(c.driver.waitTask.bind(c.driver), { taskId: id })]
-    await call(c.driver.stopTask.bind(c.driver), { taskId: id, timeout: { seconds: 5, nanos: 0 }, signal: "SIGINT" })
+    await call(c.driver.stopTask.bind(c.driver), { taskId: id, timeout: { seconds: 5n, nanos: 0 }, signal: "SIGINT" })
     for (const w of await Promise.all(waits)) {
       expect(w.result?.exitCode === 130 || w.result?.signal === 2).toBe(true)
     }
@@ -318,7 +318,7 @@ describe("plugin end to end", () => {
     await call(c.driver.recoverTask.bind(c.driver), { taskId: "", handle: restored })
     await call(c.driver.recoverTask.bind(c.driver), { taskId: "", handle: restored })
     const wait = call(c.driver.waitTask.bind(c.driver), { taskId: task.id })
-    await call(c.driver.stopTask.bind(c.driver), { taskId: task.id, timeout: { seconds: 5, nanos: 0 }, signal: "SIGINT" })
+    await call(c.driver.stopTask.bind(c.driver), { taskId: task.id, timeout: { seconds: 5n, nanos: 0 }, signal: "SIGINT" })
     const w = await wait
     expect(w.result?.exitCode === 130 || w.result?.signal === 2).toBe(true)
     await call(c.driver.destroyTask.bind(c.driver), { taskId: task.id, force: true })
@@ -360,13 +360,13 @@ describe("plugin conformance details", () => {
     const taskId = `${allocId}/nobody/00000000`
     const errors = [
       await callError(d.driver.waitTask.bind(d.driver), { taskId }),
-      await callError(d.driver.stopTask.bind(d.driver), { taskId, timeout: { seconds: 1, nanos: 0 }, signal: "" }),
+      await callError(d.driver.stopTask.bind(d.driver), { taskId, timeout: { seconds: 1n, nanos: 0 }, signal: "" }),
       await callError(d.driver.destroyTask.bind(d.driver), { taskId, force: true }),
       await callError(d.driver.inspectTask.bind(d.driver), { taskId }),
       await callError(d.driver.signalTask.bind(d.driver), { taskId, signal: "SIGHUP" }),
       await callError(d.driver.execTask.bind(d.driver), { taskId, command: ["true"], timeout: undefined })
     ]
-    const stats = await streamOutcome(d.driver.taskStats({ taskId, collectionInterval: { seconds: 1, nanos: 0 } }), 10_000)
+    const stats = await streamOutcome(d.driver.taskStats({ taskId, collectionInterval: { seconds: 1n, nanos: 0 } }), 10_000)
     for (const e of [...errors.map((x) => ({ code: x.code, details: x.details })), stats]) {
       expect(e).toMatchObject({ code: grpc.status.NOT_FOUND, details: "task not found for given id" })
     }
@@ -380,7 +380,7 @@ describe("plugin conformance details", () => {
     await fifos.at(-2)!.waitFor(/ready/) // the signal is ignored from here on
     const wait = call(d.driver.waitTask.bind(d.driver), { taskId: task.id })
     const t0 = Date.now()
-    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 0, nanos: 0 }, signal: "" })
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 0n, nanos: 0 }, signal: "" })
     expect(Date.now() - t0).toBeLessThan(5000)
     // StopTask returns after the exit: InspectTask already says EXITED
     const status = await call(d.driver.inspectTask.bind(d.driver), { taskId: task.id })
@@ -389,17 +389,17 @@ describe("plugin conformance details", () => {
     expect(w.result?.exitCode).not.toBe(0)
     expect(w.result?.signal).toBe(9)
     // StopTask again on the exited task is OK
-    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 5, nanos: 0 }, signal: "SIGTERM" })
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 5n, nanos: 0 }, signal: "SIGTERM" })
     await call(d.driver.destroyTask.bind(d.driver), { taskId: task.id, force: true })
   }, 60_000)
 
   it("TaskStats: first sample at once, then the stream ends OK when the task exits", async () => {
     const task = makeTask("statsend", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", LOOP] })
     await call(d.driver.startTask.bind(d.driver), { task })
-    const stream = d.driver.taskStats({ taskId: task.id, collectionInterval: { seconds: 1, nanos: 0 } })
+    const stream = d.driver.taskStats({ taskId: task.id, collectionInterval: { seconds: 1n, nanos: 0 } })
     const { firstMessage, ended } = follow(stream, 30_000)
     await firstMessage // the stream is flowing: now the task exits
-    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 0, nanos: 0 }, signal: "SIGKILL" })
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 0n, nanos: 0 }, signal: "SIGKILL" })
     const r = await ended
     expect(r.code).toBe(grpc.status.OK)
     expect(r.messages.length).toBeGreaterThanOrEqual(1)
@@ -424,7 +424,7 @@ describe("plugin conformance details", () => {
     const completed = s.task!.completedAt!.seconds
     expect(started).toBeGreaterThan(1_700_000_000)
     expect(completed).toBeGreaterThanOrEqual(started)
-    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 5, nanos: 0 }, signal: "" })
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 5n, nanos: 0 }, signal: "" })
     await call(d.driver.destroyTask.bind(d.driver), { taskId: task.id, force: false })
     expect((await callError(d.driver.inspectTask.bind(d.driver), { taskId: task.id })).code).toBe(grpc.status.NOT_FOUND)
   }, 60_000)
@@ -447,12 +447,12 @@ describe("plugin conformance details", () => {
     const task = makeTask("execfail", { image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", LOOP] })
     await call(d.driver.startTask.bind(d.driver), { task })
     const r = await call(d.driver.execTask.bind(d.driver), {
-      taskId: task.id, command: ["/bin/ls", "/does-not-exist"], timeout: { seconds: 10, nanos: 0 }
+      taskId: task.id, command: ["/bin/ls", "/does-not-exist"], timeout: { seconds: 10n, nanos: 0 }
     })
     expect(r.result).toBeDefined()
     expect(r.result!.exitCode).not.toBe(0)
     expect(Buffer.concat([Buffer.from(r.stdout), Buffer.from(r.stderr)]).toString()).toMatch(/does-not-exist/)
-    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 0, nanos: 0 }, signal: "" })
+    await call(d.driver.stopTask.bind(d.driver), { taskId: task.id, timeout: { seconds: 0n, nanos: 0 }, signal: "" })
     await call(d.driver.destroyTask.bind(d.driver), { taskId: task.id, force: true })
   }, 60_000)
 

@@ -51,9 +51,10 @@ const taskConfig = (config: unknown, over: Partial<TaskConfig> = {}): TaskConfig
     env: { NOMAD_TASK_NAME: "web" },
     stdoutPath: "/dev/null",
     stderrPath: "/dev/null",
+    allocDir: "/tmp/ndp-alloc",
     resources: {
-      allocatedResources: { cpu: { cpuShares: 500 }, memory: { memoryMb: 256, memoryMaxMb: 512 }, networks: [] },
-      linuxResources: { cpuShares: 500, memoryLimitBytes: 512 * 1048576, cpusetCpus: "0", PercentTicks: 0.25 },
+      allocatedResources: { cpu: { cpuShares: 500n }, memory: { memoryMb: 256n, memoryMaxMb: 512n }, networks: [] },
+      linuxResources: { cpuShares: 500n, memoryLimitBytes: 512n * 1048576n, cpusetCpus: "0", PercentTicks: 0.25 },
       ports: [{ label: "http", value: 25000, to: 8080, hostIp: "127.0.0.1" }]
     },
     ...over
@@ -179,7 +180,7 @@ describe("Driver", () => {
     expect(first.err).toBe("")
     expect(first.attributes["driver.podman"]).toEqual({ boolVal: true, unit: "" })
     expect(first.attributes["driver.podman.version"]).toEqual({ stringVal: "4.3.1", unit: "" })
-    expect(first.attributes["driver.podman.cpus"]).toEqual({ intVal: 2, unit: "" })
+    expect(first.attributes["driver.podman.cpus"]).toEqual({ intVal: 2n, unit: "" })
     expect(first.attributes["driver.podman.ratio"]).toEqual({ floatVal: 0.5, unit: "" })
     expect(await staysOpenFor(stream, 300)).toBe(true)
   })
@@ -246,7 +247,7 @@ describe("Driver", () => {
     // behaviour under test is that nothing arrives)
     await new Promise((r) => setTimeout(r, 200))
     expect(answered).toBe(0)
-    await call(c.driver.stopTask.bind(c.driver), { taskId: task.id, timeout: { seconds: 5, nanos: 0 }, signal: "SIGINT" })
+    await call(c.driver.stopTask.bind(c.driver), { taskId: task.id, timeout: { seconds: 5n, nanos: 0 }, signal: "SIGINT" })
     for (const r of await Promise.all(waits)) expect(r).toStrictEqual({ result: { exitCode: 130, signal: 2, oomKilled: false }, err: "" })
     const again = await call(c.driver.waitTask.bind(c.driver), { taskId: task.id })
     expect(again.result?.signal).toBe(2)
@@ -271,10 +272,10 @@ describe("Driver", () => {
     const task = taskConfig({ image: "localhost/busybox:latest" })
     await call(c.driver.startTask.bind(c.driver), { task })
     const t0 = Date.now()
-    const [r] = await take(c.driver.taskStats({ taskId: task.id, collectionInterval: { seconds: 10, nanos: 0 } }), 1)
+    const [r] = await take(c.driver.taskStats({ taskId: task.id, collectionInterval: { seconds: 10n, nanos: 0 } }), 1)
     expect(Date.now() - t0).toBeLessThan(1000)
     expect(r!.stats?.timestamp?.seconds).toBeGreaterThan(1_700_000_000)
-    expect(r!.stats?.aggResourceUsage?.memory?.rss).toBe(1024)
+    expect(r!.stats?.aggResourceUsage?.memory?.rss).toBe(1024n)
     expect(r!.stats?.aggResourceUsage?.memory?.measuredFields).toStrictEqual([0, 5])
     expect(r!.stats?.aggResourceUsage?.cpu?.percent).toBe(1.5)
     expect(r!.stats?.aggResourceUsage?.cpu?.measuredFields).toStrictEqual([5, 2])
@@ -303,7 +304,7 @@ describe("Driver", () => {
     const e = await callError(c.driver.signalTask.bind(c.driver), { taskId: task.id, signal: "FOO" })
     expect(e.code).toBe(grpc.status.INVALID_ARGUMENT)
     expect(e.details).toMatch(/FOO/)
-    const stop = await callError(c.driver.stopTask.bind(c.driver), { taskId: task.id, signal: "SIGBOGUS", timeout: { seconds: 1, nanos: 0 } })
+    const stop = await callError(c.driver.stopTask.bind(c.driver), { taskId: task.id, signal: "SIGBOGUS", timeout: { seconds: 1n, nanos: 0 } })
     expect(stop.code).toBe(grpc.status.INVALID_ARGUMENT)
     await call(c.driver.destroyTask.bind(c.driver), { taskId: task.id, force: true })
   })
@@ -311,7 +312,7 @@ describe("Driver", () => {
   it("ExecTask always returns result", async () => {
     const task = taskConfig({ image: "localhost/busybox:latest" })
     await call(c.driver.startTask.bind(c.driver), { task })
-    const r = await call(c.driver.execTask.bind(c.driver), { taskId: task.id, command: ["echo", "hi"], timeout: { seconds: 5, nanos: 0 } })
+    const r = await call(c.driver.execTask.bind(c.driver), { taskId: task.id, command: ["echo", "hi"], timeout: { seconds: 5n, nanos: 0 } })
     expect(Buffer.from(r.stdout).toString()).toBe("echo hi\n")
     expect(r.result).toStrictEqual({ exitCode: 0, signal: 0, oomKilled: false })
     const f = await call(c.driver.execTask.bind(c.driver), { taskId: task.id, command: ["false"], timeout: undefined })

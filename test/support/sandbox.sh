@@ -7,6 +7,10 @@
 #   sandbox.sh service-stop DIR / service-start DIR
 #                          -> stops / starts only the API service (containers keep running): a
 #                             Podman outage for one test's private sandbox
+#   sandbox.sh restart-service DIR [TERM|KILL]
+#                          -> service-stop with that signal (default TERM), then service-start (the
+#                             chaos suite restarts its own private sandbox's service, never a shared one)
+#   sandbox.sh podman DIR ARGS... -> the podman CLI in the sandbox's local mode (e.g. ps -a --external)
 #
 # SANDBOX_EXTRA_INSECURE=host:port (start): one more registry address that registries.conf lists
 # as insecure (e.g. a test's proxy in front of the registry).
@@ -84,11 +88,12 @@ service_start() {
   curl -fsS --unix-socket "$D/podman.sock" http://d/_ping >/dev/null || { cat "$D/service.log" >&2; exit 3; }
 }
 
-# Stops the API service only (by its PID); containers and their conmon keep running.
+# Stops the API service only (by its PID, with signal $1, default TERM); containers and their
+# conmon keep running.
 service_stop() {
   [ -f "$D/service.pid" ] || return 0
   local pid; pid=$(cat "$D/service.pid")
-  kill -TERM "$pid" 2>/dev/null || true
+  kill -s "${1:-TERM}" "$pid" 2>/dev/null || true
   for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   kill -KILL "$pid" 2>/dev/null || true
   rm -f "$D/service.pid" "$D/podman.sock"
@@ -218,5 +223,7 @@ case "$cmd" in
   stop) stop ;;
   service-stop) service_stop ;;
   service-start) service_start ;;
-  *) echo "usage: sandbox.sh start|stop|service-stop|service-start DIR" >&2; exit 64 ;;
+  restart-service) service_stop "${3:-TERM}"; service_start ;;
+  podman) shift 2; podman_local "$@" ;;
+  *) echo "usage: sandbox.sh start|stop|service-stop|service-start|restart-service|podman DIR" >&2; exit 64 ;;
 esac

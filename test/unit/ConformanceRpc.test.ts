@@ -134,7 +134,7 @@ describe("field numbers and wire types of the odd-looking fields", () => {
     expect(tags(m.StartTaskResponse.encode(m.StartTaskResponse.fromPartial({ handle: { version: 1 }, networkOverride: { addr: "x" } })).finish()))
       .toStrictEqual([tag(3, 2), tag(4, 2)])
     const stop = m.StopTaskRequest.decode(Uint8Array.from([tag(2, 2), 4, tag(1, 0), 5, tag(2, 0), 7]))
-    expect(stop.timeout).toStrictEqual({ seconds: 5, nanos: 7 })
+    expect(stop.timeout).toStrictEqual({ seconds: 5n, nanos: 7 })
   })
 
   it("go-plugin services and health have the paths the client dials", async () => {

@@ -66,6 +66,10 @@ describe("status table", () => {
     expect(code(new E.NotFound({ what: "container", id: "c" }))).toBe(grpc.status.NOT_FOUND)
     expect(code(new E.Unsupported({ transport: "varlink", what: "w" }))).toBe(grpc.status.UNIMPLEMENTED)
     expect(code(new E.Api({ detail: "d" }))).toBe(grpc.status.INTERNAL)
+    // Podman refusing the spec is the task's mistake, with Podman's reason
+    expect(code(new E.Api({ detail: "unknown capability", invalidInput: true }))).toBe(grpc.status.INVALID_ARGUMENT)
+    expect(toStatusMapping(podman(new E.Api({ detail: "unknown capability", invalidInput: true }))).message)
+      .toBe("podman refused the task: podman o (unix:///s): unknown capability")
     expect(code(new E.Decode({ detail: "d" }))).toBe(grpc.status.INTERNAL)
     // what the container's state forbids is the caller's precondition, not a driver fault
     expect(code(new E.NotRunning({ id: "c" }))).toBe(grpc.status.FAILED_PRECONDITION)
@@ -100,9 +104,9 @@ describe("wire helpers", () => {
 
   it("timestamps: Go zero time for missing, negative-safe nanos; durations", () => {
     expect(toTimestamp(undefined)).toStrictEqual(GO_ZERO_TIME)
-    expect(toTimestamp(new Date(-1500))).toStrictEqual({ seconds: -2, nanos: 500_000_000 })
-    expect(toTimestamp(new Date(1234))).toStrictEqual({ seconds: 1, nanos: 234_000_000 })
-    expect(durationToMillis({ seconds: 5, nanos: 500_000_000 })).toBe(5500)
+    expect(toTimestamp(new Date(-1500))).toStrictEqual({ seconds: -2n, nanos: 500_000_000 })
+    expect(toTimestamp(new Date(1234))).toStrictEqual({ seconds: 1n, nanos: 234_000_000 })
+    expect(durationToMillis({ seconds: 5n, nanos: 500_000_000 })).toBe(5500)
     expect(durationToMillis(undefined)).toBe(0)
   })
 })

@@ -73,6 +73,29 @@ describe("classifyRest table rules", () => {
       .toBe("Conflict")
   })
 
+  it("Podman's refusals of the spec on create and start are flagged invalidInput; real faults are not", () => {
+    const body = (cause: string, message: string) => JSON.stringify({ cause, message, response: 500 })
+    const refusals: ReadonlyArray<readonly [string, string]> = [
+      ["containerCreate", body("unknown capability", "\"CAP_FOO\": unknown capability")],
+      ["containerCreate", body("container directory cannot be empty", "container directory cannot be empty")],
+      ["containerCreate", body("invalid argument", "running container create option: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument")],
+      ["containerCreate", body("no such file or directory", "statfs /nonexistent: no such file or directory")],
+      ["containerCreate", body("invalid mount option", "unknown mount option \"bogus\": invalid mount option")],
+      ["containerCreate", body("no such container", "looking up container to share ipc namespace with: no container with name or ID \"x\" found: no such container")],
+      ["containerStart", body("no matching entries in passwd file", "unable to find user nosuchuser: no matching entries in passwd file")],
+      ["containerStart", body("OCI runtime attempted to invoke a command that was not found", "runc: runc create failed: unable to start container process: exec: \"/x\": stat /x: no such file or directory: OCI runtime attempted to invoke a command that was not found")],
+      ["containerStart", body("OCI runtime error", "runc: runc create failed: sysctl \"foo.bar\" is not in a separate kernel namespace: OCI runtime error")],
+      ["containerStart", body("x", "workdir \"relative\" does not exist on container abc")]
+    ]
+    // (a missing network is NotFound of the network: the driver names `network_mode`)
+    for (const [op, b] of refusals) expect(classifyRest(op, status(500, b), "c"), b).toMatchObject({ _tag: "Api", invalidInput: true })
+    expect(classifyRest("containerKill", status(400, "bad signal"), "c")).toMatchObject({ _tag: "Api", invalidInput: true })
+    for (const fault of ["boom", "runtime error: invalid memory address or nil pointer dereference", "database is locked"]) {
+      expect(classifyRest("containerCreate", status(500, fault))).not.toHaveProperty("invalidInput")
+    }
+    expect(classifyRest("containerRemove", status(500, "no such file or directory"))).not.toHaveProperty("invalidInput")
+  })
+
   it("an empty error body names the status; a long one is cut to a bounded length", () => {
     expect(classifyRest("info", status(502))).toMatchObject({ _tag: "Api", detail: "HTTP 502" })
     const long = classifyRest("containerCreate", status(500, JSON.stringify({ message: "x".repeat(5000) })))

@@ -12,6 +12,7 @@
  */
 import { Cause, Exit, Result, Schema } from "effect"
 import type { ConfigIssue } from "../errors.ts"
+import { fieldKey, MAX_LIST_ENTRIES, textProblem } from "../limits.ts"
 import type { TextCodec } from "../values/text.ts"
 import { asRecord, closest, describe, isAbsent, mergeMaps, toBooleanValue, toNumberValue, toStringValue } from "./raw.ts"
 
@@ -97,6 +98,24 @@ const check = <A>(schema: Schema.Decoder<A> | undefined, value: A, path: string,
   return value
 }
 
+/**
+ * The bounds every string of a config keeps (src/domain/limits.ts): no NUL byte, at most 64 KiB.
+ * Checked before any codec sees the text; false (and an issue) when it is out of bounds.
+ */
+const textWithinBounds = (text: string, path: string, issues: Array<ConfigIssue>): boolean => {
+  const problem = textProblem(text)
+  if (problem === undefined) return true
+  issues.push({ field: path, reason: problem })
+  return false
+}
+
+/** A list or map of at most MAX_LIST_ENTRIES entries; false (and an issue) when longer. */
+const countWithinBounds = (count: number, path: string, issues: Array<ConfigIssue>): boolean => {
+  if (count <= MAX_LIST_ENTRIES) return true
+  issues.push({ field: path, reason: `has ${count} entries; at most ${MAX_LIST_ENTRIES} are allowed` })
+  return false
+}
+
 /** Runs a text codec; pushes the reason as an issue on failure. */
 const parseWith = <A>(codec: TextCodec<A>, text: string, path: string, issues: Array<ConfigIssue>): A | undefined => {
   const r = codec.parse(text)
@@ -133,6 +152,7 @@ const scalar = <A>(
         issues.push({ field: path, reason: `expected ${expected}, got ${describe(raw)}` })
         return raw as A
       }
+      if (typeof v === "string" && !textWithinBounds(v, path, issues)) return v
       return check(o.schema, v, path, issues)
     },
     encode: identity
@@ -190,6 +210,7 @@ export function text<A>(
         return undefined
       }
       if (o.emptyIsAbsent === true && v === "") return undefined
+      if (!textWithinBounds(v, path, issues)) return undefined
       return parseWith(codec, v, path, issues)
     },
     encode: (a) => codec.format(a as A)
@@ -202,13 +223,14 @@ const listEntries = (raw: unknown, path: string, issues: Array<ConfigIssue>): Ar
     issues.push({ field: path, reason: `expected a list of strings, got ${describe(raw)}` })
     return []
   }
+  if (!countWithinBounds(raw.length, path, issues)) return []
   return raw.map((item, i) => {
     const v = toStringValue(item)
     if (v === undefined || Array.isArray(item)) {
       issues.push({ field: `${path}[${i}]`, reason: `expected a string, got ${describe(item)}` })
       return undefined
     }
-    return v
+    return textWithinBounds(v, `${path}[${i}]`, issues) ? v : undefined
   })
 }
 
@@ -263,7 +285,7 @@ export const stringOrList = (doc: string): Opt<ReadonlyArray<string> | undefined
     defaultDoc: undefined,
     extension: false,
     decode: (raw, path, issues) => {
-      if (typeof raw === "string") return [raw]
+      if (typeof raw === "string") return textWithinBounds(raw, path, issues) ? [raw] : []
       if (Array.isArray(raw)) return listEntries(raw, path, issues).map((v) => v ?? "")
       issues.push({ field: path, reason: `expected a string or a list of strings, got ${describe(raw)}` })
       return []
@@ -293,13 +315,17 @@ const mapOf = <V, K extends string, A>(
     extension: extension === true,
     decode: (raw, path, issues) => {
       const out = {} as Record<K, A>
-      for (const [k, item] of mergeMaps(raw, path, issues)) {
-        const field = `${path}.${k}`
+      const entries = mergeMaps(raw, path, issues)
+      if (!countWithinBounds(entries.length, path, issues)) return out
+      for (const [k, item] of entries) {
+        const field = `${path}.${fieldKey(k)}`
         const v = convert(item)
         if (v === undefined) {
           issues.push({ field, reason: `expected ${expected}, got ${describe(item)}` })
           continue
         }
+        const keyOk = textWithinBounds(k, `${field} (key)`, issues)
+        if (!keyOk || (typeof v === "string" && !textWithinBounds(v, field, issues))) continue
         const e = entry(k, v, field, issues)
         if (e !== undefined) out[e[0]] = e[1]
       }
@@ -378,7 +404,7 @@ export const decodeFields = <F extends Fields>(
   for (const key of Object.keys(body)) {
     if (!Object.hasOwn(fields, key)) {
       const hint = closest(key, Object.keys(fields))
-      issues.push({ field: prefix + (key === "" ? '""' : key), reason: `unknown option${hint === undefined ? "" : ` (did you mean "${hint}"?)`}` })
+      issues.push({ field: prefix + fieldKey(key), reason: `unknown option${hint === undefined ? "" : ` (did you mean "${hint}"?)`}` })
     }
   }
   for (const [key, opt] of Object.entries(fields)) {
@@ -459,6 +485,7 @@ export const blockList = <F extends Fields>(fields: F, doc: string): Opt<Readonl
     extension: false,
     decode: (raw, path, issues) => {
       const items = Array.isArray(raw) ? raw : [raw]
+      if (!countWithinBounds(items.length, path, issues)) return []
       return items.map((item, i) => decodeFields(fields, item, `${path}[${i}].`, issues))
     },
     encode: (list) => list.map((v) => encodeFields(fields, v))

@@ -77,6 +77,8 @@ export const mergeMaps = (raw: unknown, path: string, issues: Array<ConfigIssue>
 
 /** The declared option closest to a misspelt one, for "did you mean". */
 export const closest = (key: string, candidates: ReadonlyArray<string>): string | undefined => {
+  // a long key is no misspelling, and the distance would cost its length times each candidate's
+  if (key.length > 64) return undefined
   let best: string | undefined
   let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1
   for (const c of candidates) {

@@ -3,7 +3,7 @@
  * `Duration`s with nanosecond precision. Options such as `image_pull_timeout`, `stop_timeout` and
  * the plugin's `client_http_timeout` are written this way, as in the Go driver.
  */
-import { Duration } from "effect"
+import { Duration, Result } from "effect"
 import { fromParser, quote, type TextCodec } from "./text.ts"
 
 const unitNanos: Readonly<Record<string, bigint>> = {
@@ -80,3 +80,13 @@ export const goDuration: TextCodec<Duration.Duration> = fromParser(
   formatGoDuration,
   (s) => `invalid duration ${quote(s)} (expected Go syntax such as 300ms, 30s, 5m, 1h30m)`
 )
+
+/** A Go duration option with an upper bound (src/domain/limits.ts): longer is refused, not clamped. */
+export const goDurationAtMost = (max: Duration.Duration): TextCodec<Duration.Duration> => ({
+  parse: (s) =>
+    Result.flatMap(goDuration.parse(s), (d) =>
+      Duration.isGreaterThan(d, max)
+        ? Result.fail(`duration ${quote(s)} is longer than the ${formatGoDuration(max)} allowed`)
+        : Result.succeed(d)),
+  format: formatGoDuration
+})

@@ -97,6 +97,8 @@ export const parseImageRef = (image: string): Result.Result<ImageRef, string> =>
   const tag = hasTag ? nameAndTag.slice(lastColon + 1) : undefined
   if (tag !== undefined && !tagRe.test(tag)) return fail(`invalid tag ${quote(tag)}`)
 
+  // containers/image's NameTotalLengthMax: Podman refuses longer names
+  if (name.length > 255) return fail(`the repository name ${quote(name)} is longer than 255 characters`)
   const components = name.split("/")
   const hasDomain = components.length > 1 && looksLikeDomain(components[0]!)
   const domain = hasDomain ? components[0]! : undefined

@@ -4,9 +4,20 @@
  */
 import * as path from "node:path"
 import { Result } from "effect"
+import { MAX_PATH_BYTES, utf8Length } from "../limits.ts"
 import { quote, type TextCodec } from "./text.ts"
 
 const posix = path.posix
+
+/** Why a path is too long for the kernel (PATH_MAX), or `undefined`. */
+export const pathTooLong = (p: string): string | undefined =>
+  p.length > MAX_PATH_BYTES / 3 && utf8Length(p) > MAX_PATH_BYTES
+    ? `the path ${quote(p)} is longer than PATH_MAX (${MAX_PATH_BYTES} bytes)`
+    : undefined
+
+/** A path that must be absolute and within PATH_MAX; the reason when it is not. */
+export const absolutePathProblem = (p: string, what: string): string | undefined =>
+  !posix.isAbsolute(p) ? `${what} ${quote(p)} must be an absolute path` : pathTooLong(p)
 
 /**
  * A bind mount `source:destination[:options]`. An absolute source is normalised; a relative one is
@@ -32,7 +43,8 @@ export const bindMount: TextCodec<BindMount> = {
       return Result.fail(`invalid volume ${quote(spec)} (expected source:destination[:options])`)
     }
     const [source, destination, options] = parts as [string, string, string | undefined]
-    if (!posix.isAbsolute(destination)) return Result.fail(`the destination ${quote(destination)} must be an absolute path`)
+    const problem = absolutePathProblem(destination, "the destination") ?? pathTooLong(source)
+    if (problem !== undefined) return Result.fail(problem)
     return Result.succeed({
       source: posix.isAbsolute(source) ? posix.normalize(source) : source,
       destination: posix.normalize(destination),
@@ -53,7 +65,8 @@ export const tmpfsMount: TextCodec<TmpfsMount> = {
   parse: (spec) => {
     const idx = spec.indexOf(":")
     const destination = idx === -1 ? spec : spec.slice(0, idx)
-    if (!posix.isAbsolute(destination)) return Result.fail(`the tmpfs path ${quote(destination)} must be an absolute path`)
+    const problem = absolutePathProblem(destination, "the tmpfs path")
+    if (problem !== undefined) return Result.fail(problem)
     return Result.succeed({ destination, options: idx === -1 ? [] : splitOptions(spec.slice(idx + 1)) })
   },
   format: (m) => `${m.destination}${m.options.length > 0 ? `:${m.options.join(",")}` : ""}`
@@ -78,6 +91,8 @@ export const deviceRequest: TextCodec<DeviceRequest> = {
     if (!d.startsWith("/")) return cdiName.test(d) ? Result.succeed({ _tag: "cdi", name: d }) : invalid("not a host path")
     const parts = d.split(":")
     if (parts.length > 3) return invalid("too many parts")
+    const tooLong = parts.map(pathTooLong).find((p) => p !== undefined)
+    if (tooLong !== undefined) return Result.fail(tooLong)
     const [host, second, third] = parts as [string, string | undefined, string | undefined]
     if (third !== undefined) {
       if (!posix.isAbsolute(second!)) return invalid("the container path must be absolute")

@@ -4,6 +4,7 @@
  * `g`/`gb`/`GiB`, `t`/`tb`/`TiB`, case-insensitive, decimals allowed: `1.5g`).
  */
 import { Result } from "effect"
+import { MAX_MEMORY_BYTES } from "../limits.ts"
 import { fromParser, quote, type TextCodec } from "./text.ts"
 
 const multipliers: Readonly<Record<string, number>> = {
@@ -23,17 +24,20 @@ const multipliers: Readonly<Record<string, number>> = {
   tib: 1024 ** 4
 }
 
-/** A size in bytes (a non-negative safe integer), or `undefined` for text that is not a size. */
+/**
+ * A size in bytes (a non-negative integer up to MAX_MEMORY_BYTES, 1 PiB), or `undefined` for text
+ * that is not a size.
+ */
 export const parseBytes = (text: string): number | undefined => {
   const m = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-zA-Z]*)$/.exec(text.trim())
   if (m === null) return undefined
   const mult = multipliers[m[2]!.toLowerCase()]
   if (mult === undefined) return undefined
   const bytes = Math.floor(Number(m[1]) * mult)
-  return Number.isSafeInteger(bytes) ? bytes : undefined
+  return Number.isSafeInteger(bytes) && bytes <= MAX_MEMORY_BYTES ? bytes : undefined
 }
 
-const sizeSyntax = "bytes, or a number with a b, k, m, g suffix such as 512m"
+const sizeSyntax = "bytes, or a number with a b, k, m, g suffix such as 512m, at most 1 PiB"
 
 /** A memory size (0 allowed). */
 export const memorySize: TextCodec<number> = fromParser(

@@ -15,12 +15,19 @@ export interface TextCodec<A> {
   readonly format: (value: A) => string
 }
 
-/** The longest piece of user input repeated in a reason. */
-const QUOTE_LIMIT = 200
+/** The longest piece of user input repeated in a reason, an error or a log line. */
+export const QUOTE_LIMIT = 200
 
 /** `text` as a JSON string for a reason; long input is cut with its length said. */
 export const quote = (text: string): string =>
   text.length > QUOTE_LIMIT ? `${JSON.stringify(text.slice(0, QUOTE_LIMIT))}… (${text.length} characters)` : JSON.stringify(text)
+
+/**
+ * `text` as it is, or its first `limit` characters and its length: what an error or a log line
+ * may repeat of a value it did not choose (hostile input must not flood the agent's log).
+ */
+export const boundedText = (text: string, limit = QUOTE_LIMIT): string =>
+  text.length > limit ? `${text.slice(0, limit)}… (${text.length} characters)` : text
 
 /** A codec from a parser that answers `undefined` for invalid text, with one reason for all failures. */
 export const fromParser = <A>(

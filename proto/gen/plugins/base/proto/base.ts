@@ -138,8 +138,8 @@ export interface ClientTopology {
   nodeIds: number[];
   distances: ClientTopologySLIT | undefined;
   cores: ClientTopologyCore[];
-  overrideTotalCompute: number;
-  overrideWitholdCompute: number;
+  overrideTotalCompute: bigint;
+  overrideWitholdCompute: bigint;
 }
 
 /** Row-major matrix of NUMA distances. */
@@ -154,9 +154,9 @@ export interface ClientTopologyCore {
   coreId: number;
   coreGrade: CoreGrade;
   disable: boolean;
-  baseSpeed: number;
-  maxSpeed: number;
-  guessSpeed: number;
+  baseSpeed: bigint;
+  maxSpeed: bigint;
+  guessSpeed: bigint;
 }
 
 export interface SetConfigResponse {
@@ -746,7 +746,7 @@ export const NomadDriverConfig: MessageFns<NomadDriverConfig> = {
 };
 
 function createBaseClientTopology(): ClientTopology {
-  return { nodeIds: [], distances: undefined, cores: [], overrideTotalCompute: 0, overrideWitholdCompute: 0 };
+  return { nodeIds: [], distances: undefined, cores: [], overrideTotalCompute: 0n, overrideWitholdCompute: 0n };
 }
 
 export const ClientTopology: MessageFns<ClientTopology> = {
@@ -764,10 +764,16 @@ export const ClientTopology: MessageFns<ClientTopology> = {
     for (const v of message.cores) {
       ClientTopologyCore.encode(v!, writer.uint32(26).fork()).join();
     }
-    if (message.overrideTotalCompute !== 0) {
+    if (message.overrideTotalCompute !== 0n) {
+      if (BigInt.asUintN(64, message.overrideTotalCompute) !== message.overrideTotalCompute) {
+        throw new globalThis.Error("value provided for field message.overrideTotalCompute of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.overrideTotalCompute);
     }
-    if (message.overrideWitholdCompute !== 0) {
+    if (message.overrideWitholdCompute !== 0n) {
+      if (BigInt.asUintN(64, message.overrideWitholdCompute) !== message.overrideWitholdCompute) {
+        throw new globalThis.Error("value provided for field message.overrideWitholdCompute of type uint64 too large");
+      }
       writer.uint32(40).uint64(message.overrideWitholdCompute);
     }
     return writer;
@@ -825,7 +831,7 @@ export const ClientTopology: MessageFns<ClientTopology> = {
               break;
             }
 
-            message.overrideTotalCompute = longToNumber(reader.uint64());
+            message.overrideTotalCompute = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -833,7 +839,7 @@ export const ClientTopology: MessageFns<ClientTopology> = {
               break;
             }
 
-            message.overrideWitholdCompute = longToNumber(reader.uint64());
+            message.overrideWitholdCompute = reader.uint64() as bigint;
             continue;
           }
         }
@@ -860,15 +866,15 @@ export const ClientTopology: MessageFns<ClientTopology> = {
         ? object.cores.map((e: any) => ClientTopologyCore.fromJSON(e))
         : [],
       overrideTotalCompute: isSet(object.overrideTotalCompute)
-        ? globalThis.Number(object.overrideTotalCompute)
+        ? BigInt(object.overrideTotalCompute)
         : isSet(object.override_total_compute)
-        ? globalThis.Number(object.override_total_compute)
-        : 0,
+        ? BigInt(object.override_total_compute)
+        : 0n,
       overrideWitholdCompute: isSet(object.overrideWitholdCompute)
-        ? globalThis.Number(object.overrideWitholdCompute)
+        ? BigInt(object.overrideWitholdCompute)
         : isSet(object.override_withold_compute)
-        ? globalThis.Number(object.override_withold_compute)
-        : 0,
+        ? BigInt(object.override_withold_compute)
+        : 0n,
     };
   },
 
@@ -883,11 +889,11 @@ export const ClientTopology: MessageFns<ClientTopology> = {
     if (message.cores?.length) {
       obj.cores = message.cores.map((e) => ClientTopologyCore.toJSON(e));
     }
-    if (message.overrideTotalCompute !== 0) {
-      obj.overrideTotalCompute = Math.round(message.overrideTotalCompute);
+    if (message.overrideTotalCompute !== 0n) {
+      obj.overrideTotalCompute = message.overrideTotalCompute.toString();
     }
-    if (message.overrideWitholdCompute !== 0) {
-      obj.overrideWitholdCompute = Math.round(message.overrideWitholdCompute);
+    if (message.overrideWitholdCompute !== 0n) {
+      obj.overrideWitholdCompute = message.overrideWitholdCompute.toString();
     }
     return obj;
   },
@@ -902,8 +908,13 @@ export const ClientTopology: MessageFns<ClientTopology> = {
       ? ClientTopologySLIT.fromPartial(object.distances)
       : undefined;
     message.cores = object.cores?.map((e) => ClientTopologyCore.fromPartial(e)) || [];
-    message.overrideTotalCompute = object.overrideTotalCompute ?? 0;
-    message.overrideWitholdCompute = object.overrideWitholdCompute ?? 0;
+    message.overrideTotalCompute = (object.overrideTotalCompute !== undefined && object.overrideTotalCompute !== null)
+      ? BigInt(object.overrideTotalCompute)
+      : 0n;
+    message.overrideWitholdCompute =
+      (object.overrideWitholdCompute !== undefined && object.overrideWitholdCompute !== null)
+        ? BigInt(object.overrideWitholdCompute)
+        : 0n;
     return message;
   },
 };
@@ -1008,7 +1019,16 @@ export const ClientTopologySLIT: MessageFns<ClientTopologySLIT> = {
 };
 
 function createBaseClientTopologyCore(): ClientTopologyCore {
-  return { socketId: 0, nodeId: 0, coreId: 0, coreGrade: 0, disable: false, baseSpeed: 0, maxSpeed: 0, guessSpeed: 0 };
+  return {
+    socketId: 0,
+    nodeId: 0,
+    coreId: 0,
+    coreGrade: 0,
+    disable: false,
+    baseSpeed: 0n,
+    maxSpeed: 0n,
+    guessSpeed: 0n,
+  };
 }
 
 export const ClientTopologyCore: MessageFns<ClientTopologyCore> = {
@@ -1028,13 +1048,22 @@ export const ClientTopologyCore: MessageFns<ClientTopologyCore> = {
     if (message.disable !== false) {
       writer.uint32(40).bool(message.disable);
     }
-    if (message.baseSpeed !== 0) {
+    if (message.baseSpeed !== 0n) {
+      if (BigInt.asUintN(64, message.baseSpeed) !== message.baseSpeed) {
+        throw new globalThis.Error("value provided for field message.baseSpeed of type uint64 too large");
+      }
       writer.uint32(48).uint64(message.baseSpeed);
     }
-    if (message.maxSpeed !== 0) {
+    if (message.maxSpeed !== 0n) {
+      if (BigInt.asUintN(64, message.maxSpeed) !== message.maxSpeed) {
+        throw new globalThis.Error("value provided for field message.maxSpeed of type uint64 too large");
+      }
       writer.uint32(56).uint64(message.maxSpeed);
     }
-    if (message.guessSpeed !== 0) {
+    if (message.guessSpeed !== 0n) {
+      if (BigInt.asUintN(64, message.guessSpeed) !== message.guessSpeed) {
+        throw new globalThis.Error("value provided for field message.guessSpeed of type uint64 too large");
+      }
       writer.uint32(64).uint64(message.guessSpeed);
     }
     return writer;
@@ -1098,7 +1127,7 @@ export const ClientTopologyCore: MessageFns<ClientTopologyCore> = {
               break;
             }
 
-            message.baseSpeed = longToNumber(reader.uint64());
+            message.baseSpeed = reader.uint64() as bigint;
             continue;
           }
           case 7: {
@@ -1106,7 +1135,7 @@ export const ClientTopologyCore: MessageFns<ClientTopologyCore> = {
               break;
             }
 
-            message.maxSpeed = longToNumber(reader.uint64());
+            message.maxSpeed = reader.uint64() as bigint;
             continue;
           }
           case 8: {
@@ -1114,7 +1143,7 @@ export const ClientTopologyCore: MessageFns<ClientTopologyCore> = {
               break;
             }
 
-            message.guessSpeed = longToNumber(reader.uint64());
+            message.guessSpeed = reader.uint64() as bigint;
             continue;
           }
         }
@@ -1153,20 +1182,20 @@ export const ClientTopologyCore: MessageFns<ClientTopologyCore> = {
         : 0,
       disable: isSet(object.disable) ? globalThis.Boolean(object.disable) : false,
       baseSpeed: isSet(object.baseSpeed)
-        ? globalThis.Number(object.baseSpeed)
+        ? BigInt(object.baseSpeed)
         : isSet(object.base_speed)
-        ? globalThis.Number(object.base_speed)
-        : 0,
+        ? BigInt(object.base_speed)
+        : 0n,
       maxSpeed: isSet(object.maxSpeed)
-        ? globalThis.Number(object.maxSpeed)
+        ? BigInt(object.maxSpeed)
         : isSet(object.max_speed)
-        ? globalThis.Number(object.max_speed)
-        : 0,
+        ? BigInt(object.max_speed)
+        : 0n,
       guessSpeed: isSet(object.guessSpeed)
-        ? globalThis.Number(object.guessSpeed)
+        ? BigInt(object.guessSpeed)
         : isSet(object.guess_speed)
-        ? globalThis.Number(object.guess_speed)
-        : 0,
+        ? BigInt(object.guess_speed)
+        : 0n,
     };
   },
 
@@ -1187,14 +1216,14 @@ export const ClientTopologyCore: MessageFns<ClientTopologyCore> = {
     if (message.disable !== false) {
       obj.disable = message.disable;
     }
-    if (message.baseSpeed !== 0) {
-      obj.baseSpeed = Math.round(message.baseSpeed);
+    if (message.baseSpeed !== 0n) {
+      obj.baseSpeed = message.baseSpeed.toString();
     }
-    if (message.maxSpeed !== 0) {
-      obj.maxSpeed = Math.round(message.maxSpeed);
+    if (message.maxSpeed !== 0n) {
+      obj.maxSpeed = message.maxSpeed.toString();
     }
-    if (message.guessSpeed !== 0) {
-      obj.guessSpeed = Math.round(message.guessSpeed);
+    if (message.guessSpeed !== 0n) {
+      obj.guessSpeed = message.guessSpeed.toString();
     }
     return obj;
   },
@@ -1209,9 +1238,11 @@ export const ClientTopologyCore: MessageFns<ClientTopologyCore> = {
     message.coreId = object.coreId ?? 0;
     message.coreGrade = object.coreGrade ?? 0;
     message.disable = object.disable ?? false;
-    message.baseSpeed = object.baseSpeed ?? 0;
-    message.maxSpeed = object.maxSpeed ?? 0;
-    message.guessSpeed = object.guessSpeed ?? 0;
+    message.baseSpeed = (object.baseSpeed !== undefined && object.baseSpeed !== null) ? BigInt(object.baseSpeed) : 0n;
+    message.maxSpeed = (object.maxSpeed !== undefined && object.maxSpeed !== null) ? BigInt(object.maxSpeed) : 0n;
+    message.guessSpeed = (object.guessSpeed !== undefined && object.guessSpeed !== null)
+      ? BigInt(object.guessSpeed)
+      : 0n;
     return message;
   },
 };
@@ -1388,10 +1419,10 @@ function base64FromBytes(arr: Uint8Array): string {
   }
 }
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
@@ -1399,17 +1430,6 @@ type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -546,12 +546,12 @@ export interface AllocatedTaskResources {
 }
 
 export interface AllocatedCpuResources {
-  cpuShares: number;
+  cpuShares: bigint;
 }
 
 export interface AllocatedMemoryResources {
-  memoryMb: number;
-  memoryMaxMb: number;
+  memoryMb: bigint;
+  memoryMaxMb: bigint;
 }
 
 export interface NetworkResource {
@@ -576,11 +576,11 @@ export interface PortMapping {
 }
 
 export interface LinuxResources {
-  cpuPeriod: number;
-  cpuQuota: number;
-  cpuShares: number;
-  memoryLimitBytes: number;
-  oomScoreAdj: number;
+  cpuPeriod: bigint;
+  cpuQuota: bigint;
+  cpuShares: bigint;
+  memoryLimitBytes: bigint;
+  oomScoreAdj: bigint;
   cpusetCpus: string;
   /** Capitalised in Nomad's schema. */
   PercentTicks: number;
@@ -666,8 +666,8 @@ export interface CPUUsage {
   systemMode: number;
   userMode: number;
   totalTicks: number;
-  throttledPeriods: number;
-  throttledTime: number;
+  throttledPeriods: bigint;
+  throttledTime: bigint;
   percent: number;
   measuredFields: CPUUsage_Fields[];
 }
@@ -730,13 +730,13 @@ export function cPUUsage_FieldsToJSON(object: CPUUsage_Fields): string {
 }
 
 export interface MemoryUsage {
-  rss: number;
-  cache: number;
-  maxUsage: number;
-  kernelUsage: number;
-  kernelMaxUsage: number;
-  usage: number;
-  swap: number;
+  rss: bigint;
+  cache: bigint;
+  maxUsage: bigint;
+  kernelUsage: bigint;
+  kernelMaxUsage: bigint;
+  usage: bigint;
+  swap: bigint;
   measuredFields: MemoryUsage_Fields[];
 }
 
@@ -5556,12 +5556,15 @@ export const AllocatedTaskResources: MessageFns<AllocatedTaskResources> = {
 };
 
 function createBaseAllocatedCpuResources(): AllocatedCpuResources {
-  return { cpuShares: 0 };
+  return { cpuShares: 0n };
 }
 
 export const AllocatedCpuResources: MessageFns<AllocatedCpuResources> = {
   encode(message: AllocatedCpuResources, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.cpuShares !== 0) {
+    if (message.cpuShares !== 0n) {
+      if (BigInt.asIntN(64, message.cpuShares) !== message.cpuShares) {
+        throw new globalThis.Error("value provided for field message.cpuShares of type int64 too large");
+      }
       writer.uint32(8).int64(message.cpuShares);
     }
     return writer;
@@ -5585,7 +5588,7 @@ export const AllocatedCpuResources: MessageFns<AllocatedCpuResources> = {
               break;
             }
 
-            message.cpuShares = longToNumber(reader.int64());
+            message.cpuShares = reader.int64() as bigint;
             continue;
           }
         }
@@ -5603,17 +5606,17 @@ export const AllocatedCpuResources: MessageFns<AllocatedCpuResources> = {
   fromJSON(object: any): AllocatedCpuResources {
     return {
       cpuShares: isSet(object.cpuShares)
-        ? globalThis.Number(object.cpuShares)
+        ? BigInt(object.cpuShares)
         : isSet(object.cpu_shares)
-        ? globalThis.Number(object.cpu_shares)
-        : 0,
+        ? BigInt(object.cpu_shares)
+        : 0n,
     };
   },
 
   toJSON(message: AllocatedCpuResources): unknown {
     const obj: any = {};
-    if (message.cpuShares !== 0) {
-      obj.cpuShares = Math.round(message.cpuShares);
+    if (message.cpuShares !== 0n) {
+      obj.cpuShares = message.cpuShares.toString();
     }
     return obj;
   },
@@ -5623,21 +5626,27 @@ export const AllocatedCpuResources: MessageFns<AllocatedCpuResources> = {
   },
   fromPartial<I extends Exact<DeepPartial<AllocatedCpuResources>, I>>(object: I): AllocatedCpuResources {
     const message = createBaseAllocatedCpuResources();
-    message.cpuShares = object.cpuShares ?? 0;
+    message.cpuShares = (object.cpuShares !== undefined && object.cpuShares !== null) ? BigInt(object.cpuShares) : 0n;
     return message;
   },
 };
 
 function createBaseAllocatedMemoryResources(): AllocatedMemoryResources {
-  return { memoryMb: 0, memoryMaxMb: 0 };
+  return { memoryMb: 0n, memoryMaxMb: 0n };
 }
 
 export const AllocatedMemoryResources: MessageFns<AllocatedMemoryResources> = {
   encode(message: AllocatedMemoryResources, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.memoryMb !== 0) {
+    if (message.memoryMb !== 0n) {
+      if (BigInt.asIntN(64, message.memoryMb) !== message.memoryMb) {
+        throw new globalThis.Error("value provided for field message.memoryMb of type int64 too large");
+      }
       writer.uint32(16).int64(message.memoryMb);
     }
-    if (message.memoryMaxMb !== 0) {
+    if (message.memoryMaxMb !== 0n) {
+      if (BigInt.asIntN(64, message.memoryMaxMb) !== message.memoryMaxMb) {
+        throw new globalThis.Error("value provided for field message.memoryMaxMb of type int64 too large");
+      }
       writer.uint32(24).int64(message.memoryMaxMb);
     }
     return writer;
@@ -5661,7 +5670,7 @@ export const AllocatedMemoryResources: MessageFns<AllocatedMemoryResources> = {
               break;
             }
 
-            message.memoryMb = longToNumber(reader.int64());
+            message.memoryMb = reader.int64() as bigint;
             continue;
           }
           case 3: {
@@ -5669,7 +5678,7 @@ export const AllocatedMemoryResources: MessageFns<AllocatedMemoryResources> = {
               break;
             }
 
-            message.memoryMaxMb = longToNumber(reader.int64());
+            message.memoryMaxMb = reader.int64() as bigint;
             continue;
           }
         }
@@ -5687,25 +5696,25 @@ export const AllocatedMemoryResources: MessageFns<AllocatedMemoryResources> = {
   fromJSON(object: any): AllocatedMemoryResources {
     return {
       memoryMb: isSet(object.memoryMb)
-        ? globalThis.Number(object.memoryMb)
+        ? BigInt(object.memoryMb)
         : isSet(object.memory_mb)
-        ? globalThis.Number(object.memory_mb)
-        : 0,
+        ? BigInt(object.memory_mb)
+        : 0n,
       memoryMaxMb: isSet(object.memoryMaxMb)
-        ? globalThis.Number(object.memoryMaxMb)
+        ? BigInt(object.memoryMaxMb)
         : isSet(object.memory_max_mb)
-        ? globalThis.Number(object.memory_max_mb)
-        : 0,
+        ? BigInt(object.memory_max_mb)
+        : 0n,
     };
   },
 
   toJSON(message: AllocatedMemoryResources): unknown {
     const obj: any = {};
-    if (message.memoryMb !== 0) {
-      obj.memoryMb = Math.round(message.memoryMb);
+    if (message.memoryMb !== 0n) {
+      obj.memoryMb = message.memoryMb.toString();
     }
-    if (message.memoryMaxMb !== 0) {
-      obj.memoryMaxMb = Math.round(message.memoryMaxMb);
+    if (message.memoryMaxMb !== 0n) {
+      obj.memoryMaxMb = message.memoryMaxMb.toString();
     }
     return obj;
   },
@@ -5715,8 +5724,10 @@ export const AllocatedMemoryResources: MessageFns<AllocatedMemoryResources> = {
   },
   fromPartial<I extends Exact<DeepPartial<AllocatedMemoryResources>, I>>(object: I): AllocatedMemoryResources {
     const message = createBaseAllocatedMemoryResources();
-    message.memoryMb = object.memoryMb ?? 0;
-    message.memoryMaxMb = object.memoryMaxMb ?? 0;
+    message.memoryMb = (object.memoryMb !== undefined && object.memoryMb !== null) ? BigInt(object.memoryMb) : 0n;
+    message.memoryMaxMb = (object.memoryMaxMb !== undefined && object.memoryMaxMb !== null)
+      ? BigInt(object.memoryMaxMb)
+      : 0n;
     return message;
   },
 };
@@ -6086,11 +6097,11 @@ export const PortMapping: MessageFns<PortMapping> = {
 
 function createBaseLinuxResources(): LinuxResources {
   return {
-    cpuPeriod: 0,
-    cpuQuota: 0,
-    cpuShares: 0,
-    memoryLimitBytes: 0,
-    oomScoreAdj: 0,
+    cpuPeriod: 0n,
+    cpuQuota: 0n,
+    cpuShares: 0n,
+    memoryLimitBytes: 0n,
+    oomScoreAdj: 0n,
     cpusetCpus: "",
     PercentTicks: 0,
     cpusetCgroup: "",
@@ -6099,19 +6110,34 @@ function createBaseLinuxResources(): LinuxResources {
 
 export const LinuxResources: MessageFns<LinuxResources> = {
   encode(message: LinuxResources, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.cpuPeriod !== 0) {
+    if (message.cpuPeriod !== 0n) {
+      if (BigInt.asIntN(64, message.cpuPeriod) !== message.cpuPeriod) {
+        throw new globalThis.Error("value provided for field message.cpuPeriod of type int64 too large");
+      }
       writer.uint32(8).int64(message.cpuPeriod);
     }
-    if (message.cpuQuota !== 0) {
+    if (message.cpuQuota !== 0n) {
+      if (BigInt.asIntN(64, message.cpuQuota) !== message.cpuQuota) {
+        throw new globalThis.Error("value provided for field message.cpuQuota of type int64 too large");
+      }
       writer.uint32(16).int64(message.cpuQuota);
     }
-    if (message.cpuShares !== 0) {
+    if (message.cpuShares !== 0n) {
+      if (BigInt.asIntN(64, message.cpuShares) !== message.cpuShares) {
+        throw new globalThis.Error("value provided for field message.cpuShares of type int64 too large");
+      }
       writer.uint32(24).int64(message.cpuShares);
     }
-    if (message.memoryLimitBytes !== 0) {
+    if (message.memoryLimitBytes !== 0n) {
+      if (BigInt.asIntN(64, message.memoryLimitBytes) !== message.memoryLimitBytes) {
+        throw new globalThis.Error("value provided for field message.memoryLimitBytes of type int64 too large");
+      }
       writer.uint32(32).int64(message.memoryLimitBytes);
     }
-    if (message.oomScoreAdj !== 0) {
+    if (message.oomScoreAdj !== 0n) {
+      if (BigInt.asIntN(64, message.oomScoreAdj) !== message.oomScoreAdj) {
+        throw new globalThis.Error("value provided for field message.oomScoreAdj of type int64 too large");
+      }
       writer.uint32(40).int64(message.oomScoreAdj);
     }
     if (message.cpusetCpus !== "") {
@@ -6144,7 +6170,7 @@ export const LinuxResources: MessageFns<LinuxResources> = {
               break;
             }
 
-            message.cpuPeriod = longToNumber(reader.int64());
+            message.cpuPeriod = reader.int64() as bigint;
             continue;
           }
           case 2: {
@@ -6152,7 +6178,7 @@ export const LinuxResources: MessageFns<LinuxResources> = {
               break;
             }
 
-            message.cpuQuota = longToNumber(reader.int64());
+            message.cpuQuota = reader.int64() as bigint;
             continue;
           }
           case 3: {
@@ -6160,7 +6186,7 @@ export const LinuxResources: MessageFns<LinuxResources> = {
               break;
             }
 
-            message.cpuShares = longToNumber(reader.int64());
+            message.cpuShares = reader.int64() as bigint;
             continue;
           }
           case 4: {
@@ -6168,7 +6194,7 @@ export const LinuxResources: MessageFns<LinuxResources> = {
               break;
             }
 
-            message.memoryLimitBytes = longToNumber(reader.int64());
+            message.memoryLimitBytes = reader.int64() as bigint;
             continue;
           }
           case 5: {
@@ -6176,7 +6202,7 @@ export const LinuxResources: MessageFns<LinuxResources> = {
               break;
             }
 
-            message.oomScoreAdj = longToNumber(reader.int64());
+            message.oomScoreAdj = reader.int64() as bigint;
             continue;
           }
           case 6: {
@@ -6218,30 +6244,30 @@ export const LinuxResources: MessageFns<LinuxResources> = {
   fromJSON(object: any): LinuxResources {
     return {
       cpuPeriod: isSet(object.cpuPeriod)
-        ? globalThis.Number(object.cpuPeriod)
+        ? BigInt(object.cpuPeriod)
         : isSet(object.cpu_period)
-        ? globalThis.Number(object.cpu_period)
-        : 0,
+        ? BigInt(object.cpu_period)
+        : 0n,
       cpuQuota: isSet(object.cpuQuota)
-        ? globalThis.Number(object.cpuQuota)
+        ? BigInt(object.cpuQuota)
         : isSet(object.cpu_quota)
-        ? globalThis.Number(object.cpu_quota)
-        : 0,
+        ? BigInt(object.cpu_quota)
+        : 0n,
       cpuShares: isSet(object.cpuShares)
-        ? globalThis.Number(object.cpuShares)
+        ? BigInt(object.cpuShares)
         : isSet(object.cpu_shares)
-        ? globalThis.Number(object.cpu_shares)
-        : 0,
+        ? BigInt(object.cpu_shares)
+        : 0n,
       memoryLimitBytes: isSet(object.memoryLimitBytes)
-        ? globalThis.Number(object.memoryLimitBytes)
+        ? BigInt(object.memoryLimitBytes)
         : isSet(object.memory_limit_bytes)
-        ? globalThis.Number(object.memory_limit_bytes)
-        : 0,
+        ? BigInt(object.memory_limit_bytes)
+        : 0n,
       oomScoreAdj: isSet(object.oomScoreAdj)
-        ? globalThis.Number(object.oomScoreAdj)
+        ? BigInt(object.oomScoreAdj)
         : isSet(object.oom_score_adj)
-        ? globalThis.Number(object.oom_score_adj)
-        : 0,
+        ? BigInt(object.oom_score_adj)
+        : 0n,
       cpusetCpus: isSet(object.cpusetCpus)
         ? globalThis.String(object.cpusetCpus)
         : isSet(object.cpuset_cpus)
@@ -6258,20 +6284,20 @@ export const LinuxResources: MessageFns<LinuxResources> = {
 
   toJSON(message: LinuxResources): unknown {
     const obj: any = {};
-    if (message.cpuPeriod !== 0) {
-      obj.cpuPeriod = Math.round(message.cpuPeriod);
+    if (message.cpuPeriod !== 0n) {
+      obj.cpuPeriod = message.cpuPeriod.toString();
     }
-    if (message.cpuQuota !== 0) {
-      obj.cpuQuota = Math.round(message.cpuQuota);
+    if (message.cpuQuota !== 0n) {
+      obj.cpuQuota = message.cpuQuota.toString();
     }
-    if (message.cpuShares !== 0) {
-      obj.cpuShares = Math.round(message.cpuShares);
+    if (message.cpuShares !== 0n) {
+      obj.cpuShares = message.cpuShares.toString();
     }
-    if (message.memoryLimitBytes !== 0) {
-      obj.memoryLimitBytes = Math.round(message.memoryLimitBytes);
+    if (message.memoryLimitBytes !== 0n) {
+      obj.memoryLimitBytes = message.memoryLimitBytes.toString();
     }
-    if (message.oomScoreAdj !== 0) {
-      obj.oomScoreAdj = Math.round(message.oomScoreAdj);
+    if (message.oomScoreAdj !== 0n) {
+      obj.oomScoreAdj = message.oomScoreAdj.toString();
     }
     if (message.cpusetCpus !== "") {
       obj.cpusetCpus = message.cpusetCpus;
@@ -6290,11 +6316,15 @@ export const LinuxResources: MessageFns<LinuxResources> = {
   },
   fromPartial<I extends Exact<DeepPartial<LinuxResources>, I>>(object: I): LinuxResources {
     const message = createBaseLinuxResources();
-    message.cpuPeriod = object.cpuPeriod ?? 0;
-    message.cpuQuota = object.cpuQuota ?? 0;
-    message.cpuShares = object.cpuShares ?? 0;
-    message.memoryLimitBytes = object.memoryLimitBytes ?? 0;
-    message.oomScoreAdj = object.oomScoreAdj ?? 0;
+    message.cpuPeriod = (object.cpuPeriod !== undefined && object.cpuPeriod !== null) ? BigInt(object.cpuPeriod) : 0n;
+    message.cpuQuota = (object.cpuQuota !== undefined && object.cpuQuota !== null) ? BigInt(object.cpuQuota) : 0n;
+    message.cpuShares = (object.cpuShares !== undefined && object.cpuShares !== null) ? BigInt(object.cpuShares) : 0n;
+    message.memoryLimitBytes = (object.memoryLimitBytes !== undefined && object.memoryLimitBytes !== null)
+      ? BigInt(object.memoryLimitBytes)
+      : 0n;
+    message.oomScoreAdj = (object.oomScoreAdj !== undefined && object.oomScoreAdj !== null)
+      ? BigInt(object.oomScoreAdj)
+      : 0n;
     message.cpusetCpus = object.cpusetCpus ?? "";
     message.PercentTicks = object.PercentTicks ?? 0;
     message.cpusetCgroup = object.cpusetCgroup ?? "";
@@ -7752,8 +7782,8 @@ function createBaseCPUUsage(): CPUUsage {
     systemMode: 0,
     userMode: 0,
     totalTicks: 0,
-    throttledPeriods: 0,
-    throttledTime: 0,
+    throttledPeriods: 0n,
+    throttledTime: 0n,
     percent: 0,
     measuredFields: [],
   };
@@ -7770,10 +7800,16 @@ export const CPUUsage: MessageFns<CPUUsage> = {
     if (message.totalTicks !== 0) {
       writer.uint32(25).double(message.totalTicks);
     }
-    if (message.throttledPeriods !== 0) {
+    if (message.throttledPeriods !== 0n) {
+      if (BigInt.asUintN(64, message.throttledPeriods) !== message.throttledPeriods) {
+        throw new globalThis.Error("value provided for field message.throttledPeriods of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.throttledPeriods);
     }
-    if (message.throttledTime !== 0) {
+    if (message.throttledTime !== 0n) {
+      if (BigInt.asUintN(64, message.throttledTime) !== message.throttledTime) {
+        throw new globalThis.Error("value provided for field message.throttledTime of type uint64 too large");
+      }
       writer.uint32(40).uint64(message.throttledTime);
     }
     if (message.percent !== 0) {
@@ -7831,7 +7867,7 @@ export const CPUUsage: MessageFns<CPUUsage> = {
               break;
             }
 
-            message.throttledPeriods = longToNumber(reader.uint64());
+            message.throttledPeriods = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -7839,7 +7875,7 @@ export const CPUUsage: MessageFns<CPUUsage> = {
               break;
             }
 
-            message.throttledTime = longToNumber(reader.uint64());
+            message.throttledTime = reader.uint64() as bigint;
             continue;
           }
           case 6: {
@@ -7898,15 +7934,15 @@ export const CPUUsage: MessageFns<CPUUsage> = {
         ? globalThis.Number(object.total_ticks)
         : 0,
       throttledPeriods: isSet(object.throttledPeriods)
-        ? globalThis.Number(object.throttledPeriods)
+        ? BigInt(object.throttledPeriods)
         : isSet(object.throttled_periods)
-        ? globalThis.Number(object.throttled_periods)
-        : 0,
+        ? BigInt(object.throttled_periods)
+        : 0n,
       throttledTime: isSet(object.throttledTime)
-        ? globalThis.Number(object.throttledTime)
+        ? BigInt(object.throttledTime)
         : isSet(object.throttled_time)
-        ? globalThis.Number(object.throttled_time)
-        : 0,
+        ? BigInt(object.throttled_time)
+        : 0n,
       percent: isSet(object.percent) ? globalThis.Number(object.percent) : 0,
       measuredFields: globalThis.Array.isArray(object?.measuredFields)
         ? object.measuredFields.map((e: any) => cPUUsage_FieldsFromJSON(e))
@@ -7927,11 +7963,11 @@ export const CPUUsage: MessageFns<CPUUsage> = {
     if (message.totalTicks !== 0) {
       obj.totalTicks = floatToJson(message.totalTicks);
     }
-    if (message.throttledPeriods !== 0) {
-      obj.throttledPeriods = Math.round(message.throttledPeriods);
+    if (message.throttledPeriods !== 0n) {
+      obj.throttledPeriods = message.throttledPeriods.toString();
     }
-    if (message.throttledTime !== 0) {
-      obj.throttledTime = Math.round(message.throttledTime);
+    if (message.throttledTime !== 0n) {
+      obj.throttledTime = message.throttledTime.toString();
     }
     if (message.percent !== 0) {
       obj.percent = floatToJson(message.percent);
@@ -7950,8 +7986,12 @@ export const CPUUsage: MessageFns<CPUUsage> = {
     message.systemMode = object.systemMode ?? 0;
     message.userMode = object.userMode ?? 0;
     message.totalTicks = object.totalTicks ?? 0;
-    message.throttledPeriods = object.throttledPeriods ?? 0;
-    message.throttledTime = object.throttledTime ?? 0;
+    message.throttledPeriods = (object.throttledPeriods !== undefined && object.throttledPeriods !== null)
+      ? BigInt(object.throttledPeriods)
+      : 0n;
+    message.throttledTime = (object.throttledTime !== undefined && object.throttledTime !== null)
+      ? BigInt(object.throttledTime)
+      : 0n;
     message.percent = object.percent ?? 0;
     message.measuredFields = object.measuredFields?.map((e) => e) || [];
     return message;
@@ -7959,30 +7999,60 @@ export const CPUUsage: MessageFns<CPUUsage> = {
 };
 
 function createBaseMemoryUsage(): MemoryUsage {
-  return { rss: 0, cache: 0, maxUsage: 0, kernelUsage: 0, kernelMaxUsage: 0, usage: 0, swap: 0, measuredFields: [] };
+  return {
+    rss: 0n,
+    cache: 0n,
+    maxUsage: 0n,
+    kernelUsage: 0n,
+    kernelMaxUsage: 0n,
+    usage: 0n,
+    swap: 0n,
+    measuredFields: [],
+  };
 }
 
 export const MemoryUsage: MessageFns<MemoryUsage> = {
   encode(message: MemoryUsage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.rss !== 0) {
+    if (message.rss !== 0n) {
+      if (BigInt.asUintN(64, message.rss) !== message.rss) {
+        throw new globalThis.Error("value provided for field message.rss of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.rss);
     }
-    if (message.cache !== 0) {
+    if (message.cache !== 0n) {
+      if (BigInt.asUintN(64, message.cache) !== message.cache) {
+        throw new globalThis.Error("value provided for field message.cache of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.cache);
     }
-    if (message.maxUsage !== 0) {
+    if (message.maxUsage !== 0n) {
+      if (BigInt.asUintN(64, message.maxUsage) !== message.maxUsage) {
+        throw new globalThis.Error("value provided for field message.maxUsage of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.maxUsage);
     }
-    if (message.kernelUsage !== 0) {
+    if (message.kernelUsage !== 0n) {
+      if (BigInt.asUintN(64, message.kernelUsage) !== message.kernelUsage) {
+        throw new globalThis.Error("value provided for field message.kernelUsage of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.kernelUsage);
     }
-    if (message.kernelMaxUsage !== 0) {
+    if (message.kernelMaxUsage !== 0n) {
+      if (BigInt.asUintN(64, message.kernelMaxUsage) !== message.kernelMaxUsage) {
+        throw new globalThis.Error("value provided for field message.kernelMaxUsage of type uint64 too large");
+      }
       writer.uint32(40).uint64(message.kernelMaxUsage);
     }
-    if (message.usage !== 0) {
+    if (message.usage !== 0n) {
+      if (BigInt.asUintN(64, message.usage) !== message.usage) {
+        throw new globalThis.Error("value provided for field message.usage of type uint64 too large");
+      }
       writer.uint32(56).uint64(message.usage);
     }
-    if (message.swap !== 0) {
+    if (message.swap !== 0n) {
+      if (BigInt.asUintN(64, message.swap) !== message.swap) {
+        throw new globalThis.Error("value provided for field message.swap of type uint64 too large");
+      }
       writer.uint32(64).uint64(message.swap);
     }
     if (message.measuredFields.length !== 0) {
@@ -8013,7 +8083,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
               break;
             }
 
-            message.rss = longToNumber(reader.uint64());
+            message.rss = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -8021,7 +8091,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
               break;
             }
 
-            message.cache = longToNumber(reader.uint64());
+            message.cache = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -8029,7 +8099,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
               break;
             }
 
-            message.maxUsage = longToNumber(reader.uint64());
+            message.maxUsage = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -8037,7 +8107,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
               break;
             }
 
-            message.kernelUsage = longToNumber(reader.uint64());
+            message.kernelUsage = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -8045,7 +8115,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
               break;
             }
 
-            message.kernelMaxUsage = longToNumber(reader.uint64());
+            message.kernelMaxUsage = reader.uint64() as bigint;
             continue;
           }
           case 7: {
@@ -8053,7 +8123,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
               break;
             }
 
-            message.usage = longToNumber(reader.uint64());
+            message.usage = reader.uint64() as bigint;
             continue;
           }
           case 8: {
@@ -8061,7 +8131,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
               break;
             }
 
-            message.swap = longToNumber(reader.uint64());
+            message.swap = reader.uint64() as bigint;
             continue;
           }
           case 6: {
@@ -8096,25 +8166,25 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
 
   fromJSON(object: any): MemoryUsage {
     return {
-      rss: isSet(object.rss) ? globalThis.Number(object.rss) : 0,
-      cache: isSet(object.cache) ? globalThis.Number(object.cache) : 0,
+      rss: isSet(object.rss) ? BigInt(object.rss) : 0n,
+      cache: isSet(object.cache) ? BigInt(object.cache) : 0n,
       maxUsage: isSet(object.maxUsage)
-        ? globalThis.Number(object.maxUsage)
+        ? BigInt(object.maxUsage)
         : isSet(object.max_usage)
-        ? globalThis.Number(object.max_usage)
-        : 0,
+        ? BigInt(object.max_usage)
+        : 0n,
       kernelUsage: isSet(object.kernelUsage)
-        ? globalThis.Number(object.kernelUsage)
+        ? BigInt(object.kernelUsage)
         : isSet(object.kernel_usage)
-        ? globalThis.Number(object.kernel_usage)
-        : 0,
+        ? BigInt(object.kernel_usage)
+        : 0n,
       kernelMaxUsage: isSet(object.kernelMaxUsage)
-        ? globalThis.Number(object.kernelMaxUsage)
+        ? BigInt(object.kernelMaxUsage)
         : isSet(object.kernel_max_usage)
-        ? globalThis.Number(object.kernel_max_usage)
-        : 0,
-      usage: isSet(object.usage) ? globalThis.Number(object.usage) : 0,
-      swap: isSet(object.swap) ? globalThis.Number(object.swap) : 0,
+        ? BigInt(object.kernel_max_usage)
+        : 0n,
+      usage: isSet(object.usage) ? BigInt(object.usage) : 0n,
+      swap: isSet(object.swap) ? BigInt(object.swap) : 0n,
       measuredFields: globalThis.Array.isArray(object?.measuredFields)
         ? object.measuredFields.map((e: any) => memoryUsage_FieldsFromJSON(e))
         : globalThis.Array.isArray(object?.measured_fields)
@@ -8125,26 +8195,26 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
 
   toJSON(message: MemoryUsage): unknown {
     const obj: any = {};
-    if (message.rss !== 0) {
-      obj.rss = Math.round(message.rss);
+    if (message.rss !== 0n) {
+      obj.rss = message.rss.toString();
     }
-    if (message.cache !== 0) {
-      obj.cache = Math.round(message.cache);
+    if (message.cache !== 0n) {
+      obj.cache = message.cache.toString();
     }
-    if (message.maxUsage !== 0) {
-      obj.maxUsage = Math.round(message.maxUsage);
+    if (message.maxUsage !== 0n) {
+      obj.maxUsage = message.maxUsage.toString();
     }
-    if (message.kernelUsage !== 0) {
-      obj.kernelUsage = Math.round(message.kernelUsage);
+    if (message.kernelUsage !== 0n) {
+      obj.kernelUsage = message.kernelUsage.toString();
     }
-    if (message.kernelMaxUsage !== 0) {
-      obj.kernelMaxUsage = Math.round(message.kernelMaxUsage);
+    if (message.kernelMaxUsage !== 0n) {
+      obj.kernelMaxUsage = message.kernelMaxUsage.toString();
     }
-    if (message.usage !== 0) {
-      obj.usage = Math.round(message.usage);
+    if (message.usage !== 0n) {
+      obj.usage = message.usage.toString();
     }
-    if (message.swap !== 0) {
-      obj.swap = Math.round(message.swap);
+    if (message.swap !== 0n) {
+      obj.swap = message.swap.toString();
     }
     if (message.measuredFields?.length) {
       obj.measuredFields = message.measuredFields.map((e) => memoryUsage_FieldsToJSON(e));
@@ -8157,13 +8227,17 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
   },
   fromPartial<I extends Exact<DeepPartial<MemoryUsage>, I>>(object: I): MemoryUsage {
     const message = createBaseMemoryUsage();
-    message.rss = object.rss ?? 0;
-    message.cache = object.cache ?? 0;
-    message.maxUsage = object.maxUsage ?? 0;
-    message.kernelUsage = object.kernelUsage ?? 0;
-    message.kernelMaxUsage = object.kernelMaxUsage ?? 0;
-    message.usage = object.usage ?? 0;
-    message.swap = object.swap ?? 0;
+    message.rss = (object.rss !== undefined && object.rss !== null) ? BigInt(object.rss) : 0n;
+    message.cache = (object.cache !== undefined && object.cache !== null) ? BigInt(object.cache) : 0n;
+    message.maxUsage = (object.maxUsage !== undefined && object.maxUsage !== null) ? BigInt(object.maxUsage) : 0n;
+    message.kernelUsage = (object.kernelUsage !== undefined && object.kernelUsage !== null)
+      ? BigInt(object.kernelUsage)
+      : 0n;
+    message.kernelMaxUsage = (object.kernelMaxUsage !== undefined && object.kernelMaxUsage !== null)
+      ? BigInt(object.kernelMaxUsage)
+      : 0n;
+    message.usage = (object.usage !== undefined && object.usage !== null) ? BigInt(object.usage) : 0n;
+    message.swap = (object.swap !== undefined && object.swap !== null) ? BigInt(object.swap) : 0n;
     message.measuredFields = object.measuredFields?.map((e) => e) || [];
     return message;
   },
@@ -8941,10 +9015,10 @@ function floatToJson(value: number | null | undefined): number | string | null |
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
@@ -8954,13 +9028,13 @@ type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
 function toTimestamp(date: Date): Timestamp {
-  const seconds = Math.trunc(date.getTime() / 1_000);
+  const seconds = BigInt(Math.trunc(date.getTime() / 1_000));
   const nanos = (date.getTime() % 1_000) * 1_000_000;
   return { seconds, nanos };
 }
 
 function fromTimestamp(t: Timestamp): Date {
-  let millis = (t.seconds || 0) * 1_000;
+  let millis = (globalThis.Number(t.seconds.toString()) || 0) * 1_000;
   millis += (t.nanos || 0) / 1_000_000;
   return new globalThis.Date(millis);
 }
@@ -8984,17 +9058,6 @@ function fromJsonTimestamp(o: any): Timestamp {
   } else {
     return Timestamp.fromJSON(o);
   }
-}
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
 }
 
 function isObject(value: any): boolean {

@@ -53,16 +53,16 @@ export interface BlockAttrs {
 /** Repeated blocks as a list; 0 in min/max means unbounded. */
 export interface BlockList {
   name: string;
-  minItems: number;
-  maxItems: number;
+  minItems: bigint;
+  maxItems: bigint;
   nested: Spec | undefined;
 }
 
 /** Repeated blocks as a set; same fields as BlockList. */
 export interface BlockSet {
   name: string;
-  minItems: number;
-  maxItems: number;
+  minItems: bigint;
+  maxItems: bigint;
   nested: Spec | undefined;
 }
 
@@ -665,7 +665,7 @@ export const BlockAttrs: MessageFns<BlockAttrs> = {
 };
 
 function createBaseBlockList(): BlockList {
-  return { name: "", minItems: 0, maxItems: 0, nested: undefined };
+  return { name: "", minItems: 0n, maxItems: 0n, nested: undefined };
 }
 
 export const BlockList: MessageFns<BlockList> = {
@@ -673,10 +673,16 @@ export const BlockList: MessageFns<BlockList> = {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    if (message.minItems !== 0) {
+    if (message.minItems !== 0n) {
+      if (BigInt.asUintN(64, message.minItems) !== message.minItems) {
+        throw new globalThis.Error("value provided for field message.minItems of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.minItems);
     }
-    if (message.maxItems !== 0) {
+    if (message.maxItems !== 0n) {
+      if (BigInt.asUintN(64, message.maxItems) !== message.maxItems) {
+        throw new globalThis.Error("value provided for field message.maxItems of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.maxItems);
     }
     if (message.nested !== undefined) {
@@ -711,7 +717,7 @@ export const BlockList: MessageFns<BlockList> = {
               break;
             }
 
-            message.minItems = longToNumber(reader.uint64());
+            message.minItems = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -719,7 +725,7 @@ export const BlockList: MessageFns<BlockList> = {
               break;
             }
 
-            message.maxItems = longToNumber(reader.uint64());
+            message.maxItems = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -746,15 +752,15 @@ export const BlockList: MessageFns<BlockList> = {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       minItems: isSet(object.minItems)
-        ? globalThis.Number(object.minItems)
+        ? BigInt(object.minItems)
         : isSet(object.min_items)
-        ? globalThis.Number(object.min_items)
-        : 0,
+        ? BigInt(object.min_items)
+        : 0n,
       maxItems: isSet(object.maxItems)
-        ? globalThis.Number(object.maxItems)
+        ? BigInt(object.maxItems)
         : isSet(object.max_items)
-        ? globalThis.Number(object.max_items)
-        : 0,
+        ? BigInt(object.max_items)
+        : 0n,
       nested: isSet(object.nested) ? Spec.fromJSON(object.nested) : undefined,
     };
   },
@@ -764,11 +770,11 @@ export const BlockList: MessageFns<BlockList> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.minItems !== 0) {
-      obj.minItems = Math.round(message.minItems);
+    if (message.minItems !== 0n) {
+      obj.minItems = message.minItems.toString();
     }
-    if (message.maxItems !== 0) {
-      obj.maxItems = Math.round(message.maxItems);
+    if (message.maxItems !== 0n) {
+      obj.maxItems = message.maxItems.toString();
     }
     if (message.nested !== undefined) {
       obj.nested = Spec.toJSON(message.nested);
@@ -782,8 +788,8 @@ export const BlockList: MessageFns<BlockList> = {
   fromPartial<I extends Exact<DeepPartial<BlockList>, I>>(object: I): BlockList {
     const message = createBaseBlockList();
     message.name = object.name ?? "";
-    message.minItems = object.minItems ?? 0;
-    message.maxItems = object.maxItems ?? 0;
+    message.minItems = (object.minItems !== undefined && object.minItems !== null) ? BigInt(object.minItems) : 0n;
+    message.maxItems = (object.maxItems !== undefined && object.maxItems !== null) ? BigInt(object.maxItems) : 0n;
     message.nested = (object.nested !== undefined && object.nested !== null)
       ? Spec.fromPartial(object.nested)
       : undefined;
@@ -792,7 +798,7 @@ export const BlockList: MessageFns<BlockList> = {
 };
 
 function createBaseBlockSet(): BlockSet {
-  return { name: "", minItems: 0, maxItems: 0, nested: undefined };
+  return { name: "", minItems: 0n, maxItems: 0n, nested: undefined };
 }
 
 export const BlockSet: MessageFns<BlockSet> = {
@@ -800,10 +806,16 @@ export const BlockSet: MessageFns<BlockSet> = {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    if (message.minItems !== 0) {
+    if (message.minItems !== 0n) {
+      if (BigInt.asUintN(64, message.minItems) !== message.minItems) {
+        throw new globalThis.Error("value provided for field message.minItems of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.minItems);
     }
-    if (message.maxItems !== 0) {
+    if (message.maxItems !== 0n) {
+      if (BigInt.asUintN(64, message.maxItems) !== message.maxItems) {
+        throw new globalThis.Error("value provided for field message.maxItems of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.maxItems);
     }
     if (message.nested !== undefined) {
@@ -838,7 +850,7 @@ export const BlockSet: MessageFns<BlockSet> = {
               break;
             }
 
-            message.minItems = longToNumber(reader.uint64());
+            message.minItems = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -846,7 +858,7 @@ export const BlockSet: MessageFns<BlockSet> = {
               break;
             }
 
-            message.maxItems = longToNumber(reader.uint64());
+            message.maxItems = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -873,15 +885,15 @@ export const BlockSet: MessageFns<BlockSet> = {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       minItems: isSet(object.minItems)
-        ? globalThis.Number(object.minItems)
+        ? BigInt(object.minItems)
         : isSet(object.min_items)
-        ? globalThis.Number(object.min_items)
-        : 0,
+        ? BigInt(object.min_items)
+        : 0n,
       maxItems: isSet(object.maxItems)
-        ? globalThis.Number(object.maxItems)
+        ? BigInt(object.maxItems)
         : isSet(object.max_items)
-        ? globalThis.Number(object.max_items)
-        : 0,
+        ? BigInt(object.max_items)
+        : 0n,
       nested: isSet(object.nested) ? Spec.fromJSON(object.nested) : undefined,
     };
   },
@@ -891,11 +903,11 @@ export const BlockSet: MessageFns<BlockSet> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.minItems !== 0) {
-      obj.minItems = Math.round(message.minItems);
+    if (message.minItems !== 0n) {
+      obj.minItems = message.minItems.toString();
     }
-    if (message.maxItems !== 0) {
-      obj.maxItems = Math.round(message.maxItems);
+    if (message.maxItems !== 0n) {
+      obj.maxItems = message.maxItems.toString();
     }
     if (message.nested !== undefined) {
       obj.nested = Spec.toJSON(message.nested);
@@ -909,8 +921,8 @@ export const BlockSet: MessageFns<BlockSet> = {
   fromPartial<I extends Exact<DeepPartial<BlockSet>, I>>(object: I): BlockSet {
     const message = createBaseBlockSet();
     message.name = object.name ?? "";
-    message.minItems = object.minItems ?? 0;
-    message.maxItems = object.maxItems ?? 0;
+    message.minItems = (object.minItems !== undefined && object.minItems !== null) ? BigInt(object.minItems) : 0n;
+    message.maxItems = (object.maxItems !== undefined && object.maxItems !== null) ? BigInt(object.maxItems) : 0n;
     message.nested = (object.nested !== undefined && object.nested !== null)
       ? Spec.fromPartial(object.nested)
       : undefined;
@@ -1428,10 +1440,10 @@ export const Array: MessageFns<Array> = {
   },
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
@@ -1439,17 +1451,6 @@ type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;

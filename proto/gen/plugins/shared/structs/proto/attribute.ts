@@ -11,7 +11,7 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 export interface Attribute {
   floatVal?: number | undefined;
-  intVal?: number | undefined;
+  intVal?: bigint | undefined;
   stringVal?: string | undefined;
   boolVal?:
     | boolean
@@ -30,6 +30,9 @@ export const Attribute: MessageFns<Attribute> = {
       writer.uint32(9).double(message.floatVal);
     }
     if (message.intVal !== undefined) {
+      if (BigInt.asIntN(64, message.intVal) !== message.intVal) {
+        throw new globalThis.Error("value provided for field message.intVal of type int64 too large");
+      }
       writer.uint32(16).int64(message.intVal);
     }
     if (message.stringVal !== undefined) {
@@ -70,7 +73,7 @@ export const Attribute: MessageFns<Attribute> = {
               break;
             }
 
-            message.intVal = longToNumber(reader.int64());
+            message.intVal = reader.int64() as bigint;
             continue;
           }
           case 3: {
@@ -116,11 +119,7 @@ export const Attribute: MessageFns<Attribute> = {
         : isSet(object.float_val)
         ? globalThis.Number(object.float_val)
         : undefined,
-      intVal: isSet(object.intVal)
-        ? globalThis.Number(object.intVal)
-        : isSet(object.int_val)
-        ? globalThis.Number(object.int_val)
-        : undefined,
+      intVal: isSet(object.intVal) ? BigInt(object.intVal) : isSet(object.int_val) ? BigInt(object.int_val) : undefined,
       stringVal: isSet(object.stringVal)
         ? globalThis.String(object.stringVal)
         : isSet(object.string_val)
@@ -141,7 +140,7 @@ export const Attribute: MessageFns<Attribute> = {
       obj.floatVal = floatToJson(message.floatVal);
     }
     if (message.intVal !== undefined) {
-      obj.intVal = Math.round(message.intVal);
+      obj.intVal = message.intVal.toString();
     }
     if (message.stringVal !== undefined) {
       obj.stringVal = message.stringVal;
@@ -161,7 +160,7 @@ export const Attribute: MessageFns<Attribute> = {
   fromPartial<I extends Exact<DeepPartial<Attribute>, I>>(object: I): Attribute {
     const message = createBaseAttribute();
     message.floatVal = object.floatVal ?? undefined;
-    message.intVal = object.intVal ?? undefined;
+    message.intVal = (object.intVal !== undefined && object.intVal !== null) ? BigInt(object.intVal) : undefined;
     message.stringVal = object.stringVal ?? undefined;
     message.boolVal = object.boolVal ?? undefined;
     message.unit = object.unit ?? "";
@@ -173,10 +172,10 @@ function floatToJson(value: number | null | undefined): number | string | null |
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
@@ -184,17 +183,6 @@ type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -28,8 +28,8 @@ export interface StatObject_AttributesEntry {
 export interface StatValue {
   floatNumeratorVal: number | undefined;
   floatDenominatorVal: number | undefined;
-  intNumeratorVal: number | undefined;
-  intDenominatorVal: number | undefined;
+  intNumeratorVal: bigint | undefined;
+  intDenominatorVal: bigint | undefined;
   stringVal: string | undefined;
   boolVal: boolean | undefined;
   unit: string;
@@ -499,14 +499,14 @@ export const StatValue: MessageFns<StatValue> = {
         ? Number(object.float_denominator_val)
         : undefined,
       intNumeratorVal: isSet(object.intNumeratorVal)
-        ? Number(object.intNumeratorVal)
+        ? BigInt(object.intNumeratorVal)
         : isSet(object.int_numerator_val)
-        ? Number(object.int_numerator_val)
+        ? BigInt(object.int_numerator_val)
         : undefined,
       intDenominatorVal: isSet(object.intDenominatorVal)
-        ? Number(object.intDenominatorVal)
+        ? BigInt(object.intDenominatorVal)
         : isSet(object.int_denominator_val)
-        ? Number(object.int_denominator_val)
+        ? BigInt(object.int_denominator_val)
         : undefined,
       stringVal: isSet(object.stringVal)
         ? String(object.stringVal)
@@ -532,10 +532,10 @@ export const StatValue: MessageFns<StatValue> = {
       obj.floatDenominatorVal = floatToJson(message.floatDenominatorVal);
     }
     if (message.intNumeratorVal !== undefined) {
-      obj.intNumeratorVal = message.intNumeratorVal;
+      obj.intNumeratorVal = message.intNumeratorVal.toString();
     }
     if (message.intDenominatorVal !== undefined) {
-      obj.intDenominatorVal = message.intDenominatorVal;
+      obj.intDenominatorVal = message.intDenominatorVal.toString();
     }
     if (message.stringVal !== undefined) {
       obj.stringVal = message.stringVal;
@@ -559,8 +559,12 @@ export const StatValue: MessageFns<StatValue> = {
     const message = createBaseStatValue();
     message.floatNumeratorVal = object.floatNumeratorVal ?? undefined;
     message.floatDenominatorVal = object.floatDenominatorVal ?? undefined;
-    message.intNumeratorVal = object.intNumeratorVal ?? undefined;
-    message.intDenominatorVal = object.intDenominatorVal ?? undefined;
+    message.intNumeratorVal = (object.intNumeratorVal !== undefined && object.intNumeratorVal !== null)
+      ? BigInt(object.intNumeratorVal)
+      : undefined;
+    message.intDenominatorVal = (object.intDenominatorVal !== undefined && object.intDenominatorVal !== null)
+      ? BigInt(object.intDenominatorVal)
+      : undefined;
     message.stringVal = object.stringVal ?? undefined;
     message.boolVal = object.boolVal ?? undefined;
     message.unit = object.unit ?? "";
@@ -573,10 +577,10 @@ function floatToJson(value: number | null | undefined): number | string | null |
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;

@@ -1,0 +1,130 @@
+/**
+ * The plugin under chaos: the built executable (or the sources when no fresh build exists,
+ * test/support/nomad/launch.ts), launched exactly as Nomad launches it, with the memory probe
+ * (memProbe.cjs) loaded through NODE_OPTIONS; configured for the chaos sandbox; SIGKILLed and
+ * relaunched on demand. Every RPC goes through `rpc`, which bounds it with a deadline and says how
+ * it ended, so an unanswered call is counted, never waited for.
+ */
+import * as grpc from "@grpc/grpc-js"
+import * as path from "node:path"
+import { pluginConfigSpec } from "../../../src/domain/PluginConfig.ts"
+import { connect, type PluginClients, type UnaryFn } from "../../support/nomad/clients.ts"
+import { ctyEncode } from "../../support/nomad/ctyEncode.ts"
+import { decodeLikeNomad } from "../../support/nomad/hcldec.ts"
+import { launchPlugin, type LaunchedPlugin } from "../../support/nomad/launch.ts"
+import { chaosSandbox } from "./sandbox.ts"
+
+const probe = path.join(import.meta.dirname, "memProbe.cjs")
+
+/**
+ * The dangling-container reaper, quicker than its defaults (5m, 5m) so that a removal cut short by
+ * a plugin kill is finished within a run: a leftover is gone at most REAPER_BOUND_MILLIS after its
+ * last task ended (the grace, one period and the removal itself).
+ */
+const REAPER = { period: "5s", creation_grace: "30s" }
+export const REAPER_BOUND_MILLIS = 90_000
+
+/** How one RPC ended. `unanswered`: no answer before the client's deadline. */
+export type Outcome<Res> =
+  | { readonly ok: true; readonly value: Res; readonly millis: number }
+  | { readonly ok: false; readonly code: grpc.status; readonly details: string; readonly millis: number; readonly unanswered: boolean }
+
+/** A unary call bounded by `deadlineMillis`. */
+export const rpc = <Req, Res>(fn: UnaryFn<Req, Res>, req: Req, deadlineMillis: number): Promise<Outcome<Res>> =>
+  new Promise((resolve) => {
+    const t0 = Date.now()
+    fn(req, new grpc.Metadata(), { deadline: Date.now() + deadlineMillis }, (err, res) => {
+      const millis = Date.now() - t0
+      if (err === null) resolve({ ok: true, value: res, millis })
+      else {
+        // the client's own deadline (the server maps a Podman timeout to DEADLINE_EXCEEDED too)
+        const unanswered = err.code === grpc.status.DEADLINE_EXCEEDED && millis >= deadlineMillis - 50
+        resolve({ ok: false, code: err.code, details: err.details ?? err.message, millis, unanswered })
+      }
+    })
+  })
+
+export interface MemoryReading {
+  readonly rss: number
+  readonly heapTotal: number
+  readonly heapUsed: number
+  readonly external: number
+  readonly arrayBuffers: number
+}
+
+export class ChaosPlugin {
+  private launched!: LaunchedPlugin
+  clients!: PluginClients
+  /** Plugin exits we did not cause. */
+  crashes: Array<string> = []
+  private killing = false
+
+  static async start(): Promise<ChaosPlugin> {
+    const p = new ChaosPlugin()
+    await p.launch()
+    return p
+  }
+
+  /** The plugin's gRPC socket path. */
+  get address(): string {
+    return this.launched.handshake.address
+  }
+
+  get pid(): number {
+    return this.launched.child.pid ?? -1
+  }
+
+  get stderrLines(): ReadonlyArray<string> {
+    return this.launched.stderrLines()
+  }
+
+  private async launch(): Promise<void> {
+    this.launched = await launchPlugin({
+      timeoutMillis: 60_000,
+      env: { NODE_OPTIONS: `--expose-gc --require ${probe}` }
+    })
+    const launched = this.launched
+    void launched.exited.then(({ code, signal }) => {
+      if (!this.killing || this.launched !== launched) {
+        this.crashes.push(`exited with code ${code}, signal ${signal}; last stderr: ${launched.stderrLines().slice(-3).join(" | ")}`)
+      }
+    })
+    this.clients = connect(launched.handshake.address)
+    const set = await rpc(this.clients.base.setConfig.bind(this.clients.base), {
+      msgpackConfig: ctyEncode(decodeLikeNomad(pluginConfigSpec, { socket_path: chaosSandbox().socket, gc: { dangling_containers: REAPER } })),
+      nomadConfig: { driver: { ClientMinPort: 14000, ClientMaxPort: 14512, Topology: undefined } },
+      pluginApiVersion: "v0.1.0"
+    }, 30_000)
+    if (!set.ok) throw new Error(`SetConfig failed: ${set.details}`)
+  }
+
+  /** SIGKILL (what go-plugin does to a plugin that must go) and a fresh instance, configured. */
+  async killAndRelaunch(): Promise<void> {
+    await this.kill()
+    this.killing = false
+    await this.launch()
+  }
+
+  async kill(): Promise<void> {
+    this.killing = true
+    this.clients.close()
+    await this.launched.kill()
+  }
+
+  /** The plugin's memory after a full GC (memProbe.cjs answers SIGUSR2). */
+  async memory(): Promise<MemoryReading> {
+    const before = this.launched.stderrLines().length
+    process.kill(this.pid, "SIGUSR2")
+    for (let i = 0; i < 500; i++) {
+      const line = this.launched.stderrLines().slice(before).find((l) => l.startsWith("ndp-mem "))
+      if (line !== undefined) return JSON.parse(line.slice("ndp-mem ".length)) as MemoryReading
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    throw new Error("the plugin did not answer the memory probe within 10 s")
+  }
+
+  /** Bytes the plugin has written to stderr so far (its log). */
+  get logBytes(): number {
+    return this.launched.stderrLines().reduce((n, l) => n + l.length + 1, 0)
+  }
+}
