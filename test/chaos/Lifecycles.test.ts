@@ -6,8 +6,7 @@
  *
  * Asserted: 0 wrong exit codes, 0 containers left behind (storage-only ones included), 0 plugin
  * crashes, 0 RPCs unanswered within their deadline, every RecoverTask answered OK, SignalTask of
- * an exited task FAILED_PRECONDITION (never INTERNAL), ExecTask exit codes right. Invariants whose
- * fixes belong to other work items are listed in support/settings.ts (KNOWN_FAILURES).
+ * an exited task FAILED_PRECONDITION (never INTERNAL), ExecTask exit codes right.
  */
 import * as grpc from "@grpc/grpc-js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"

@@ -1,14 +1,13 @@
 /**
  * Counts of what happened in a chaos run, by kind, with a few examples each; printed at the end
  * of a file and written to `.chaos/<name>.json` (git-ignored) for the record. `assertNone` is how a
- * test states an invariant: zero of that kind, unless the kind is a known failure of another
- * work item and CHAOS_KNOWN_FAILURES=report (settings.ts).
+ * test states an invariant: zero of that kind.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { expect } from "vitest"
 import { REPO_ROOT } from "../../support/processes.ts"
-import { KNOWN_FAILURES, reportKnownFailures, settings } from "./settings.ts"
+import { settings } from "./settings.ts"
 
 const MAX_EXAMPLES = 5
 
@@ -30,15 +29,10 @@ export class Tally {
     return this.counts.get(kind) ?? 0
   }
 
-  /** The invariant "none of `kind`": asserted, or only reported for a known failure in report mode. */
+  /** The invariant "none of `kind`" (a soft assertion: every invariant of a run is reported). */
   assertNone(kind: string): void {
     const n = this.get(kind)
     if (n === 0) return
-    const known = KNOWN_FAILURES[kind]
-    if (known !== undefined && reportKnownFailures) {
-      this.add("known-failures-reported", `${kind} ×${n}: ${known}`)
-      return
-    }
     expect.soft(n, `${this.name}: ${kind} (${(this.examples.get(kind) ?? []).join(" | ")})`).toBe(0)
   }
 
