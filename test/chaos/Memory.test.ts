@@ -26,7 +26,7 @@ const allocs = new Set<string>()
 let plugin: ChaosPlugin
 
 beforeAll(async () => {
-  plugin = await ChaosPlugin.start()
+  plugin = await ChaosPlugin.start({ memoryProbe: true })
 }, 120_000)
 
 afterAll(async () => {

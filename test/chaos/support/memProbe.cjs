@@ -1,5 +1,5 @@
-// Loaded into the plugin under test with NODE_OPTIONS="--expose-gc --require <this file>" (the
-// built executable honours NODE_OPTIONS): on SIGUSR2 it runs full GCs and writes one line
+// Loaded into the plugin under test with `--expose-gc --require <this file>` (support/plugin.ts,
+// `memoryProbe`): on SIGUSR2 it runs full GCs and writes one line
 // `ndp-mem {"rss":…,"heapUsed":…}` to stderr, so the chaos suite can measure the plugin's memory
 // after a GC without any hook in the product. Test-only.
 //

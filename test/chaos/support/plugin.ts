@@ -1,20 +1,35 @@
 /**
  * The plugin under chaos: the built executable (or the sources when no fresh build exists,
- * test/support/nomad/launch.ts), launched exactly as Nomad launches it, with the memory probe
- * (memProbe.cjs) loaded through NODE_OPTIONS; configured for the chaos sandbox; SIGKILLed and
- * relaunched on demand. Every RPC goes through `rpc`, which bounds it with a deadline and says how
- * it ended, so an unanswered call is counted, never waited for.
+ * test/support/nomad/launch.ts), launched exactly as Nomad launches it; configured for the chaos
+ * sandbox; SIGKILLed and relaunched on demand. For memory readings (`memoryProbe`), the same
+ * plugin code with the memory probe (memProbe.cjs) loaded: the executable ignores NODE_OPTIONS and
+ * takes no Node flags, so the probe runs the build's bundle under the same Node and the same V8
+ * flags as the executable bakes in (scripts/sea.mjs), plus --expose-gc.
+ * Every RPC goes through `rpc`, which bounds it with a deadline and says how it ended, so an
+ * unanswered call is counted, never waited for.
  */
 import * as grpc from "@grpc/grpc-js"
+import { existsSync } from "node:fs"
 import * as path from "node:path"
+// @ts-expect-error the build scripts are plain JavaScript without declarations
+import { EXEC_ARGV } from "../../../scripts/sea.mjs"
 import { pluginConfigSpec } from "../../../src/domain/PluginConfig.ts"
 import { connect, type PluginClients, type UnaryFn } from "../../support/nomad/clients.ts"
 import { ctyEncode } from "../../support/nomad/ctyEncode.ts"
 import { decodeLikeNomad } from "../../support/nomad/hcldec.ts"
-import { launchPlugin, type LaunchedPlugin } from "../../support/nomad/launch.ts"
+import { builtPlugin, launchPlugin, type LaunchedPlugin, pluginCommand, REPO_ROOT } from "../../support/nomad/launch.ts"
 import { chaosSandbox } from "./sandbox.ts"
 
 const probe = path.join(import.meta.dirname, "memProbe.cjs")
+
+/** The plugin with the memory probe: the built bundle under plain Node when the build is fresh, else the sources. */
+const probedCommand = (): { readonly command?: ReadonlyArray<string>; readonly env?: Record<string, string> } => {
+  const flags = [...EXEC_ARGV, "--expose-gc", "--require", probe]
+  if (pluginCommand()[0] !== builtPlugin) return { env: { NODE_OPTIONS: flags.join(" ") } }
+  const bundle = path.join(REPO_ROOT, ".build/bundle.cjs")
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`)
+  return { command: [process.execPath, ...flags, bundle] }
+}
 
 /**
  * The dangling-container reaper, quicker than its defaults (5m, 5m) so that a removal cut short by
@@ -59,8 +74,11 @@ export class ChaosPlugin {
   crashes: Array<string> = []
   private killing = false
 
-  static async start(): Promise<ChaosPlugin> {
-    const p = new ChaosPlugin()
+  private constructor(private readonly memoryProbe: boolean) {}
+
+  /** `memoryProbe`: the plugin answers `memory()` (see the module comment). */
+  static async start(options: { readonly memoryProbe?: boolean } = {}): Promise<ChaosPlugin> {
+    const p = new ChaosPlugin(options.memoryProbe === true)
     await p.launch()
     return p
   }
@@ -79,10 +97,7 @@ export class ChaosPlugin {
   }
 
   private async launch(): Promise<void> {
-    this.launched = await launchPlugin({
-      timeoutMillis: 60_000,
-      env: { NODE_OPTIONS: `--expose-gc --require ${probe}` }
-    })
+    this.launched = await launchPlugin({ timeoutMillis: 60_000, ...(this.memoryProbe ? probedCommand() : {}) })
     const launched = this.launched
     void launched.exited.then(({ code, signal }) => {
       if (!this.killing || this.launched !== launched) {

@@ -73,13 +73,15 @@ export interface LaunchedPlugin {
 export interface LaunchOptions {
   /** A TS entry file run with tsx instead of the real plugin. */
   readonly entry?: string
+  /** [command, ...args] to run instead of the real plugin (e.g. its bundle under plain Node). */
+  readonly command?: ReadonlyArray<string>
   readonly env?: Record<string, string | undefined>
   readonly cookie?: string | null
   readonly timeoutMillis?: number
 }
 
 export const launchPlugin = (options: LaunchOptions = {}): Promise<LaunchedPlugin> => {
-  const argv = options.entry ? tsNodeArgv(options.entry) : [...pluginCommand()]
+  const argv = options.command !== undefined ? [...options.command] : options.entry ? tsNodeArgv(options.entry) : [...pluginCommand()]
   const env: Record<string, string | undefined> = {
     ...process.env,
     PLUGIN_MIN_PORT: "10000",
