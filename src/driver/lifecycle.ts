@@ -47,6 +47,9 @@ const containerNetwork = (config: TaskConfig, task: NomadTask, inspect: Containe
   return { portMap, ip: inspect?.ipAddress ?? "", autoAdvertise: false }
 }
 
+/** Below this k8s-file size limit, StartTask follows Podman's log from the container's start. */
+const EARLY_FOLLOW_BELOW_BYTES = 16 * 1024 * 1024
+
 export const makeLifecycle = (deps: {
   readonly registry: TaskRegistry
   readonly runtime: TaskRuntime
@@ -124,10 +127,15 @@ export const makeLifecycle = (deps: {
         ], { concurrency: 2 })
         const containerId = created.id
         const adopt = created.adopted !== undefined
-        // Podman's log opened as the container starts, so that a burst at start cannot rotate a file
-        // away unread: its inspect runs beside the start, not before it (the start stays two calls).
+        // With a small size limit, a burst at start could fill and rotate Podman's first log file away
+        // before the tailer (started from the inspect after the reply) holds it: Podman's log is then
+        // opened as the container starts, its inspect beside the start. With a larger limit that
+        // cannot happen in the few milliseconds before the tailer holds the file, and the start stays
+        // two calls with nothing beside them (measured: the extra inspect slows the start, bench/).
+        const logSize = spec.log_configuration?.size ?? 0
+        const followEarly = forward && !adopt && logSize > 0 && logSize < EARLY_FOLLOW_BELOW_BYTES
         const [earlyLog] = yield* Effect.all([
-          forward && !adopt ? runtime.followLogEarly(client, containerId, resources) : Effect.succeed(undefined),
+          followEarly ? runtime.followLogEarly(client, containerId, resources) : Effect.succeed(undefined),
           adopt ? Effect.void : client.containerStart(containerId)
         ], { concurrency: 2 })
         // Only a container on a Podman network has an address of its own, and only an inspect says
