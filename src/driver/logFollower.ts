@@ -9,8 +9,10 @@
  * at most {@link MAX_PENDING_BYTES} of them (and always {@link MIN_PENDING} files, whatever their
  * size). Lagging further, a file can be renamed away unread: `warnLost` says so.
  *
- * A follower is started before the container (`followLog` with `create`): a burst at start could
- * otherwise fill and rotate files away before anything watches.
+ * Under a small size limit StartTask starts a follower as the container starts (`followLog` with
+ * `create`, lifecycle.ts): a burst at start could otherwise fill and rotate files away before
+ * anything watches. With a larger limit the tailer's own follower, started from the inspect after
+ * StartTask's reply, is in time.
  */
 import * as posix from "node:path/posix"
 import { Effect, Exit, Latch, Option, Scope, Semaphore } from "effect"
