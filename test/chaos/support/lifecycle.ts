@@ -74,7 +74,9 @@ export const behaviourConfig = (b: Behaviour): Record<string, unknown> => {
  */
 export const allowedExitCodes = (b: Behaviour, signal: StopSignal | "destroy" | undefined, usr1: boolean): ReadonlySet<number> => {
   const out = new Set<number>()
-  if (b.kind === "init" && usr1) return new Set([138])
+  // catatonit forwards SIGUSR1 to the shell, which dies of it (138), unless a stop reaches
+  // catatonit first: SignalTask's answer does not wait for the death, so the stop's codes below
+  if (b.kind === "init" && usr1) out.add(138)
   if (b.kind === "exit") out.add(b.code)
   if (signal === undefined) return out
   out.add(137)
@@ -85,6 +87,9 @@ export const allowedExitCodes = (b: Behaviour, signal: StopSignal | "destroy" | 
   if (signal === "SIGINT") {
     if (b.kind === "trap") out.add(b.intCode)
     if (b.kind === "init") out.add(130)
+    // busybox sh as PID 1, waiting for its foreground `sleep`, dies of SIGINT (raw `podman kill -s
+    // INT` of `sh -c 'sleep 3; exit 0'` gives 130 too)
+    if (b.kind === "exit") out.add(130)
   }
   return out
 }
