@@ -33,6 +33,8 @@ const control = {
   generation: 0,
   /** Handles of the tasks started and not yet destroyed (what Nomad would hand RecoverTask). */
   live: new Map<string, TaskHandle>(),
+  /** Tasks whose DestroyTask was sent: a kill may come after the removal and before the answer. */
+  destroying: new Set<string>(),
   recoveries: 0
 }
 
@@ -141,6 +143,7 @@ const lifecycle = async (index: number): Promise<void> => {
     signal = "destroy"
   }
   if (ending === "destroy") {
+    control.destroying.add(taskId)
     const destroyed = await call("destroyTask", { taskId, force: true }, 60_000, true)
     tally.add(`destroy-running→${destroyed.ok ? "OK" : grpc.status[destroyed.code]}`, destroyed.ok ? undefined : destroyed.details)
   }
@@ -165,10 +168,12 @@ const lifecycle = async (index: number): Promise<void> => {
   }
 
   if (ending !== "destroy") {
+    control.destroying.add(taskId)
     const destroyed = await call("destroyTask", { taskId, force: true }, 60_000, true)
     tally.add(`destroy→${destroyed.ok ? "OK" : grpc.status[destroyed.code]}`, destroyed.ok ? undefined : destroyed.details)
   }
   control.live.delete(taskId)
+  control.destroying.delete(taskId)
 }
 
 /** Kills the plugin, starts a fresh one and recovers every live task before anything else runs. */
@@ -187,7 +192,12 @@ const killPlugin = async () => {
         await backoff(attempt)
       }
       control.recoveries++
-      tally.add(`recover→${outcome!.ok ? "OK" : grpc.status[outcome!.code]}`, outcome!.ok ? undefined : outcome!.details)
+      // the container of a task being destroyed may be gone already: NOT_FOUND is the true answer
+      const gone = !outcome!.ok && outcome!.code === grpc.status.NOT_FOUND && control.destroying.has(taskId)
+      tally.add(
+        gone ? "recover-while-destroying→NOT_FOUND" : `recover→${outcome!.ok ? "OK" : grpc.status[outcome!.code]}`,
+        outcome!.ok ? undefined : outcome!.details
+      )
     }
     tally.add("plugin-kills")
   } finally {
