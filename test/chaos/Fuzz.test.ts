@@ -11,7 +11,7 @@
 import * as grpc from "@grpc/grpc-js"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { StartTaskRequest } from "../../proto/gen/plugins/drivers/proto/driver.ts"
+import { StartTaskRequest, StartTaskResponse } from "../../proto/gen/plugins/drivers/proto/driver.ts"
 import { makeTempDir, removeDir } from "../support/tmp.ts"
 import { fuzzCase, type FuzzCase } from "./support/hostile.ts"
 import { ChaosPlugin, REAPER_BOUND_MILLIS, rpc } from "./support/plugin.ts"
@@ -95,18 +95,20 @@ describe("fuzzing StartTask through the plugin's gRPC socket", () => {
       const bytes = Buffer.from(StartTaskRequest.encode({ task }).finish())
       for (const [at, value] of p.flips) bytes[at % bytes.length] = value
       const sent = p.cut === undefined ? bytes : bytes.subarray(0, p.cut % bytes.length)
-      const outcome = await new Promise<{ code: number; details: string }>((resolve) => {
+      const outcome = await new Promise<{ code: number; details: string; response?: Buffer }>((resolve) => {
         raw.makeUnaryRequest("/hashicorp.nomad.plugins.drivers.proto.Driver/StartTask", (b: Buffer) => b, (b: Buffer) => b, sent,
           new grpc.Metadata(), { deadline: Date.now() + START_DEADLINE },
-          (err) => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: "" }))
+          (err, response) => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: "", ...(response ? { response } : {}) }))
       })
       tally.add(`proto→${grpc.status[outcome.code]}`, outcome.details)
       if (outcome.code === grpc.status.DEADLINE_EXCEEDED) tally.add("unanswered-rpc", "StartTask (mutated protobuf)")
       if (outcome.code === grpc.status.INTERNAL) tally.add("proto-internal", outcome.details)
-      // a mutation that still decodes to a runnable task started a container: destroy it
+      // a mutation that still decodes to a runnable task started a container: destroy it, by the id
+      // the plugin answered with (a flipped byte may have changed the task's id)
       if (outcome.code === 0) {
         const d = plugin.clients.driver
-        await rpc(d.destroyTask.bind(d), { taskId: task.id, force: true }, 60_000)
+        const started = outcome.response === undefined ? undefined : StartTaskResponse.decode(outcome.response).handle?.config?.id
+        await rpc(d.destroyTask.bind(d), { taskId: started ?? task.id, force: true }, 60_000)
       }
     }
     raw.close()

@@ -175,7 +175,8 @@ export const hostile: ReadonlyArray<Mutation> = [
 /** Harmless mutations: the task still starts. */
 export const harmless: ReadonlyArray<Mutation> = [
   ok("labels", "labels", { team: "chaos", "with space": "ünïcode" }),
-  ok("cap_add NET_ADMIN", "cap_add", ["NET_ADMIN", "cap_sys_time"]),
+  // within the default allow_caps (docker's list); capabilities outside it are the guard rails' refusals
+  ok("cap_add NET_BIND_SERVICE", "cap_add", ["NET_BIND_SERVICE", "cap_kill"]),
   ok("cap_drop ALL", "cap_drop", ["ALL"]),
   ok("stop_timeout 5s", "stop_timeout", "5s"),
   ok("shm_size 64m", "shm_size", "64m"),
