@@ -3,7 +3,7 @@
  * Each operation is an Effect program over the task registry, the task runtime and the `Podman`
  * client of the task's socket.
  */
-import { DateTime, Deferred, Duration, Effect, Exit, Option, Scope } from "effect"
+import { DateTime, Deferred, Duration, Effect, Exit, Option, Schedule, Scope } from "effect"
 import type { ContainerSpec } from "../domain/ContainerSpec.ts"
 import type { DriverState } from "../domain/DriverState.ts"
 import { type PodmanError, TaskNotFound, TaskStateError } from "../domain/errors.ts"
@@ -46,6 +46,16 @@ const containerNetwork = (config: TaskConfig, task: NomadTask, inspect: Containe
   // The container IP on Podman's bridge is only reachable from this host: never auto-advertise it.
   return { portMap, ip: inspect?.ipAddress ?? "", autoAdvertise: false }
 }
+
+/**
+ * The inspect right after a start. Podman 4.3 answers 500 "read /proc/<pid>/cgroup: no such process"
+ * when the container's process exits while it inspects (a task that exits at once): asked again, it
+ * describes the exited container.
+ */
+const inspectJustStarted = (client: PodmanClient, containerId: string) =>
+  client.containerInspect(containerId).pipe(
+    Effect.retry({ times: 3, schedule: Schedule.spaced("20 millis"), while: (e) => e.reason._tag === "Api" })
+  )
 
 /** Below this k8s-file size limit, StartTask follows Podman's log from the container's start. */
 const EARLY_FOLLOW_BELOW_BYTES = 16 * 1024 * 1024
@@ -140,7 +150,7 @@ export const makeLifecycle = (deps: {
         ], { concurrency: 2 })
         // Only a container on a Podman network has an address of its own, and only an inspect says
         // which: every other start is two calls (create, start) and the inspect comes after the reply.
-        const inspect = created.adopted ?? (spec.netns?.nsmode === "bridge" ? yield* client.containerInspect(containerId) : undefined)
+        const inspect = created.adopted ?? (spec.netns?.nsmode === "bridge" ? yield* inspectJustStarted(client, containerId) : undefined)
         const startedAt = inspect?.state.startedAt ?? (yield* DateTime.nowAsDate)
         const state: DriverState = {
           version: 1,
