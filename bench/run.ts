@@ -21,11 +21,11 @@
  * machines; the absolute numbers are this machine's (2 cores, shared with other work).
  */
 import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { call } from "../test/support/nomad/clients.ts"
-import { builtPlugin } from "../test/support/nomad/launch.ts"
+import { builtPlugin, newestSource } from "../test/support/nomad/launch.ts"
 import { NODE22 } from "../test/support/processes.ts"
 import {
   benchTask, BUSYBOX, countingFifo, cpuSeconds, makeRaw, median, type Plugin, root, rssMiB, sleep, startPlugin,
@@ -48,16 +48,7 @@ const f2 = (n: number) => n.toFixed(2)
 
 /** dist/nomad-driver-podman, rebuilt when a source is newer. */
 const ensureBuilt = () => {
-  let newest = 0
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(p).mtimeMs)
-    }
-  }
-  for (const d of ["src", "layers", "proto/gen"]) walk(path.join(root, d))
-  if (existsSync(builtPlugin) && statSync(builtPlugin).mtimeMs >= newest) return
+  if (existsSync(builtPlugin) && statSync(builtPlugin).mtimeMs >= newestSource()) return
   process.stderr.write("bench: building the executable (node scripts/build.mjs)\n")
   execFileSync(NODE22, [path.join(root, "scripts/build.mjs")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
 }

@@ -21,7 +21,7 @@ export const MAGIC_COOKIE = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a
 export const builtPlugin = path.join(REPO_ROOT, "dist/nomad-driver-podman")
 
 /** Newest modification time of the sources the executable is built from. */
-const newestSource = (): number => {
+export const newestSource = (): number => {
   let newest = 0
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
