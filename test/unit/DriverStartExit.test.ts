@@ -6,23 +6,17 @@
  * is unavailable and answers the true code when it is back, and gives up only after EXIT_PATIENCE.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer } from "effect"
+import { Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import * as ConfigLayers from "../../layers/config/index.ts"
-import * as LogSinks from "../../layers/log-sink/index.ts"
-import * as Platform from "../../layers/platform.ts"
-import * as PodmanLayers from "../../layers/podman/index.ts"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
-import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
 import { SIGKILL } from "../../src/domain/values/signals.ts"
-import * as DriverCore from "../../src/driver/DriverCore.ts"
 import { EXIT_PATIENCE } from "../../src/driver/exits.ts"
 import { FACTS_TTL, makePodmanFacts } from "../../src/driver/podmanFacts.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import type { PodmanClient } from "../../src/services/Podman.ts"
 import { makeFakePodman } from "../support/FakePodman.ts"
-import { noHostFiles } from "../support/FakeHostFiles.ts"
+import { driverOver } from "../support/driverOverFake.ts"
 
 
 /** The client with every call's name recorded in `calls`, in order. */
@@ -40,17 +34,6 @@ const counting = (client: PodmanClient, calls: Array<string>): PodmanClient =>
       return value
     }
   })
-
-const driverOver = (client: PodmanClient) =>
-  DriverCore.layer.pipe(
-    Layer.provide(Layer.mergeAll(
-      PodmanLayers.layerClient(client),
-      ConfigLayers.layerStatic(defaultPluginConfig),
-      LogSinks.layerMemory,
-      noHostFiles,
-      Platform.layer
-    ))
-  )
 
 const sleeper = decodeTaskConfig({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"] })
 

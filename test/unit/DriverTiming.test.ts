@@ -7,16 +7,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Queue, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import * as ConfigLayers from "../../layers/config/index.ts"
-import * as LogSinks from "../../layers/log-sink/index.ts"
-import * as Platform from "../../layers/platform.ts"
 import * as PodmanLayers from "../../layers/podman/index.ts"
 import { HostFileError } from "../../src/domain/errors.ts"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
-import { defaultPluginConfig } from "../../src/domain/PluginConfig.ts"
 import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
 import { SIGTERM } from "../../src/domain/values/signals.ts"
-import * as DriverCore from "../../src/driver/DriverCore.ts"
 import { FINGERPRINT_CHECK, FINGERPRINT_PERIOD, fingerprintStream } from "../../src/driver/fingerprint.ts"
 import { tailK8sFile } from "../../src/driver/k8sFileLogs.ts"
 import { startPosition } from "../../src/domain/LogPosition.ts"
@@ -24,19 +19,7 @@ import { Driver } from "../../src/services/Driver.ts"
 import { HostFiles } from "../../src/services/HostFiles.ts"
 import { Podman } from "../../src/services/Podman.ts"
 import { makeFakePodman } from "../support/FakePodman.ts"
-import { noHostFiles } from "../support/FakeHostFiles.ts"
-
-
-const driverOver = (client: Parameters<typeof PodmanLayers.layerClient>[0]) =>
-  DriverCore.layer.pipe(
-    Layer.provide(Layer.mergeAll(
-      PodmanLayers.layerClient(client),
-      ConfigLayers.layerStatic(defaultPluginConfig),
-      LogSinks.layerMemory,
-      noHostFiles,
-      Platform.layer
-    ))
-  )
+import { driverOver } from "../support/driverOverFake.ts"
 
 const sleeper = decodeTaskConfig({ image: "localhost/busybox:latest", command: "/bin/sleep", args: ["300"] })
 

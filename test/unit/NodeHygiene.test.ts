@@ -7,17 +7,12 @@
  * test/integration/NodeHygiene.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Layer, Queue, Stream } from "effect"
+import { Duration, Effect, Exit, Fiber, Queue, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import * as ConfigLayers from "../../layers/config/index.ts"
-import * as LogSinks from "../../layers/log-sink/index.ts"
-import * as Platform from "../../layers/platform.ts"
-import * as PodmanLayers from "../../layers/podman/index.ts"
 import { makeNomadTask } from "../../src/domain/NomadTask.ts"
 import { defaultPluginConfig, type PluginConfig } from "../../src/domain/PluginConfig.ts"
 import type { TaskEvent } from "../../src/domain/results.ts"
 import { decodeTaskConfig } from "../../src/domain/TaskConfig.ts"
-import * as DriverCore from "../../src/driver/DriverCore.ts"
 import { GC_MARKER_REPO, markerName } from "../../src/driver/imageGc.ts"
 import { PROGRESS_EVERY } from "../../src/driver/images.ts"
 import { RETRY_CAP } from "../../src/driver/removals.ts"
@@ -25,7 +20,7 @@ import { LABEL_ALLOC_ID } from "../../src/translate/index.ts"
 import { Driver } from "../../src/services/Driver.ts"
 import type { PullProgress } from "../../src/services/Podman.ts"
 import { makeFakePodman } from "../support/FakePodman.ts"
-import { noHostFiles } from "../support/FakeHostFiles.ts"
+import { driverOver } from "../support/driverOverFake.ts"
 
 
 const gcConfig = (gc: Partial<PluginConfig["gc"]> = {}, dangling: Partial<PluginConfig["gc"]["dangling_containers"]> = {}, more: Partial<PluginConfig> = {}): PluginConfig => ({
@@ -38,17 +33,6 @@ const gcConfig = (gc: Partial<PluginConfig["gc"]> = {}, dangling: Partial<Plugin
     dangling_containers: { ...defaultPluginConfig.gc.dangling_containers, enabled: false, ...dangling }
   }
 })
-
-const driverOver = (client: Parameters<typeof PodmanLayers.layerClient>[0], config: PluginConfig) =>
-  DriverCore.layer.pipe(
-    Layer.provide(Layer.mergeAll(
-      PodmanLayers.layerClient(client),
-      ConfigLayers.layerStatic(config),
-      LogSinks.layerMemory,
-      noHostFiles,
-      Platform.layer
-    ))
-  )
 
 /** Lets the fibers woken by the clock run until `check` holds (bounded; no real time passes). */
 const until = (check: () => boolean) =>
