@@ -131,8 +131,11 @@ const ports = (file: string, block: Obj): Array<PortRequest> =>
 const configFailures = (file: string, config: Node, prefix: string): Array<Diagnostic> =>
   failures(config).map(({ path, failure }) => ({ file, pos: failure.error.pos, field: path.replace(/^\[0\]\.?/, "") || prefix, reason: failure.error.detail }))
 
-/** Locates a field below `base` in the positions: the field itself, else its closest parent. */
-const locator = (positions: ReadonlyMap<string, Pos>, base: string, extra: Readonly<Record<string, string>>) => (field: string): Pos | undefined => {
+/**
+ * Locates a field below `base` in the positions: the field itself, else its closest parent. `extra`
+ * maps field prefixes that live elsewhere in the file (e.g. the group's `dns`) to their paths.
+ */
+export const locator = (positions: ReadonlyMap<string, Pos>, base: string, extra: Readonly<Record<string, string>> = {}) => (field: string): Pos | undefined => {
   const root = Object.entries(extra).find(([k]) => field === k || field.startsWith(`${k}.`) || field.startsWith(`${k}[`))
   let path = root ? `${root[1]}${field.slice(root[0].length)}` : join(base, field)
   for (;;) {
@@ -222,7 +225,7 @@ export const configOnlyTask = (file: string, config: Obj, positions: ReadonlyMap
   env: {},
   network: { mode: "host", ports: [] },
   taskNetworks: [],
-  locate: (field) => locator(positions, base, {})(field),
+  locate: locator(positions, base),
   configFailures: configFailures(file, config, "config")
 })
 

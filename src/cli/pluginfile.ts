@@ -10,7 +10,7 @@ import { Effect, type FileSystem } from "effect"
 import { InvalidPluginConfig } from "../domain/errors.ts"
 import { decodePluginConfig, type PluginConfig } from "../domain/PluginConfig.ts"
 import { type Diagnostic, diagnostic, Diagnostics } from "./diagnostics.ts"
-import { isJsonObj, nomadShapeConfig } from "./extract.ts"
+import { isJsonObj, locator, nomadShapeConfig } from "./extract.ts"
 import { HclError, type Pos } from "./hcl/ast.ts"
 import { evaluateDocument, failures, type Node } from "./hcl/document.ts"
 import { parseHclBody } from "./hcl/parse.ts"
@@ -48,17 +48,6 @@ const findConfig = (file: string, tree: Tree): { readonly body: Tree; readonly b
   return { body: tree, base: "" }
 }
 
-const locate = (positions: ReadonlyMap<string, Pos>, base: string) => (field: string): Pos | undefined => {
-  let path = base === "" ? field : `${base}.${field}`
-  for (;;) {
-    const p = positions.get(path)
-    if (p) return p
-    const cut = Math.max(path.lastIndexOf("."), path.lastIndexOf("["))
-    if (cut <= 0) return positions.get(base)
-    path = path.slice(0, cut)
-  }
-}
-
 /** Reads and decodes a plugin config file; every problem is reported at once, at its position. */
 export const loadPluginConfig = (file: string): Effect.Effect<PluginConfig, Diagnostics, FileSystem.FileSystem> =>
   Effect.gen(function*() {
@@ -91,7 +80,7 @@ export const loadPluginConfig = (file: string): Effect.Effect<PluginConfig, Diag
     if (failed.length > 0) {
       return yield* new Diagnostics({ diagnostics: failed.map((f) => ({ file, pos: f.failure.error.pos, field: f.path, reason: f.failure.error.detail })) })
     }
-    const at = locate(positions, base)
+    const at = locator(positions, base)
     return yield* decodePluginConfig(nomadShapeConfig(body)).pipe(
       Effect.mapError((e: InvalidPluginConfig) =>
         new Diagnostics({
