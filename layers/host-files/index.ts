@@ -9,6 +9,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { readFileSync } from "node:fs"
 import { HostFileError } from "../../src/domain/errors.ts"
 import { type DirWatch, HostFiles, type TailFile } from "../../src/services/HostFiles.ts"
+import { makeOpener } from "./arrivals.ts"
 
 const hostFileError = (operation: string, path: string) => (e: PlatformError): HostFileError =>
   new HostFileError({ operation, path, kind: e.reason._tag, detail: e.message })
@@ -60,7 +61,9 @@ export const make = Effect.gen(function*() {
       )
       return {
         changed: latch.await.pipe(Effect.andThen(latch.close), Effect.asVoid),
-        working: Effect.sync(() => working)
+        working: Effect.sync(() => working),
+        // any FileSystem (an in-memory one): the caller looks at the path itself
+        arrivals: undefined
       } satisfies DirWatch
     })
 
@@ -88,8 +91,24 @@ const readKernelText = (path: string): Effect.Effect<string, HostFileError> =>
       new HostFileError({ operation: "read", path, kind: errnoKind((e as NodeJS.ErrnoException).code), detail: e instanceof Error ? e.message : String(e) })
   })
 
-/** HostFiles over Node's file system; kernel files read synchronously (see `KERNEL_FILE`). */
+/**
+ * HostFiles over Node's file system; kernel files read synchronously (see `KERNEL_FILE`); a watch
+ * with `openAt` opens each new file at that path from a worker thread (arrivals.ts).
+ */
 export const layer: Layer.Layer<HostFiles> = Layer.effect(
   HostFiles,
-  Effect.map(make, (files) => HostFiles.of({ ...files, readText: (path) => (KERNEL_FILE.test(path) ? readKernelText(path) : files.readText(path)) }))
+  Effect.gen(function*() {
+    const files = yield* make
+    const opener = yield* makeOpener
+    return HostFiles.of({
+      ...files,
+      readText: (path) => (KERNEL_FILE.test(path) ? readKernelText(path) : files.readText(path)),
+      watch: (dir, options) =>
+        Effect.gen(function*() {
+          const watch = yield* files.watch(dir)
+          if (options === undefined) return watch
+          return { ...watch, arrivals: yield* opener.follow(options.openAt) } satisfies DirWatch
+        })
+    })
+  })
 ).pipe(Layer.provide(NodeFileSystem.layer))

@@ -130,9 +130,8 @@ export const tailK8sFile = (options: K8sTailOptions): Stream.Stream<SourceEvent,
           if (Option.isSome(held) && held.value.id === position.file) {
             initial.push({ _tag: "Resume", by: "offset" })
             const current = state(held.value, resumeAt)
-            // the file at the path comes next: queued again by the follower, as any rotation
-            yield* atStart.release
-            yield* follower.noteRotation
+            // the file at the path comes next
+            follower.queueFirst()
             return current
           }
           if (Option.isSome(held)) yield* held.value.release

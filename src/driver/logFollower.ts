@@ -1,13 +1,20 @@
 /**
  * The files at a k8s-file log path over time: conmon, with a size limit (`logging.max_size`),
  * closes the log before a record that would pass the limit, creates a new file and renames it over
- * the path (docs/podman.md, "Logs"). The follower opens each new file within milliseconds of its
- * rename (a fiber woken by inotify on the directory, polling without it) and queues it; the tailer
- * (k8sFileLogs.ts) reads the current file to its end, then takes the next one. An unlinked file
- * stays readable while it is open, so nothing is lost while the tailer lags, however fast conmon
- * writes, and Podman's own copy stays within its limit: queued files take disk only until read,
- * at most {@link MAX_PENDING_BYTES} of them (and always {@link MIN_PENDING} files, whatever their
- * size). Lagging further, a file can be renamed away unread: `warnLost` says so.
+ * the path (docs/podman.md, "Logs"). The follower holds each new file open from the moment of its
+ * rename and queues it; the tailer (k8sFileLogs.ts) reads the current file to its end, then takes
+ * the next one. An unlinked file stays readable while it is open, so nothing is lost while the
+ * tailer lags, however far, and Podman's own copy stays within its limit: queued files take disk
+ * only until read, at most {@link MAX_PENDING_BYTES} of them (and always {@link MIN_PENDING}
+ * files, whatever their size, plus the newest one). Lagging further, a file is dropped unread.
+ *
+ * Who opens: the directory watch (`HostFiles.watch` with `openAt`), which opens each file as its
+ * rename is seen, on a thread of its own: at full speed under a small limit a file stays at the
+ * path only for milliseconds, less than this event loop can promise. That works as long as the
+ * output rate stays under (max_size / a few ms); faster, a file can be replaced before it is
+ * opened. Without such a watch (no inotify, another file system) the follower looks at the path
+ * itself, when the directory changes and after every read. Either way `warnLost` says when a file
+ * was lost.
  *
  * Under a small size limit StartTask starts a follower as the container starts (`followLog` with
  * `create`, lifecycle.ts): a burst at start could otherwise fill and rotate files away before
@@ -17,7 +24,7 @@
 import * as posix from "node:path/posix"
 import { Effect, Exit, Latch, Option, Scope, Semaphore } from "effect"
 import type { HostFileError } from "../domain/errors.ts"
-import { HostFiles, type TailFile } from "../services/HostFiles.ts"
+import { type ArrivedFile, HostFiles, type TailFile } from "../services/HostFiles.ts"
 
 /** Rotated files opened ahead of reading them: always this many… */
 export const MIN_PENDING = 3
@@ -44,13 +51,18 @@ export interface LogFollower {
   readonly open: (path: string) => Effect.Effect<OpenLog, HostFileError>
   /** The file the tailer reads: files that replace it at the path are queued. */
   readonly setCurrent: (id: string) => void
-  /** Looks at the path now; opens and queues a new file found there. */
+  /** Queues the files the watch opened; without it, looks at the path now and opens and queues a new file found there. */
   readonly noteRotation: Effect.Effect<void, HostFileError>
   /** Whether a rotation is known (a queued file, or one seen while the queue was full). */
   readonly rotated: () => boolean
   /** The next queued file (it becomes the current one); undefined when none. */
   readonly takeNext: () => OpenLog | undefined
-  /** Warns once per file lost unread since the last call. */
+  /**
+   * Queues `first` to be read after the current file: the tailer resumed in an older one (the file
+   * the task's log keeper held), which the first one replaced at the path.
+   */
+  readonly queueFirst: () => void
+  /** Warns when files were lost unread since the last call (how many, and why). */
   readonly warnLost: Effect.Effect<void>
   /** Forgets earlier changes: `changed` waits for the next one. */
   readonly resetChanged: Effect.Effect<void>
@@ -77,38 +89,124 @@ export const followLog = (
     const scope = yield* Scope.fork(parent)
     const releaseAll = Scope.close(scope, Exit.void)
     return yield* Effect.gen(function*() {
+      /**
+       * Files read and released before the watch took over (see `handedOver`), kept open until its
+       * first file not among them arrives: until then their identities stay theirs (a freed inode is
+       * soon a new log file's) and tell the watch's copies of them from new files.
+       */
+      let retired: Array<{ readonly id: string; readonly close: Effect.Effect<void> }> | undefined
+      const retiring = (id: string, close: Effect.Effect<void>) =>
+        Effect.suspend(() => retired === undefined ? close : Effect.sync(() => void retired?.push({ id, close })))
       const openIn = (p: string, create: boolean) =>
         Effect.gen(function*() {
           const own = yield* Scope.fork(scope)
           const close = Scope.close(own, Exit.void)
           const file = yield* Scope.provide(files.openForTail(p, { create }), own).pipe(Effect.onError(() => close))
           const id = yield* file.identity.pipe(Effect.onError(() => close))
-          return { file, id, release: close } satisfies OpenLog
+          return { file, id, release: retiring(id, close) } satisfies OpenLog
         })
       const first = yield* openIn(path, options.create)
       const pathId = files.identity(path).pipe(
         Effect.map(Option.some),
         Effect.catchIf((e) => e.kind === "NotFound", () => Effect.succeed(Option.none<string>()))
       )
+      // A follower started before the container (a small size limit, see above): its files are
+      // opened by the watch, the moment they appear
+      const watchOptions = options.create ? { openAt: path } : undefined
+      const watch = yield* Scope.provide(files.watch(posix.dirname(path), watchOptions), scope).pipe(Effect.option)
+      const arrivals = Option.isSome(watch) ? watch.value.arrivals : undefined
+      if (arrivals !== undefined) retired = []
 
       let currentId = first.id
       const queue: Array<OpenLog> = []
-      /** A file seen at the path while the queue was full: lost if another one is found there later. */
+      /** The newest file, opened while the queue was full: held, it may be the last one. */
+      let spare: OpenLog | undefined
+      /** (Looking at the path itself) a file seen there while the queue was full: lost if another one is found there later. */
       let skipped: string | undefined
       let lost = 0
       let warned = 0
-      const known = (id: string) => id === currentId || queue.some((o) => o.id === id)
+      const known = (id: string) => id === currentId || spare?.id === id || queue.some((o) => o.id === id)
+      // sizes now, not at open: a queued file may still have been growing when it was opened
+      const room = Effect.gen(function*() {
+        if (queue.length < MIN_PENDING) return true
+        const sizes = yield* Effect.forEach(queue, (o) => o.file.size.pipe(Effect.orElseSucceed(() => 0)))
+        return sizes.reduce((a, b) => a + b, 0) < maxPendingBytes
+      })
+      /** Queues a new file, in order: the spare first when there is room, else the older of the two is dropped. */
+      const place = (o: OpenLog) =>
+        Effect.gen(function*() {
+          if (known(o.id)) return yield* o.release
+          if (spare !== undefined) {
+            if (!(yield* room)) {
+              yield* spare.release
+              lost++
+              spare = o
+              return
+            }
+            queue.push(spare)
+            spare = undefined
+          }
+          if (yield* room) queue.push(o)
+          else spare = o
+        })
+      /** A file the watch opened, released with the follower. */
+      const adopt = (a: ArrivedFile) =>
+        Effect.gen(function*() {
+          const own = yield* Scope.fork(scope)
+          yield* Scope.addFinalizer(own, a.release)
+          return { file: a.file, id: a.id, release: Scope.close(own, Exit.void) } satisfies OpenLog
+        })
       const lock = yield* Semaphore.make(1)
+      /**
+       * Whether the watch opens every new file: from the moment it is in place (its worker may take
+       * 0.1-0.2 s to start) the follower has every file up to the watch's first one; until then it
+       * looks at the path itself.
+       */
+      let handedOver = false
+      const endRetiring = Effect.suspend(() => {
+        const closes = retired ?? []
+        retired = undefined
+        return Effect.forEach(closes, (r) => r.close, { discard: true })
+      })
       const noteRotation = Semaphore.withPermits(lock, 1)(Effect.gen(function*() {
-        const seen = yield* pathId
-        if (Option.isNone(seen) || known(seen.value)) return
-        if (queue.length >= MIN_PENDING) {
-          // sizes now, not at open: a queued file may still have been growing when it was opened
-          const sizes = yield* Effect.forEach(queue, (o) => o.file.size.pipe(Effect.orElseSucceed(() => 0)))
-          if (sizes.reduce((a, b) => a + b, 0) >= maxPendingBytes) {
-            skipped ??= seen.value
+        const from = arrivals === undefined || handedOver ? undefined : yield* arrivals.watchedFrom
+        if (from !== undefined) {
+          // Only files after `from` will arrive: hold `from` too (opened here already, or still at
+          // the path), or count it lost (replaced before it was opened here).
+          const had = from === null || known(from) || retired?.some((r) => r.id === from) === true
+          if (!had) {
+            const opened = yield* openIn(path, false).pipe(Effect.option)
+            if (Option.isSome(opened) && opened.value.id === from) yield* place(opened.value)
+            else {
+              if (Option.isSome(opened)) yield* opened.value.release
+              lost++
+            }
+          }
+          handedOver = true
+        } else if (arrivals !== undefined && !handedOver && !(yield* arrivals.working)) yield* endRetiring
+        if (arrivals !== undefined && handedOver) {
+          for (const a of yield* arrivals.take) {
+            // the first arrivals can be files opened here before the hand-over: in order, then new ones
+            if (known(a.id) || retired?.some((r) => r.id === a.id) === true) yield* a.release
+            else {
+              yield* place(yield* adopt(a))
+              yield* endRetiring
+            }
+          }
+          // the watch opens every file, in order: opening one here could overtake one on its way
+          if (yield* arrivals.working) {
+            if (spare !== undefined && (yield* room)) {
+              queue.push(spare)
+              spare = undefined
+            }
             return
           }
+        }
+        const seen = yield* pathId
+        if (Option.isNone(seen) || known(seen.value)) return
+        if (!(yield* room)) {
+          skipped ??= seen.value
+          return
         }
         const opened = yield* openIn(path, false).pipe(Effect.option)
         if (Option.isNone(opened)) return
@@ -117,11 +215,10 @@ export const followLog = (
         // renamed away between the look and the open, or while the queue was full: lost unread
         if (o.id !== seen.value || (skipped !== undefined && skipped !== o.id)) lost++
         skipped = undefined
-        queue.push(o)
+        yield* place(o)
       }))
 
-      // The watcher: a change wakes the tailer and looks for a rotation.
-      const watch = yield* Scope.provide(files.watch(posix.dirname(path)), scope).pipe(Effect.option)
+      // The watcher: a change wakes the tailer and takes in (or looks for) a rotation.
       const wake = yield* Latch.make(false)
       const watching = Option.isSome(watch) ? watch.value.working : Effect.succeed(false)
       yield* Effect.forkIn(
@@ -145,18 +242,28 @@ export const followLog = (
         open: (p) => openIn(p, false),
         setCurrent: (id) => void (currentId = id),
         noteRotation,
-        rotated: () => queue.length > 0 || skipped !== undefined,
+        rotated: () => queue.length > 0 || spare !== undefined || skipped !== undefined,
         takeNext: () => {
-          const next = queue.shift()
+          let next = queue.shift()
+          if (next === undefined) {
+            next = spare
+            spare = undefined
+          }
           // at once: the watcher must not take it for a new file
           if (next !== undefined) currentId = next.id
           return next
         },
-        warnLost: Effect.suspend(() => {
-          if (lost === warned) return Effect.void
-          warned = lost
-          return Effect.logWarning(
-            `log forwarding fell too far behind Podman's log (more than ${Math.ceil(maxPendingBytes / 1024 / 1024)} MiB of rotated files, logging.max_size): a rotated file of ${path} was lost unread`
+        queueFirst: () => void queue.unshift(first),
+        warnLost: Effect.gen(function*() {
+          const missed = arrivals === undefined ? 0 : yield* arrivals.missed
+          const total = lost + missed
+          if (total === warned) return
+          const count = total - warned
+          warned = total
+          yield* Effect.logWarning(
+            `${count} rotated file(s) of Podman's log ${path} lost unread: ` + (missed > 0
+              ? `Podman replaced them faster than they could be opened (logging.max_size is too small for the task's output rate)`
+              : `log forwarding fell more than ${Math.ceil(maxPendingBytes / 1024 / 1024)} MiB of rotated files behind`)
           )
         }),
         resetChanged: wake.close.pipe(Effect.asVoid),

@@ -28,6 +28,35 @@ export interface DirWatch {
   readonly changed: Effect.Effect<void>
   /** False once the watch has failed: the caller polls instead. */
   readonly working: Effect.Effect<boolean>
+  /** With `openAt`, when the implementation can: the files that appeared at that path (see `ArrivingFiles`). */
+  readonly arrivals: ArrivingFiles | undefined
+}
+
+/** A file opened by the watch the moment it appeared at the watched path; the receiver releases it. */
+export interface ArrivedFile {
+  readonly file: TailFile
+  /** Its identity, `<device>:<inode>`. */
+  readonly id: string
+  readonly release: Effect.Effect<void>
+}
+
+/**
+ * The files renamed over a path (conmon's log rotation), each opened as soon as the rename is seen,
+ * away from the caller's own work: a file stays at the path only until the next rotation, which at
+ * full speed and a small size limit is a few milliseconds.
+ */
+export interface ArrivingFiles {
+  /**
+   * Undefined until the watch is in place; then the identity of the file at the path at that
+   * moment (null: none). Only files after that one arrive: the caller opens that one itself.
+   */
+  readonly watchedFrom: Effect.Effect<string | null | undefined>
+  /** The files opened since the last call, oldest first. */
+  readonly take: Effect.Effect<ReadonlyArray<ArrivedFile>>
+  /** Renames over the path whose file was replaced again before it could be opened (lost unread). */
+  readonly missed: Effect.Effect<number>
+  /** False once the watch failed: the caller looks at the path itself. */
+  readonly working: Effect.Effect<boolean>
 }
 
 export class HostFiles extends Context.Service<HostFiles, {
@@ -43,6 +72,9 @@ export class HostFiles extends Context.Service<HostFiles, {
   readonly openForTail: (path: string, options?: { readonly create?: boolean }) => Effect.Effect<TailFile, HostFileError, Scope.Scope>
   /** The identity (`<device>:<inode>`) of the file at `path` now. */
   readonly identity: (path: string) => Effect.Effect<string, HostFileError>
-  /** Watches a directory until the Scope closes. */
-  readonly watch: (dir: string) => Effect.Effect<DirWatch, HostFileError, Scope.Scope>
+  /**
+   * Watches a directory until the Scope closes. `openAt`: also open each new file that appears at
+   * this path in the directory (`DirWatch.arrivals`).
+   */
+  readonly watch: (dir: string, options?: { readonly openAt: string }) => Effect.Effect<DirWatch, HostFileError, Scope.Scope>
 }>()("nomad-driver-podman/services/HostFiles") {}
