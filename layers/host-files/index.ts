@@ -67,7 +67,7 @@ export const make = Effect.gen(function*() {
       } satisfies DirWatch
     })
 
-  return HostFiles.of({ readText, writeText, openForTail, identity, watch })
+  return HostFiles.of({ readText, writeText, openForTail, identity, watch, prepareWatch: Effect.void })
 })
 
 /** HostFiles over the FileSystem the caller provides. */
@@ -103,6 +103,7 @@ export const layer: Layer.Layer<HostFiles> = Layer.effect(
     return HostFiles.of({
       ...files,
       readText: (path) => (KERNEL_FILE.test(path) ? readKernelText(path) : files.readText(path)),
+      prepareWatch: opener.prepare,
       watch: (dir, options) =>
         Effect.gen(function*() {
           const watch = yield* files.watch(dir)

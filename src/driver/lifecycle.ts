@@ -123,6 +123,10 @@ export const makeLifecycle = (deps: {
       const resources = yield* Scope.make()
       const started = yield* Effect.gen(function*() {
         const forward = yield* logsEnabled
+        // the watch that opens Podman's rotated log files under a small size limit (logFollower.ts)
+        // runs on a thread that takes 0.1-0.2 s to start: started beside the create
+        const logLimit = spec.log_configuration?.size ?? 0
+        if (forward && logLimit > 0 && logLimit < EARLY_FOLLOW_BELOW_BYTES) yield* hostFiles.prepareWatch
         // The create, and beside it the task's log keeper and position (until DestroyTask; before the
         // start: logmon needs a writer that outlives this process); the keeper's spawn costs no latency.
         const [created, logs] = yield* Effect.all([
@@ -139,15 +143,17 @@ export const makeLifecycle = (deps: {
         const adopt = created.adopted !== undefined
         // With a small size limit, a burst at start could fill and rotate Podman's first log file away
         // before the tailer (started from the inspect after the reply) holds it: Podman's log is then
-        // opened as the container starts, its inspect beside the start. With a larger limit that
-        // cannot happen in the few milliseconds before the tailer holds the file, and the start stays
-        // two calls with nothing beside them (measured: the extra inspect slows the start, bench/).
+        // followed before the container starts (an inspect beside the start waits for Podman's
+        // container lock and answered after the first files were gone: at full speed a 1 MiB file
+        // lives 15-25 ms). With a larger limit that cannot happen in the few milliseconds before the
+        // tailer holds the file, and the start stays two calls (measured: the extra inspect slows the
+        // start, bench/).
         const logSize = spec.log_configuration?.size ?? 0
         const followEarly = forward && !adopt && logSize > 0 && logSize < EARLY_FOLLOW_BELOW_BYTES
         const [earlyLog] = yield* Effect.all([
           followEarly ? runtime.followLogEarly(client, containerId, resources) : Effect.succeed(undefined),
           adopt ? Effect.void : client.containerStart(containerId)
-        ], { concurrency: 2 })
+        ], { concurrency: followEarly ? 1 : 2 })
         // Only a container on a Podman network has an address of its own, and only an inspect says
         // which: every other start is two calls (create, start) and the inspect comes after the reply.
         const inspect = created.adopted ?? (spec.netns?.nsmode === "bridge" ? yield* inspectJustStarted(client, containerId) : undefined)

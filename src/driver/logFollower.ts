@@ -35,6 +35,8 @@ export const MAX_PENDING_BYTES = 64 * 1024 * 1024
 const WATCH_MIN_MILLIS = 5
 /** …and this often when inotify is unavailable. */
 const WATCH_POLL_MILLIS = 20
+/** How long a follower started before its container waits for its watch to be in place (a thread's start). */
+const SETTLE_MILLIS = 2_000
 
 /** An open log file, its identity (`<device>:<inode>`) and how to close it. */
 export interface OpenLog {
@@ -123,8 +125,10 @@ export const followLog = (
       let spare: OpenLog | undefined
       /** (Looking at the path itself) a file seen there while the queue was full: lost if another one is found there later. */
       let skipped: string | undefined
-      let lost = 0
-      let warned = 0
+      /** Files lost unread: dropped while the queue was full, and replaced at the path before they were opened. */
+      let lostBehind = 0
+      let lostFast = 0
+      let warned = { behind: 0, fast: 0 }
       const known = (id: string) => id === currentId || spare?.id === id || queue.some((o) => o.id === id)
       // sizes now, not at open: a queued file may still have been growing when it was opened
       const room = Effect.gen(function*() {
@@ -139,7 +143,7 @@ export const followLog = (
           if (spare !== undefined) {
             if (!(yield* room)) {
               yield* spare.release
-              lost++
+              lostBehind++
               spare = o
               return
             }
@@ -163,6 +167,7 @@ export const followLog = (
        * looks at the path itself.
        */
       let handedOver = false
+      let fellBack = false
       const endRetiring = Effect.suspend(() => {
         const closes = retired ?? []
         retired = undefined
@@ -179,11 +184,15 @@ export const followLog = (
             if (Option.isSome(opened) && opened.value.id === from) yield* place(opened.value)
             else {
               if (Option.isSome(opened)) yield* opened.value.release
-              lost++
+              lostFast++
             }
           }
           handedOver = true
         } else if (arrivals !== undefined && !handedOver && !(yield* arrivals.working)) yield* endRetiring
+        if (arrivals !== undefined && !fellBack && !(yield* arrivals.working)) {
+          fellBack = true
+          yield* Effect.logWarning(`the watch that opens Podman's rotated log files of ${path} is gone: looking at the path instead (a fast task may lose files)`)
+        }
         if (arrivals !== undefined && handedOver) {
           for (const a of yield* arrivals.take) {
             // the first arrivals can be files opened here before the hand-over: in order, then new ones
@@ -213,10 +222,17 @@ export const followLog = (
         const o = opened.value
         if (known(o.id)) return yield* o.release
         // renamed away between the look and the open, or while the queue was full: lost unread
-        if (o.id !== seen.value || (skipped !== undefined && skipped !== o.id)) lost++
+        if (o.id !== seen.value) lostFast++
+        else if (skipped !== undefined && skipped !== o.id) lostBehind++
         skipped = undefined
         yield* place(o)
       }))
+
+      // A follower started before the container: its watch in place before the container writes
+      if (arrivals !== undefined && options.create) {
+        yield* arrivals.settled.pipe(Effect.timeoutOption(SETTLE_MILLIS))
+        yield* noteRotation
+      }
 
       // The watcher: a change wakes the tailer and takes in (or looks for) a rotation.
       const wake = yield* Latch.make(false)
@@ -255,16 +271,18 @@ export const followLog = (
         },
         queueFirst: () => void queue.unshift(first),
         warnLost: Effect.gen(function*() {
-          const missed = arrivals === undefined ? 0 : yield* arrivals.missed
-          const total = lost + missed
-          if (total === warned) return
-          const count = total - warned
-          warned = total
-          yield* Effect.logWarning(
-            `${count} rotated file(s) of Podman's log ${path} lost unread: ` + (missed > 0
-              ? `Podman replaced them faster than they could be opened (logging.max_size is too small for the task's output rate)`
-              : `log forwarding fell more than ${Math.ceil(maxPendingBytes / 1024 / 1024)} MiB of rotated files behind`)
-          )
+          const now = { behind: lostBehind, fast: lostFast + (arrivals === undefined ? 0 : yield* arrivals.missed) }
+          if (now.behind === warned.behind && now.fast === warned.fast) return
+          const reasons = [
+            ...(now.fast > warned.fast
+              ? [`${now.fast - warned.fast} replaced by Podman before they could be opened (logging.max_size too small for the task's output rate)`]
+              : []),
+            ...(now.behind > warned.behind
+              ? [`${now.behind - warned.behind} dropped: forwarding fell more than ${Math.ceil(maxPendingBytes / 1024 / 1024)} MiB of rotated files behind`]
+              : [])
+          ]
+          warned = now
+          yield* Effect.logWarning(`rotated files of Podman's log ${path} lost unread: ${reasons.join("; ")}`)
         }),
         resetChanged: wake.close.pipe(Effect.asVoid),
         changed: wake.await,

@@ -51,6 +51,8 @@ export interface ArrivingFiles {
    * moment (null: none). Only files after that one arrive: the caller opens that one itself.
    */
   readonly watchedFrom: Effect.Effect<string | null | undefined>
+  /** Completes when the watch is in place, or has failed (its thread takes 0.1-0.2 s to start). */
+  readonly settled: Effect.Effect<void>
   /** The files opened since the last call, oldest first. */
   readonly take: Effect.Effect<ReadonlyArray<ArrivedFile>>
   /** Renames over the path whose file was replaced again before it could be opened (lost unread). */
@@ -77,4 +79,10 @@ export class HostFiles extends Context.Service<HostFiles, {
    * this path in the directory (`DirWatch.arrivals`).
    */
   readonly watch: (dir: string, options?: { readonly openAt: string }) => Effect.Effect<DirWatch, HostFileError, Scope.Scope>
+  /**
+   * Readies a watch with `openAt` ahead of time (its thread takes 0.1-0.2 s to start): called as a
+   * task with a small log size limit is created, so that its watch is in place as its container
+   * starts writing.
+   */
+  readonly prepareWatch: Effect.Effect<void>
 }>()("nomad-driver-podman/services/HostFiles") {}

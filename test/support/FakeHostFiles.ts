@@ -14,5 +14,6 @@ export const noHostFiles = Layer.succeed(HostFiles, HostFiles.of({
   writeText: missing("write"),
   openForTail: missing("open"),
   identity: missing("stat"),
-  watch: missing("watch")
+  watch: missing("watch"),
+  prepareWatch: Effect.void
 }))

@@ -114,7 +114,8 @@ describe("k8s-file tail backoff", () => {
         }),
       identity: () => Effect.succeed("1:1"),
       // no directory watch here: the tail polls
-      watch: (path) => Effect.fail(new HostFileError({ operation: "watch", path, kind: "Unknown", detail: "fake" }))
+      watch: (path) => Effect.fail(new HostFileError({ operation: "watch", path, kind: "Unknown", detail: "fake" })),
+      prepareWatch: Effect.void
     }))
 
   it.effect("a quiet log is polled ever more slowly (100, 200 ms, then every 250 ms); the exit cuts a pause short", () =>

@@ -20,7 +20,8 @@ const fakeHostFiles = (files: Record<string, string>) =>
     writeText: (path) => Effect.fail(new HostFileError({ operation: "write", path, kind: "NotFound", detail: "not used here" })),
     openForTail: (path) => Effect.fail(new HostFileError({ operation: "open", path, kind: "NotFound", detail: "not used here" })),
     identity: (path) => Effect.fail(new HostFileError({ operation: "stat", path, kind: "NotFound", detail: "not used here" })),
-    watch: (path) => Effect.fail(new HostFileError({ operation: "watch", path, kind: "NotFound", detail: "not used here" }))
+    watch: (path) => Effect.fail(new HostFileError({ operation: "watch", path, kind: "NotFound", detail: "not used here" })),
+    prepareWatch: Effect.void
   }))
 
 const cg = "/libpod_parent/libpod-abc"

@@ -157,7 +157,7 @@ describe("tailK8sFile", () => {
     expect(got.stdout).toContain("a59999\nf2\nf3\nf4\n")
     expect(got.stdout.endsWith("f6\n")).toBe(true)
     expect(got.stdout).not.toContain("f5")
-    expect(got.warnings.join("\n")).toContain("rotated file(s) of")
+    expect(got.warnings.join("\n")).toContain("dropped: forwarding fell more than")
   })
 
   it("resumes at the kept offsets of the same file", async () => {
