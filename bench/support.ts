@@ -144,6 +144,16 @@ export const rssMiB = (pid: number): number => {
   return m ? Number(m[1]) / 1024 : Number.NaN
 }
 
+/** Anonymous (private, not file-backed) memory of a process, MiB: heaps and stacks. */
+export const anonMiB = (pid: number): number => {
+  const m = /^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))
+  return m ? Number(m[1]) / 1024 : Number.NaN
+}
+
+/** Drops a file's pages from the page cache (GNU dd: posix_fadvise DONTNEED of the whole file). */
+export const dropFromPageCache = (file: string) =>
+  void execFileSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"], { stdio: "ignore" })
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export const median = (xs: ReadonlyArray<number>) => {
