@@ -20,6 +20,9 @@ import { call, connect, type PluginClients } from "../test/support/nomad/clients
 import { ctyEncode } from "../test/support/nomad/ctyEncode.ts"
 import { decodeLikeNomad } from "../test/support/nomad/hcldec.ts"
 import { launchPlugin, type LaunchedPlugin } from "../test/support/nomad/launch.ts"
+import { NODE22 } from "../test/support/processes.ts"
+// @ts-expect-error the build scripts are plain JavaScript without declarations
+import { EXEC_ARGV } from "../scripts/sea.mjs"
 
 export const root = path.resolve(import.meta.dirname, "..")
 export const BUSYBOX = "localhost/busybox:latest"
@@ -54,6 +57,8 @@ export interface Raw {
   readonly request: (method: string, p: string, body?: unknown) => Promise<{ status: number; text: string }>
   /** A streaming GET: resolves with the payload bytes of a framed (logs) body once it ends. */
   readonly streamBytes: (p: string) => Promise<number>
+  /** A streaming GET read and discarded until `close` (counts the chunks received). */
+  readonly drain: (p: string) => { readonly chunks: () => number; readonly close: () => void }
 }
 
 export const makeRaw = (socketPath: string): Raw => {
@@ -107,7 +112,17 @@ export const makeRaw = (socketPath: string): Raw => {
       req.on("error", reject)
       req.end()
     })
-  return { request, streamBytes }
+  const drain = (p: string) => {
+    let chunks = 0
+    const req = http.request({ socketPath, method: "GET", path: `/v4.0.0/libpod${p}` }, (res) => {
+      res.on("data", () => void chunks++)
+      res.on("error", () => {})
+    })
+    req.on("error", () => {})
+    req.end()
+    return { chunks: () => chunks, close: () => void req.destroy() }
+  }
+  return { request, streamBytes, drain }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,6 +144,16 @@ export const rssMiB = (pid: number): number => {
   return m ? Number(m[1]) / 1024 : Number.NaN
 }
 
+/** Anonymous (private, not file-backed) memory of a process, MiB: heaps and stacks. */
+export const anonMiB = (pid: number): number => {
+  const m = /^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))
+  return m ? Number(m[1]) / 1024 : Number.NaN
+}
+
+/** Drops a file's pages from the page cache (GNU dd: posix_fadvise DONTNEED of the whole file). */
+export const dropFromPageCache = (file: string) =>
+  void execFileSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"], { stdio: "ignore" })
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export const median = (xs: ReadonlyArray<number>) => {
@@ -147,8 +172,17 @@ export interface Plugin {
   readonly close: () => Promise<void>
 }
 
+/**
+ * The plugin: the built executable, or — with BENCH_PLUGIN_NODE_FLAGS set (e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof`) — its bundle under Node 22 with the executable's V8 flags plus those,
+ * to profile what a row measures. The plugin writes a profile when it exits on SIGTERM (`close`).
+ */
 export const startPlugin = async (socketPath: string, env: Record<string, string | undefined> = {}): Promise<Plugin> => {
-  const launched = await launchPlugin({ env: { NDP_E2E_PLUGIN: "dist", ...env }, timeoutMillis: 60_000 })
+  const flags = process.env.BENCH_PLUGIN_NODE_FLAGS
+  const command = flags === undefined
+    ? undefined
+    : [NODE22, ...(EXEC_ARGV as Array<string>), ...flags.split(/\s+/).filter((f) => f !== ""), path.join(root, ".build/bundle.cjs")]
+  const launched = await launchPlugin({ env: { NDP_E2E_PLUGIN: "dist", ...env }, timeoutMillis: 60_000, ...(command ? { command } : {}) })
   const c = connect(launched.handshake.address)
   await call(c.base.setConfig.bind(c.base), {
     msgpackConfig: ctyEncode(decodeLikeNomad(pluginConfigSpec, { socket_path: `unix://${socketPath}` })),
@@ -161,6 +195,10 @@ export const startPlugin = async (socketPath: string, env: Record<string, string
     c,
     close: async () => {
       c.close()
+      if (command !== undefined) {
+        launched.child.kill("SIGTERM")
+        await Promise.race([launched.exited, sleep(10_000)])
+      }
       await launched.kill()
     }
   }

@@ -7,7 +7,7 @@
  * - `runPlugin(appLayer)`: the whole plugin process: cookie check, hclog logging on stderr,
  *   SIGINT ignored, SIGTERM / GRPCController.Shutdown → graceful exit 0 (tasks keep running).
  */
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Exit, Layer, References } from "effect"
 import type { Driver } from "../../src/services/Driver.ts"
 import type { DriverConfig } from "../../src/services/DriverConfig.ts"
 import { guardStdio, HclogLayer } from "./hclog.ts"
@@ -70,7 +70,9 @@ export const runPlugin = (appLayer: Layer.Layer<Driver | DriverConfig>): Promise
       Effect.scoped,
       Effect.provideService(ShutdownRequest, () => requestShutdown()),
       Effect.tapCause((cause) => Effect.logError("plugin failed", cause)),
-      Effect.provide(HclogLayer())
+      Effect.provide(HclogLayer()),
+      // No tracer in the plugin process: spans would only be kept in memory (a few per running task)
+      Effect.provideService(References.TracerEnabled, false)
     )
     Effect.runCallback(program, {
       onExit: (exit) => {

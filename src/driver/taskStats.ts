@@ -1,23 +1,42 @@
 /**
- * TaskStats: a sample at once, then one per interval until the task exits. The samples come from
- * the stats hub (one batched Podman stream per socket and interval, see statsHub.ts); RSS, cache,
- * swap and CPU throttling are added from the container's cgroup when Podman runs on this host.
+ * TaskStats: a sample at once, then one per interval until the task exits.
+ *
+ * When Podman runs on this host and the container's cgroup is readable, every sample comes from
+ * the cgroup files (cgroup.ts): cumulative CPU time, memory with its breakdown, throttling — a
+ * handful of small reads per sample, and no work at all for the Podman service (its stats endpoint
+ * costs it several times what the reads cost the plugin: bench/, "TaskStats"). Otherwise (a remote
+ * socket, an unreadable cgroup) the samples come from the stats hub: one batched Podman stream per
+ * socket and interval (statsHub.ts).
  */
 import { DateTime, Deferred, Duration, Effect, Stream } from "effect"
 import { DriverConfig } from "../services/DriverConfig.ts"
 import { HostFiles } from "../services/HostFiles.ts"
-import { readCgroupStats } from "./cgroup.ts"
+import type { ContainerStats } from "../services/Podman.ts"
+import { type CgroupStats, cgroupReader } from "./cgroup.ts"
 import type { TaskRegistry } from "./registry.ts"
-import { emptyAccumulator, initialSample, toSample, withCgroup } from "./stats.ts"
+import { emptyAccumulator, initialSample, type StatsAccumulator, toSample, withCgroup } from "./stats.ts"
 import type { StatsHub } from "./statsHub.ts"
+
+/** A cgroup reading in the shape of a Podman sample (the fields a TaskStats sample uses). */
+const asContainerStats = (containerId: string, cg: CgroupStats, readAt: Date): ContainerStats => ({
+  containerId,
+  readAt,
+  cpuNano: cg.cpuNano ?? 0,
+  cpuSystemNano: cg.cpuSystemNano ?? 0,
+  systemNano: 0,
+  memUsage: cg.usage,
+  memLimit: 0,
+  pids: 0,
+  netInput: 0,
+  netOutput: 0,
+  blockInput: 0,
+  blockOutput: 0
+})
 
 export const makeTaskStats = (registry: TaskRegistry, statsHub: StatsHub) =>
   Effect.gen(function*() {
     const driverConfig = yield* DriverConfig
     const hostFiles = yield* HostFiles
-
-    const cgroupOf = (path: string | undefined) =>
-      (path === undefined ? Effect.succeed(undefined) : readCgroupStats(path)).pipe(Effect.provideService(HostFiles, hostFiles))
 
     return (taskId: string, interval: Duration.Input) =>
       Stream.unwrap(
@@ -27,17 +46,47 @@ export const makeTaskStats = (registry: TaskRegistry, statsHub: StatsHub) =>
           const mhzPerCore = (yield* driverConfig.agent).cpuMhzPerCore
           const intervalSeconds = Math.max(1, Math.round(Duration.toSeconds(Duration.fromInputUnsafe(interval))))
           const cgroupPath = (yield* t.hostFiles).cgroupPath
-          const first = Stream.fromEffect(cgroupOf(cgroupPath).pipe(
-            Effect.flatMap((cg) => Effect.map(DateTime.nowAsDate, (now) => initialSample(taskId, cg, now)))
-          ))
-          return Stream.concat(first, statsHub.subscribe(t.client, t.containerId, intervalSeconds).pipe(
-            Stream.mapAccum(() => emptyAccumulator, (acc, s) => {
-              const [next, sample] = toSample(taskId, acc, s, mhzPerCore)
-              return [next, [sample]] as const
-            }),
-            Stream.mapEffect((sample) => cgroupOf(cgroupPath).pipe(Effect.map((cg) => (cg ? withCgroup(sample, cg) : sample)))),
-            Stream.interruptWhen(Deferred.await(t.exit))
-          ))
+          const read = cgroupPath === undefined
+            ? Effect.succeed(undefined)
+            : cgroupReader(cgroupPath).pipe(Effect.provideService(HostFiles, hostFiles))
+          const cg = yield* read
+          const now = yield* DateTime.nowAsDate
+          const first = Stream.succeed(initialSample(taskId, cg, now))
+          const untilExit = Stream.interruptWhen(Deferred.await(t.exit))
+
+          if (cg !== undefined && cg.cpuNano !== undefined) {
+            // Local: the first reading is also the base of the first CPU rate, an interval later.
+            const base: StatsAccumulator = { previous: asContainerStats(t.containerId, cg, now), maxUsage: cg.usage }
+            const readings = Stream.fromEffectRepeat(
+              Effect.delay(Effect.zip(read, DateTime.nowAsDate), Duration.seconds(intervalSeconds))
+            )
+            return Stream.concat(
+              first,
+              readings.pipe(
+                // a reading that failed (the container just went away) is skipped; the exit ends the stream
+                Stream.filter((r): r is [CgroupStats, Date] => r[0] !== undefined && r[0].cpuNano !== undefined),
+                Stream.mapAccum(() => base, (acc, [c, at]) => {
+                  const [next, sample] = toSample(taskId, acc, asContainerStats(t.containerId, c, at), mhzPerCore)
+                  return [next, [withCgroup(sample, c)]] as const
+                }),
+                untilExit
+              )
+            )
+          }
+
+          return Stream.concat(
+            first,
+            statsHub.subscribe(t.client, t.containerId, intervalSeconds).pipe(
+              Stream.mapAccum(() => emptyAccumulator, (acc, s) => {
+                const [next, sample] = toSample(taskId, acc, s, mhzPerCore)
+                return [next, [sample]] as const
+              }),
+              Stream.mapEffect((sample) =>
+                read.pipe(Effect.map((c) => (c ? withCgroup(sample, c) : sample)))
+              ),
+              untilExit
+            )
+          )
         })
       )
   })

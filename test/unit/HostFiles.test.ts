@@ -6,15 +6,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as HostFilesLayers from "../../layers/host-files/index.ts"
-import { readCgroupStats } from "../../src/driver/cgroup.ts"
+import { cgroupReader, readCgroupStats } from "../../src/driver/cgroup.ts"
 import { HostFileError } from "../../src/domain/errors.ts"
 import { HostFiles } from "../../src/services/HostFiles.ts"
 
-/** A FAKE HostFiles over a map of path → text; anything else is NotFound. */
-const fakeHostFiles = (files: Record<string, string>) =>
+/** A FAKE HostFiles over a map of path → text; anything else is NotFound. Reads are noted in `tried`. */
+const fakeHostFiles = (files: Record<string, string>, tried: Array<string> = []) =>
   Layer.succeed(HostFiles, HostFiles.of({
     readText: (path) =>
-      path in files
+      (tried.push(path), path in files)
         ? Effect.succeed(files[path]!)
         : Effect.fail(new HostFileError({ operation: "read", path, kind: "NotFound", detail: "no such file" })),
     writeText: (path) => Effect.fail(new HostFileError({ operation: "write", path, kind: "NotFound", detail: "not used here" })),
@@ -30,27 +30,84 @@ describe("readCgroupStats", () => {
   it.effect("cgroup v1: per-controller files, peak usage and throttling", () =>
     readCgroupStats(cg).pipe(
       Effect.map((s) =>
-        expect(s).toEqual({ usage: 5000, rss: 3000, cache: 1500, swap: 0, maxUsage: 8000, throttledPeriods: 2, throttledTime: 1234 })
+        expect(s).toEqual({
+          usage: 5000,
+          rss: 3000,
+          cache: 1500,
+          swap: 0,
+          maxUsage: 8000,
+          throttledPeriods: 2,
+          throttledTime: 1234,
+          cpuNano: 9_000_000_000,
+          cpuSystemNano: 2_500_000_000
+        })
       ),
       Effect.provide(fakeHostFiles({
         [`/sys/fs/cgroup/memory${cg}/memory.stat`]: "cache 1500\nrss 3000\nmapped_file 7\n",
         [`/sys/fs/cgroup/memory${cg}/memory.usage_in_bytes`]: "5000\n",
         [`/sys/fs/cgroup/memory${cg}/memory.max_usage_in_bytes`]: "8000\n",
-        [`/sys/fs/cgroup/cpu${cg}/cpu.stat`]: "nr_periods 10\nnr_throttled 2\nthrottled_time 1234\n"
+        [`/sys/fs/cgroup/cpu${cg}/cpu.stat`]: "nr_periods 10\nnr_throttled 2\nthrottled_time 1234\n",
+        [`/sys/fs/cgroup/cpuacct${cg}/cpuacct.usage`]: "9000000000\n",
+        [`/sys/fs/cgroup/cpuacct${cg}/cpuacct.usage_sys`]: "2500000000\n"
       }))
     ))
 
   it.effect("cgroup v2: the unified hierarchy (usec throttling to ns), optional files missing", () =>
     readCgroupStats("/machine.slice/libpod-abc.scope").pipe(
       Effect.map((s) =>
-        expect(s).toEqual({ usage: 4096, rss: 2048, cache: 1024, swap: 0, maxUsage: undefined, throttledPeriods: 3, throttledTime: 5000 })
+        expect(s).toEqual({
+          usage: 4096,
+          rss: 2048,
+          cache: 1024,
+          swap: 0,
+          maxUsage: undefined,
+          throttledPeriods: 3,
+          throttledTime: 5000,
+          cpuNano: 7_000_000,
+          cpuSystemNano: 2_000_000
+        })
       ),
       Effect.provide(fakeHostFiles({
         "/sys/fs/cgroup/machine.slice/libpod-abc.scope/memory.stat": "anon 2048\nfile 1024\n",
         "/sys/fs/cgroup/machine.slice/libpod-abc.scope/memory.current": "4096",
-        "/sys/fs/cgroup/machine.slice/libpod-abc.scope/cpu.stat": "nr_throttled 3\nthrottled_usec 5\n"
+        "/sys/fs/cgroup/machine.slice/libpod-abc.scope/cpu.stat": "usage_usec 7000\nuser_usec 5000\nsystem_usec 2000\nnr_throttled 3\nthrottled_usec 5\n"
       }))
     ))
+
+  it.effect("cgroup v1 without cpuacct.usage_sys: the system time from cpuacct.stat's 1/100 s ticks; no cpuacct: CPU unmeasured", () =>
+    Effect.gen(function*() {
+      const mem = {
+        [`/sys/fs/cgroup/memory${cg}/memory.stat`]: "cache 0\nrss 10\n",
+        [`/sys/fs/cgroup/memory${cg}/memory.usage_in_bytes`]: "10\n"
+      }
+      const ticks = yield* readCgroupStats(cg).pipe(Effect.provide(fakeHostFiles({
+        ...mem,
+        [`/sys/fs/cgroup/cpuacct${cg}/cpuacct.usage`]: "300000000\n",
+        [`/sys/fs/cgroup/cpuacct${cg}/cpuacct.stat`]: "user 20\nsystem 7\n"
+      })))
+      expect(ticks).toMatchObject({ cpuNano: 300_000_000, cpuSystemNano: 70_000_000 })
+      const none = yield* readCgroupStats(cg).pipe(Effect.provide(fakeHostFiles(mem)))
+      expect(none).toMatchObject({ usage: 10, cpuNano: undefined, cpuSystemNano: undefined })
+    }))
+
+  it.effect("a reader remembers the layout: later reads of a v2 cgroup do not try v1 again", () =>
+    Effect.gen(function*() {
+      const p = "/machine.slice/libpod-def.scope"
+      const tried: Array<string> = []
+      const files: Record<string, string> = {
+        [`/sys/fs/cgroup${p}/memory.stat`]: "anon 1\nfile 2\n",
+        [`/sys/fs/cgroup${p}/memory.current`]: "3",
+        [`/sys/fs/cgroup${p}/cpu.stat`]: "usage_usec 1\nsystem_usec 0\n"
+      }
+      const counting = fakeHostFiles(files, tried)
+      const read = cgroupReader(p)
+      yield* read.pipe(Effect.provide(counting))
+      expect(tried.some((f) => f.startsWith("/sys/fs/cgroup/memory/"))).toBe(true)
+      tried.length = 0
+      const again = yield* read.pipe(Effect.provide(counting))
+      expect(again).toMatchObject({ usage: 3, cpuNano: 1000 })
+      expect(tried.every((f) => f.startsWith(`/sys/fs/cgroup${p}/`))).toBe(true)
+    }))
 
   it.effect("no readable cgroup, or an unsafe path: undefined", () =>
     Effect.gen(function*() {
