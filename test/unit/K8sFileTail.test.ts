@@ -2,7 +2,8 @@
  * Tailing a k8s-file log through the HostFiles service (live layer on a temporary directory): the
  * lines written just before the exit became known are never lost; a rotation the way conmon does
  * it (a new file renamed over the path) loses nothing while the tailer is less than a file behind,
- * and says so when it was more; resuming at a kept position, in a file rotated away meanwhile (the
+ * and says so when it was more; followed as StartTask does under a small limit, each rotated file is
+ * opened by the watch's own thread even while this one is blocked; resuming at a kept position, in a file rotated away meanwhile (the
  * keeper's), and by time when that file is gone; an unreadable file is a typed HostFileError.
  */
 import { appendFileSync, linkSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
@@ -13,7 +14,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import * as HostFilesLayers from "../../layers/host-files/index.ts"
 import { type LogPosition, startPosition } from "../../src/domain/LogPosition.ts"
 import { canReadFile, type K8sTailOptions, tailK8sFile } from "../../src/driver/k8sFileLogs.ts"
-import { MIN_PENDING } from "../../src/driver/logFollower.ts"
+import { followLog, MIN_PENDING } from "../../src/driver/logFollower.ts"
 import { DeliveryPlanner, type SourceEvent } from "../../src/driver/logDelivery.ts"
 import type { HostFiles } from "../../src/services/HostFiles.ts"
 
@@ -51,6 +52,8 @@ const run = async (
     readonly from?: LogPosition
     /** The container "exits" as soon as this holds of the output so far. */
     readonly exitWhen?: (stdout: string) => boolean
+    /** Follow as StartTask does under a small size limit (the file created, the watch's thread opening each new one), then run this. */
+    readonly early?: () => void
   }
 ) => {
   let step = 0
@@ -65,8 +68,15 @@ const run = async (
   const logger = Logger.make(({ logLevel, message }) => {
     if (logLevel === "Warn") warnings.push(String(Array.isArray(message) ? message[0] : message))
   })
+  const tailOptions = { path: file, position: options.from ?? startPosition, exited, pollMillis: 2, ...options }
+  const early = options.early
+  const tail = early === undefined ? tailK8sFile(tailOptions) : Stream.unwrap(Effect.gen(function*() {
+    const follower = yield* followLog(file, yield* Effect.scope, { create: true })
+    early()
+    return tailK8sFile({ ...tailOptions, follower })
+  }))
   await runLive(
-    tailK8sFile({ path: file, position: options.from ?? startPosition, exited, pollMillis: 2, ...options }).pipe(
+    tail.pipe(
       Stream.runForEach((e: SourceEvent) =>
         Effect.sync(() => {
           if (e._tag !== "Records") return planner.control(e)
@@ -158,6 +168,28 @@ describe("tailK8sFile", () => {
     expect(got.stdout.endsWith("f6\n")).toBe(true)
     expect(got.stdout).not.toContain("f5")
     expect(got.warnings.join("\n")).toContain("dropped: forwarding fell more than")
+  })
+
+  it("followed as StartTask does under a small limit, each rotated file is opened by the watch's thread while this one is blocked", async () => {
+    const file = tempLog()
+    // this thread busy from the first rotation to the last: only the watch's thread can open the
+    // files in between before the next rotation replaces them (the event loop alone keeps the last)
+    const busy = (ms: number) => {
+      const end = Date.now() + ms
+      while (Date.now() < end) { /* blocked */ }
+    }
+    const got = await run(file, {
+      exitAt: 1_000,
+      exitWhen: (o) => o.endsWith("f5\n"),
+      early: () => {
+        appendFileSync(file, record("stdout", "f0"))
+        for (let i = 1; i <= 5; i++) {
+          busy(50)
+          rotate(file, record("stdout", `f${i}`))
+        }
+      }
+    })
+    expect(got).toMatchObject({ stdout: "f0\nf1\nf2\nf3\nf4\nf5\n", warnings: [] })
   })
 
   it("resumes at the kept offsets of the same file", async () => {
