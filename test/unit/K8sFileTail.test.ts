@@ -3,8 +3,9 @@
  * lines written just before the exit became known are never lost; a rotation the way conmon does
  * it (a new file renamed over the path) loses nothing while the tailer is less than a file behind,
  * and says so when it was more; followed as StartTask does under a small limit, each rotated file is
- * opened by the watch's own thread even while this one is blocked; resuming at a kept position, in a file rotated away meanwhile (the
- * keeper's), and by time when that file is gone; an unreadable file is a typed HostFileError.
+ * opened by the watch's own thread even while this one is blocked; resuming at a kept position, in
+ * a file rotated away meanwhile (the keeper's), and by time when that file is gone; an unreadable
+ * file is a typed HostFileError.
  */
 import { appendFileSync, linkSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
