@@ -1,6 +1,7 @@
 /**
- * A FAKE `HostFiles` for unit tests of logic: a host where no file of a container exists (as when
- * Podman runs elsewhere), so every read, open, stat and watch fails with NotFound.
+ * FAKE `HostFiles` for unit tests of logic: `noHostFiles`, a host where no file of a container
+ * exists (as when Podman runs elsewhere), so every read, open, stat and watch fails with NotFound;
+ * `mapHostFiles`, a few readable files from a map.
  */
 import { Effect, Layer } from "effect"
 import { HostFileError } from "../../src/domain/errors.ts"
@@ -17,3 +18,19 @@ export const noHostFiles = Layer.succeed(HostFiles, HostFiles.of({
   watch: missing("watch"),
   prepareWatch: Effect.void
 }))
+
+/**
+ * A FAKE `HostFiles` whose readable files are the entries of a map the test changes as it goes
+ * (e.g. a container's cgroup counters); everything else is missing.
+ */
+export const mapHostFiles = (files: Map<string, string>) =>
+  Layer.succeed(HostFiles, HostFiles.of({
+    readText: (path) => {
+      const text = files.get(path)
+      return text === undefined ? missing("read")(path) : Effect.succeed(text)
+    },
+    writeText: missing("write"),
+    openForTail: missing("open"),
+    identity: missing("stat"),
+    watch: missing("watch")
+  }))

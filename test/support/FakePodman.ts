@@ -40,6 +40,8 @@ export interface FakePodmanOptions {
   readonly pull?: (ref: string) => Stream.Stream<PullProgress, ImagePullError | PodmanError>
   /** References a pull brings at once: the image (this id, named by the reference) appears. */
   readonly pullable?: Readonly<Record<string, string>>
+  /** Podman "on this host": containers have this cgroup path (read through the test's HostFiles). */
+  readonly localCgroup?: string
 }
 
 const info: PodmanInfo = {
@@ -87,13 +89,13 @@ export const makeFakePodman = (options: FakePodmanOptions = {}) =>
       },
       labels: c.labels, env: [], user: "", workingDir: "/", hostname: "", stopSignal: undefined, ipAddress: "",
       ports: {}, memoryLimit: 0, memoryReservation: 0, memorySwap: 0, cpuShares: 0, cpuQuota: 0, cpuPeriod: 0,
-      cpusetCpus: "", pidsLimit: 0, mounts: [], logPath: undefined, cgroupPath: undefined
+      cpusetCpus: "", pidsLimit: 0, mounts: [], logPath: undefined, cgroupPath: options.localCgroup
     })
 
     const client: PodmanClient = {
       socketName: "default",
       address: "unix:///fake.sock",
-      local: false,
+      local: options.localCgroup !== undefined,
       capabilities: { transport: "rest", exec: false, execStreaming: false, stats: false, logs: true, archiveLoad: false },
       ping: Effect.suspend(() => {
         Queue.offerUnsafe(pinged, undefined)
