@@ -32,5 +32,6 @@ export const mapHostFiles = (files: Map<string, string>) =>
     writeText: missing("write"),
     openForTail: missing("open"),
     identity: missing("stat"),
-    watch: missing("watch")
+    watch: missing("watch"),
+    prepareWatch: Effect.void
   }))
