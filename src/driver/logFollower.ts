@@ -16,10 +16,10 @@
  * itself, when the directory changes and after every read. Either way `warnLost` says when a file
  * was lost.
  *
- * Under a small size limit StartTask starts a follower as the container starts (`followLog` with
- * `create`, lifecycle.ts): a burst at start could otherwise fill and rotate files away before
- * anything watches. With a larger limit the tailer's own follower, started from the inspect after
- * StartTask's reply, is in time.
+ * Under a small size limit StartTask starts a follower before the container starts (`followLog`
+ * with `create`, lifecycle.ts), and waits until its watch is in place: a burst at start could
+ * otherwise fill and rotate files away before anything watches. With a larger limit the tailer's
+ * own follower, started from the inspect after StartTask's reply, is in time.
  */
 import * as posix from "node:path/posix"
 import { Effect, Exit, Latch, Option, Scope, Semaphore } from "effect"
@@ -188,10 +188,14 @@ export const followLog = (
             }
           }
           handedOver = true
-        } else if (arrivals !== undefined && !handedOver && !(yield* arrivals.working)) yield* endRetiring
-        if (arrivals !== undefined && !fellBack && !(yield* arrivals.working)) {
-          fellBack = true
-          yield* Effect.logWarning(`the watch that opens Podman's rotated log files of ${path} is gone: looking at the path instead (a fast task may lose files)`)
+        }
+        if (arrivals !== undefined && !(yield* arrivals.working)) {
+          // no watch to take over (any more): nothing to tell apart, files released are closed
+          yield* endRetiring
+          if (!fellBack) {
+            fellBack = true
+            yield* Effect.logWarning(`the watch that opens Podman's rotated log files of ${path} is gone: looking at the path instead (a fast task may lose files)`)
+          }
         }
         if (arrivals !== undefined && handedOver) {
           for (const a of yield* arrivals.take) {
