@@ -147,6 +147,14 @@ export const tailK8sFile = (options: K8sTailOptions): Stream.Stream<SourceEvent,
       })
 
       // ---- the reader
+      /** The kept partial record and what follows `s.offset` (up to the read size) in one buffer. */
+      const readMore = (s: TailState): Effect.Effect<Buffer, HostFileError> =>
+        Effect.suspend(() => {
+          const buf = Buffer.allocUnsafe(s.rest.length + readSize)
+          s.rest.copy(buf)
+          return Effect.map(s.current.file.readAt(buf.subarray(s.rest.length), s.offset), (n) => buf.subarray(0, s.rest.length + n))
+        })
+
       const step = (s: TailState): Effect.Effect<readonly [ReadonlyArray<SourceEvent>, Option.Option<TailState>], HostFileError> =>
         Effect.gen(function*() {
           // Exit is looked at BEFORE reading: conmon wrote every line before the exit became known,
@@ -157,15 +165,17 @@ export const tailK8sFile = (options: K8sTailOptions): Stream.Stream<SourceEvent,
           const rotatedBefore = follower.rotated()
           // changes from here on wake the pause below at once
           yield* follower.resetChanged
-          const buf = Buffer.allocUnsafe(s.rest.length + readSize)
-          s.rest.copy(buf)
-          const bytesRead = yield* s.current.file.readAt(buf.subarray(s.rest.length), s.offset)
+          // A quiet log (the last read found nothing): its size says whether anything is new, so an
+          // idle poll allocates no read buffer (and none stays referenced while this step waits).
+          const quietSize = s.idle > 0 ? yield* s.current.file.size : undefined
+          const chunk = quietSize !== undefined && quietSize <= s.offset ? undefined : yield* readMore(s)
+          const bytesRead = chunk === undefined ? 0 : chunk.length - s.rest.length
           // a look at the path after every read too: the watcher may be asleep between two events
           yield* follower.noteRotation
           yield* follower.warnLost
           readSize = bytesRead === readSize ? Math.min(readSize * 2, READ_SIZE) : bytesRead === 0 ? MIN_READ_SIZE : readSize
-          if (bytesRead > 0) {
-            let data = buf.subarray(0, s.rest.length + bytesRead)
+          if (chunk !== undefined && bytesRead > 0) {
+            let data = chunk
             let base = s.offset - s.rest.length
             let skipToNewline = s.skipToNewline
             if (skipToNewline) {
@@ -194,7 +204,7 @@ export const tailK8sFile = (options: K8sTailOptions): Stream.Stream<SourceEvent,
           if (follower.rotated()) return [[], Option.some(s)] as const
           if (exited) return [[], Option.none()] as const
           // Same file and nothing new: was it truncated in place (copytruncate)? Then start over.
-          const size = yield* s.current.file.size
+          const size = quietSize ?? (yield* s.current.file.size)
           if (size < s.offset) {
             yield* Effect.logWarning(`Podman's log ${path} was truncated in place; reading it again from its start`)
             return [[{ _tag: "File", id: s.current.id }], Option.some(state(s.current, 0))] as const

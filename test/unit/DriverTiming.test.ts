@@ -100,15 +100,15 @@ describe("fingerprint timing", () => {
 })
 
 describe("k8s-file tail backoff", () => {
-  /** A log file that never grows and is never rotated; every read is counted. */
+  /** A log file that never grows and is never rotated; every look at it (each poll asks its size once) is counted. */
   const quietFile = (reads: Queue.Queue<number>) =>
     Layer.succeed(HostFiles, HostFiles.of({
       readText: () => Effect.succeed(""),
       writeText: () => Effect.void,
       openForTail: () =>
         Effect.succeed({
-          readAt: () => Effect.as(Queue.offer(reads, 0), 0),
-          size: Effect.succeed(0),
+          readAt: () => Effect.succeed(0),
+          size: Effect.as(Queue.offer(reads, 0), 0),
           identity: Effect.succeed("1:1"),
           fd: undefined
         }),
