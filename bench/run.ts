@@ -11,10 +11,11 @@
  *  2. process exit → WaitTask answers vs raw `wait` (Podman's default interval): the process exits
  *     when the bench writes to a FIFO it reads, so the moment of the exit is known.
  *  3. Podman service CPU over 10 s with 20 running tasks while the plugin is idle (Nomad's
- *     Fingerprint stream open) vs the same 20 containers with no plugin.
+ *     Fingerprint stream open) vs the same 20 containers with no plugin. (Every CPU figure over 10 s
+ *     is the median of three 10 s windows in a row.)
  *  4. plugin RSS idle and with 100 running tasks (steady state: the median over 20 s, from 15 s after
  *     the starts), bare Node 22 for scale; the executable dropped from the page cache first.
- *  5. 20 concurrent StartTasks vs 20 concurrent raw create + start.
+ *  5. 20 concurrent StartTasks vs 20 concurrent raw create + start (medians of 5 rounds).
  *  6. TaskStats of 20 tasks (1 s interval) over 10 s: the CPU it costs (plugin + Podman service, each
  *     beyond its idle with the same tasks) vs the service CPU (beyond idle) of Podman's own batched
  *     stats stream of the same 20 containers.
@@ -69,11 +70,15 @@ const bareNodeRss = async () => {
   return rss
 }
 
-/** CPU seconds of `pids` over `millis`. */
-const cpuOver = async (pids: ReadonlyArray<number>, millis: number) => {
-  const before = pids.map(cpuSeconds)
-  await sleep(millis)
-  return pids.map((p, i) => cpuSeconds(p) - before[i]!)
+/** CPU seconds of `pids` over `millis`: the median of `windows` such windows in a row (default 3). */
+const cpuOver = async (pids: ReadonlyArray<number>, millis: number, windows = 3) => {
+  const each: Array<Array<number>> = pids.map(() => [])
+  for (let w = 0; w < windows; w++) {
+    const before = pids.map(cpuSeconds)
+    await sleep(millis)
+    pids.forEach((p, i) => each[i]!.push(cpuSeconds(p) - before[i]!))
+  }
+  return each.map(median)
 }
 
 const inParallel = async <A, B>(items: ReadonlyArray<A>, limit: number, f: (a: A) => Promise<B>): Promise<Array<B>> => {
@@ -233,7 +238,7 @@ async function main() {
       const cfg = { command: "/bin/sleep", args: ["3600"] }
       const pt: Array<number> = []
       const rt: Array<number> = []
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 5; i++) {
         const rawTasks = Array.from({ length: 20 }, (_, j) => task(`conc${i}-${j}`, cfg))
         let ids: Array<string> = []
         rt.push(await time(async () => {
