@@ -38,6 +38,10 @@ const control = {
   recoveries: 0
 }
 
+/**
+ * Nomad's own retry delay for a call that failed because Podman was down (its client retries with
+ * backoff): part of the client being modelled, not a wait for something the test could observe.
+ */
 const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(3000, 250 * 2 ** attempt)))
 
 type DriverMethod = "startTask" | "waitTask" | "stopTask" | "destroyTask" | "inspectTask" | "signalTask" | "execTask" | "recoverTask"
@@ -107,7 +111,9 @@ const lifecycle = async (index: number): Promise<void> => {
       const s = await call("inspectTask", { taskId }, 30_000, true)
       tally.add(`inspect→${s.ok ? "OK" : grpc.status[s.code]}`, s.ok ? undefined : s.details)
     } else if (action === "stats") {
-      const samples = await take(plugin.clients.driver.taskStats({ taskId, collectionInterval: { seconds: 1n, nanos: 0 } }), 1, 15_000)
+      // a client closed by a plugin kill refuses the stream at once: the plugin is gone
+      const samples = await Promise.resolve()
+        .then(() => take(plugin.clients.driver.taskStats({ taskId, collectionInterval: { seconds: 1n, nanos: 0 } }), 1, 15_000))
         .catch((e: grpc.ServiceError | Error) => ("code" in e ? grpc.status[e.code] : "no-sample"))
       tally.add(`stats→${Array.isArray(samples) ? (samples.length > 0 ? "sample" : "ended") : samples}`)
     } else if (action === "signal") {
@@ -224,11 +230,23 @@ describe("randomized lifecycles with plugin kills and Podman restarts", () => {
       ...Array.from({ length: settings.podmanRestarts }, () => ({ at: r.int(1, Math.max(1, n - 1)), what: r.pick(["TERM", "KILL"] as const) }))
     ].sort((a, b) => a.at - b.at)
 
+    // lifecycles begun so far; the monkey waits for a count, woken as each lifecycle begins
     let begun = 0
     let finished = false
+    const waiters: Array<{ readonly at: number; readonly wake: () => void }> = []
+    const wake = () => {
+      for (const w of waiters.filter((w) => finished || begun >= w.at)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.wake()
+      }
+    }
+    const reached = (at: number) => new Promise<void>((resolve) => {
+      waiters.push({ at, wake: resolve })
+      wake()
+    })
     const monkey = (async () => {
       for (const e of events) {
-        while (begun < e.at && !finished) await new Promise((resolve) => setTimeout(resolve, 100))
+        await reached(e.at)
         if (finished) return
         if (e.what === "kill") await killPlugin()
         else {
@@ -238,9 +256,14 @@ describe("randomized lifecycles with plugin kills and Podman restarts", () => {
       }
     })()
     await Promise.all(Array.from({ length: settings.concurrency }, async () => {
-      while (begun < n) await lifecycle(begun++)
+      while (begun < n) {
+        const index = begun++
+        wake()
+        await lifecycle(index)
+      }
     }))
     finished = true
+    wake()
     await monkey
 
     // what is left of our allocations once every task is destroyed (eventual removal may take a while)

@@ -44,11 +44,24 @@ export type Outcome<Res> =
   | { readonly ok: true; readonly value: Res; readonly millis: number }
   | { readonly ok: false; readonly code: grpc.status; readonly details: string; readonly millis: number; readonly unanswered: boolean }
 
-/** A unary call bounded by `deadlineMillis`. */
+/**
+ * A unary call bounded by `deadlineMillis`. A client closed by a plugin kill refuses the call at
+ * once ("Channel has been shut down"): that is the plugin gone (UNAVAILABLE), as for Nomad.
+ */
 export const rpc = <Req, Res>(fn: UnaryFn<Req, Res>, req: Req, deadlineMillis: number): Promise<Outcome<Res>> =>
   new Promise((resolve) => {
     const t0 = Date.now()
-    fn(req, new grpc.Metadata(), { deadline: Date.now() + deadlineMillis }, (err, res) => {
+    const refused = (e: unknown) =>
+      resolve({ ok: false, code: grpc.status.UNAVAILABLE, details: e instanceof Error ? e.message : String(e), millis: Date.now() - t0, unanswered: false })
+    try {
+      callUnary(fn, req, deadlineMillis, t0, resolve)
+    } catch (e) {
+      refused(e)
+    }
+  })
+
+const callUnary = <Req, Res>(fn: UnaryFn<Req, Res>, req: Req, deadlineMillis: number, t0: number, resolve: (o: Outcome<Res>) => void) =>
+  fn(req, new grpc.Metadata(), { deadline: Date.now() + deadlineMillis }, (err, res) => {
       const millis = Date.now() - t0
       if (err === null) resolve({ ok: true, value: res, millis })
       else {
@@ -57,7 +70,6 @@ export const rpc = <Req, Res>(fn: UnaryFn<Req, Res>, req: Req, deadlineMillis: n
         resolve({ ok: false, code: err.code, details: err.details ?? err.message, millis, unanswered })
       }
     })
-  })
 
 export interface MemoryReading {
   readonly rss: number
@@ -129,13 +141,25 @@ export class ChaosPlugin {
   /** The plugin's memory after a full GC (memProbe.cjs answers SIGUSR2). */
   async memory(): Promise<MemoryReading> {
     const before = this.launched.stderrLines().length
-    process.kill(this.pid, "SIGUSR2")
-    for (let i = 0; i < 500; i++) {
-      const line = this.launched.stderrLines().slice(before).find((l) => l.startsWith("ndp-mem "))
-      if (line !== undefined) return JSON.parse(line.slice("ndp-mem ".length)) as MemoryReading
-      await new Promise((r) => setTimeout(r, 20))
-    }
-    throw new Error("the plugin did not answer the memory probe within 10 s")
+    const answer = () => this.launched.stderrLines().slice(before).find((l) => l.startsWith("ndp-mem "))
+    const stderr = this.launched.child.stderr!
+    const line = await new Promise<string>((resolve, reject) => {
+      // each chunk of stderr is a chance that the answer's line is complete
+      const onData = () => {
+        const found = answer()
+        if (found === undefined) return
+        clearTimeout(timer)
+        stderr.off("data", onData)
+        resolve(found)
+      }
+      const timer = setTimeout(() => {
+        stderr.off("data", onData)
+        reject(new Error("the plugin did not answer the memory probe within 10 s"))
+      }, 10_000)
+      stderr.on("data", onData)
+      process.kill(this.pid, "SIGUSR2")
+    })
+    return JSON.parse(line.slice("ndp-mem ".length)) as MemoryReading
   }
 
   /** Bytes the plugin has written to stderr so far (its log). */
