@@ -5,7 +5,7 @@
  * CPU time / RSS of a process from /proc.
  */
 import { execFileSync } from "node:child_process"
-import { constants, mkdirSync, openSync, readFileSync, writeSync, closeSync } from "node:fs"
+import { constants, openSync, readFileSync, writeSync, closeSync } from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -15,11 +15,12 @@ import { makeNomadTask, type NomadTask } from "../src/domain/NomadTask.ts"
 import { defaultPluginConfig, pluginConfigSpec } from "../src/domain/PluginConfig.ts"
 import { decodeTaskConfig, taskConfigSpec, type TaskConfigInput } from "../src/domain/TaskConfig.ts"
 import { translateSync } from "../src/translate/index.ts"
-import { TaskConfig } from "../proto/gen/plugins/drivers/proto/driver.ts"
+import type { TaskConfig } from "../proto/gen/plugins/drivers/proto/driver.ts"
 import { call, connect, type PluginClients } from "../test/support/nomad/clients.ts"
 import { ctyEncode } from "../test/support/nomad/ctyEncode.ts"
 import { decodeLikeNomad } from "../test/support/nomad/hcldec.ts"
 import { launchPlugin, type LaunchedPlugin } from "../test/support/nomad/launch.ts"
+import { makeAllocDirs, wireTaskConfig } from "../test/support/nomad/wireTask.ts"
 import { NODE22 } from "../test/support/processes.ts"
 // @ts-expect-error the build scripts are plain JavaScript without declarations
 import { EXEC_ARGV } from "../scripts/sea.mjs"
@@ -224,9 +225,7 @@ export const benchTask = (
 ): BenchTask => {
   const allocId = crypto.randomUUID()
   const allocDir = path.join(workDir, allocId)
-  for (const d of ["alloc/logs", "alloc/tmp", "alloc/data", `${name}/local`, `${name}/secrets`, `${name}/private`, `${name}/tmp`]) {
-    mkdirSync(path.join(allocDir, d), { recursive: true })
-  }
+  makeAllocDirs(allocDir, name)
   const id = `${allocId}/${name}/${(++seq).toString(16).padStart(8, "0")}`
   const resources = { cpuShares: 100, memoryMb: 64 }
   const nomad = makeNomadTask({
@@ -241,24 +240,14 @@ export const benchTask = (
     resources,
     ...(logs ?? {})
   })
-  const proto = TaskConfig.fromPartial({
+  const proto = wireTaskConfig({
     id,
     name,
     allocId,
-    jobName: "bench",
-    jobId: "bench",
-    taskGroupName: "group",
-    namespace: "default",
-    msgpackDriverConfig: ctyEncode(decodeLikeNomad(taskConfigSpec, config)),
-    env: { NOMAD_TASK_NAME: name, NOMAD_ALLOC_ID: allocId },
     allocDir,
-    stdoutPath: logs?.stdoutPath ?? "",
-    stderrPath: logs?.stderrPath ?? "",
-    resources: {
-      allocatedResources: { cpu: { cpuShares: 100 }, memory: { memoryMb: 64, memoryMaxMb: 0 }, networks: [] },
-      linuxResources: { cpuShares: 100, memoryLimitBytes: 64 * 1048576 },
-      ports: []
-    }
+    msgpackDriverConfig: ctyEncode(decodeLikeNomad(taskConfigSpec, config)),
+    job: "bench",
+    ...(logs ?? {})
   })
   const typed = Effect.runSync(decodeTaskConfig(config))
   const r = translateSync({

@@ -10,7 +10,6 @@
  */
 import * as grpc from "@grpc/grpc-js"
 import { Effect } from "effect"
-import { mkdirSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeDriverState } from "../../src/domain/DriverState.ts"
@@ -27,6 +26,7 @@ import { ctyEncode } from "../support/nomad/ctyEncode.ts"
 import { type FifoReader, openFifo } from "../support/nomad/fifo.ts"
 import { decodeLikeNomad } from "../support/nomad/hcldec.ts"
 import { launchPlugin, type LaunchedPlugin, pluginCommand } from "../support/nomad/launch.ts"
+import { makeAllocDirs, wireTaskConfig } from "../support/nomad/wireTask.ts"
 import { containersNamed, containerState, removeContainer } from "../support/nomad/podmanApi.ts"
 import { makeTempDir, removeDir } from "../support/tmp.ts"
 
@@ -58,10 +58,7 @@ const makeTask = (name: string, config: Record<string, unknown>, logs = false): 
   const id = `${allocId}/${name}/${(++seq).toString(16).padStart(8, "0")}`
   let stdoutPath = ""
   let stderrPath = ""
-  // The layout the Nomad client's MkAllocDir builds.
-  for (const d of ["alloc/logs", "alloc/tmp", "alloc/data", `${name}/local`, `${name}/secrets`, `${name}/private`, `${name}/tmp`]) {
-    mkdirSync(path.join(allocDir, d), { recursive: true })
-  }
+  makeAllocDirs(allocDir, name)
   if (logs) {
     const dir = path.join(allocDir, "alloc", "logs")
     const out = openFifo(path.join(dir, `.${name}.stdout.fifo`))
@@ -70,24 +67,14 @@ const makeTask = (name: string, config: Record<string, unknown>, logs = false): 
     stdoutPath = out.path
     stderrPath = err.path
   }
-  return TaskConfig.fromPartial({
+  return wireTaskConfig({
     id,
     name,
     allocId,
-    jobName: "e2e",
-    jobId: "e2e",
-    taskGroupName: "group",
-    namespace: "default",
-    msgpackDriverConfig: ctyEncode(decodeLikeNomad(taskConfigSpec, config)),
-    env: { NOMAD_TASK_NAME: name, NOMAD_ALLOC_ID: allocId },
     allocDir,
+    msgpackDriverConfig: ctyEncode(decodeLikeNomad(taskConfigSpec, config)),
     stdoutPath,
-    stderrPath,
-    resources: {
-      allocatedResources: { cpu: { cpuShares: 100n }, memory: { memoryMb: 64n, memoryMaxMb: 0n }, networks: [] },
-      linuxResources: { cpuShares: 100n, memoryLimitBytes: 64n * 1048576n },
-      ports: []
-    }
+    stderrPath
   })
 }
 

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeDriverState } from "../../src/domain/DriverState.ts"
 import { pluginConfigSpec } from "../../src/domain/PluginConfig.ts"
 import { taskConfigSpec } from "../../src/domain/TaskConfig.ts"
-import { TaskConfig } from "../../proto/gen/plugins/drivers/proto/driver.ts"
+import { wireTaskConfig } from "../support/nomad/wireTask.ts"
 import { KEEPER_TAG } from "../../layers/log-sink/keeper.ts"
 import { call, connect, type PluginClients } from "../support/nomad/clients.ts"
 import { ctyEncode } from "../support/nomad/ctyEncode.ts"
@@ -92,26 +92,16 @@ describe("logs across a plugin crash", () => {
     const out = logmon(fifos.stdoutFifo)
     const err = logmon(fifos.stderrFifo)
     const n = 400
-    const task = TaskConfig.fromPartial({
+    const task = wireTaskConfig({
       id: `${allocId}/${name}/0000000a`,
       name,
       allocId,
-      jobName: "e2e",
-      jobId: "e2e",
-      taskGroupName: "group",
-      namespace: "default",
+      allocDir,
       msgpackDriverConfig: ctyEncode(decodeLikeNomad(taskConfigSpec, {
         image: "localhost/busybox:latest", command: "/bin/sh", args: ["-c", numberedTask(n, "0.01")], network_mode: "none"
       })),
-      env: { NOMAD_TASK_NAME: name, NOMAD_ALLOC_ID: allocId },
-      allocDir,
       stdoutPath: fifos.stdoutFifo,
-      stderrPath: fifos.stderrFifo,
-      resources: {
-        allocatedResources: { cpu: { cpuShares: 100 }, memory: { memoryMb: 64, memoryMaxMb: 0 }, networks: [] },
-        linuxResources: { cpuShares: 100, memoryLimitBytes: 64 * 1048576 },
-        ports: []
-      }
+      stderrPath: fifos.stderrFifo
     })
     const r = await call(c.driver.startTask.bind(c.driver), { task })
     const state = await Effect.runPromise(decodeDriverState(r.handle!.driverState))

@@ -5,8 +5,8 @@
  * Also the alloc-dir layout Nomad's client builds, for tasks that use such FIFOs.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { mkdirSync } from "node:fs"
 import * as path from "node:path"
+import { makeAllocDirs } from "./nomad/wireTask.ts"
 
 export interface LogmonReader {
   readonly path: string
@@ -96,9 +96,7 @@ export const killLogmons = async () => {
  * (`alloc/logs/.<task>.std{out,err}.fifo`, not created here).
  */
 export const allocLayout = (allocDir: string, task: string) => {
-  for (const d of ["alloc/logs", "alloc/tmp", "alloc/data", `${task}/local`, `${task}/secrets`, `${task}/private`, `${task}/tmp`]) {
-    mkdirSync(path.join(allocDir, d), { recursive: true })
-  }
+  makeAllocDirs(allocDir, task)
   return {
     stdoutFifo: path.join(allocDir, "alloc", "logs", `.${task}.stdout.fifo`),
     stderrFifo: path.join(allocDir, "alloc", "logs", `.${task}.stderr.fifo`),

@@ -4,12 +4,12 @@
  * MessagePack. A config Nomad itself would refuse (a wrong type, an unknown option) is encoded
  * raw, as a broken or hostile client could send it.
  */
-import { mkdirSync } from "node:fs"
 import * as path from "node:path"
 import { taskConfigSpec } from "../../../src/domain/TaskConfig.ts"
 import { TaskConfig } from "../../../proto/gen/plugins/drivers/proto/driver.ts"
 import { ctyEncode } from "../../support/nomad/ctyEncode.ts"
 import { decodeLikeNomad } from "../../support/nomad/hcldec.ts"
+import { makeAllocDirs, wireTaskConfig } from "../../support/nomad/wireTask.ts"
 
 /** Every chaos allocation id starts with this, so its containers can be told from any other's. */
 export const CHAOS_ALLOC_PREFIX = "c4a05"
@@ -32,12 +32,10 @@ export const encodeConfig = (config: unknown): Uint8Array => {
   }
 }
 
-/** The layout the Nomad client makes for a task (the driver bind-mounts alloc, local, secrets). */
+/** The layout the Nomad client makes for a task, in `<root>/<allocId>`. */
 export const makeAllocDir = (root: string, allocId: string, task: string): string => {
   const dir = path.join(root, allocId)
-  for (const d of ["alloc/logs", "alloc/tmp", "alloc/data", `${task}/local`, `${task}/secrets`, `${task}/private`, `${task}/tmp`]) {
-    mkdirSync(path.join(dir, d), { recursive: true })
-  }
+  makeAllocDirs(dir, task)
   return dir
 }
 
@@ -55,23 +53,17 @@ export const wireTask = (root: string, o: TaskOptions): TaskConfig => {
   const allocId = o.allocId ?? chaosAllocId()
   const allocDir = makeAllocDir(root, allocId, name)
   return TaskConfig.fromPartial({
-    id: `${allocId}/${name}/${globalThis.crypto.randomUUID().slice(0, 8)}`,
-    name,
-    allocId,
-    jobName: "chaos",
-    jobId: "chaos",
-    taskGroupName: "chaos",
-    namespace: "default",
-    msgpackDriverConfig: encodeConfig(o.config),
-    env: { NOMAD_TASK_NAME: name, NOMAD_ALLOC_ID: allocId },
-    allocDir,
-    stdoutPath: "/dev/null",
-    stderrPath: "/dev/null",
-    resources: {
-      allocatedResources: { cpu: { cpuShares: 100n }, memory: { memoryMb: 64n, memoryMaxMb: 0n }, networks: [] },
-      linuxResources: { cpuShares: 100n, memoryLimitBytes: 64n * 1048576n },
-      ports: []
-    },
+    ...wireTaskConfig({
+      id: `${allocId}/${name}/${globalThis.crypto.randomUUID().slice(0, 8)}`,
+      name,
+      allocId,
+      allocDir,
+      msgpackDriverConfig: encodeConfig(o.config),
+      job: "chaos",
+      group: "chaos",
+      stdoutPath: "/dev/null",
+      stderrPath: "/dev/null"
+    }),
     ...o.wire
   })
 }
