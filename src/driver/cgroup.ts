@@ -96,15 +96,6 @@ const readV2 = (p: string) =>
     } satisfies CgroupStats
   })
 
-/** Reads the cgroup details of a container; `undefined` when they cannot be read here (v1 tried first, then v2). */
-export const readCgroupStats = (cgroupPath: string): Effect.Effect<CgroupStats | undefined, never, HostFiles> =>
-  safe(cgroupPath)
-    ? readV1(cgroupPath).pipe(
-      Effect.catch(() => readV2(cgroupPath)),
-      Effect.orElseSucceed(() => undefined)
-    )
-    : Effect.succeed(undefined)
-
 /**
  * A reader of one container's cgroup that remembers the layout found on its first successful read
  * (a sample is then only the reads of that layout, not a failed v1 attempt on every v2 host).
@@ -122,3 +113,4 @@ export const cgroupReader = (cgroupPath: string): Effect.Effect<CgroupStats | un
     )
   })
 }
+

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as HostFilesLayers from "../../layers/host-files/index.ts"
-import { cgroupReader, readCgroupStats } from "../../src/driver/cgroup.ts"
+import { cgroupReader } from "../../src/driver/cgroup.ts"
 import { HostFileError } from "../../src/domain/errors.ts"
 import { HostFiles } from "../../src/services/HostFiles.ts"
 
@@ -26,9 +26,9 @@ const fakeHostFiles = (files: Record<string, string>, tried: Array<string> = [])
 
 const cg = "/libpod_parent/libpod-abc"
 
-describe("readCgroupStats", () => {
+describe("cgroupReader", () => {
   it.effect("cgroup v1: per-controller files, peak usage and throttling", () =>
-    readCgroupStats(cg).pipe(
+    cgroupReader(cg).pipe(
       Effect.map((s) =>
         expect(s).toEqual({
           usage: 5000,
@@ -53,7 +53,7 @@ describe("readCgroupStats", () => {
     ))
 
   it.effect("cgroup v2: the unified hierarchy (usec throttling to ns), optional files missing", () =>
-    readCgroupStats("/machine.slice/libpod-abc.scope").pipe(
+    cgroupReader("/machine.slice/libpod-abc.scope").pipe(
       Effect.map((s) =>
         expect(s).toEqual({
           usage: 4096,
@@ -80,13 +80,13 @@ describe("readCgroupStats", () => {
         [`/sys/fs/cgroup/memory${cg}/memory.stat`]: "cache 0\nrss 10\n",
         [`/sys/fs/cgroup/memory${cg}/memory.usage_in_bytes`]: "10\n"
       }
-      const ticks = yield* readCgroupStats(cg).pipe(Effect.provide(fakeHostFiles({
+      const ticks = yield* cgroupReader(cg).pipe(Effect.provide(fakeHostFiles({
         ...mem,
         [`/sys/fs/cgroup/cpuacct${cg}/cpuacct.usage`]: "300000000\n",
         [`/sys/fs/cgroup/cpuacct${cg}/cpuacct.stat`]: "user 20\nsystem 7\n"
       })))
       expect(ticks).toMatchObject({ cpuNano: 300_000_000, cpuSystemNano: 70_000_000 })
-      const none = yield* readCgroupStats(cg).pipe(Effect.provide(fakeHostFiles(mem)))
+      const none = yield* cgroupReader(cg).pipe(Effect.provide(fakeHostFiles(mem)))
       expect(none).toMatchObject({ usage: 10, cpuNano: undefined, cpuSystemNano: undefined })
     }))
 
@@ -111,9 +111,9 @@ describe("readCgroupStats", () => {
 
   it.effect("no readable cgroup, or an unsafe path: undefined", () =>
     Effect.gen(function*() {
-      expect(yield* readCgroupStats(cg)).toBeUndefined()
-      expect(yield* readCgroupStats("/../../etc")).toBeUndefined()
-      expect(yield* readCgroupStats("relative")).toBeUndefined()
+      expect(yield* cgroupReader(cg)).toBeUndefined()
+      expect(yield* cgroupReader("/../../etc")).toBeUndefined()
+      expect(yield* cgroupReader("relative")).toBeUndefined()
     }).pipe(Effect.provide(fakeHostFiles({}))))
 })
 
