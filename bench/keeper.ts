@@ -3,13 +3,17 @@
  * 20), each on its own pair of FIFOs as the FIFO sink does, and reads the proportional set size
  * (PSS: shared pages split between the processes sharing them) and RSS of each keeper's processes
  * (the shell and its sleeping `sleep`) from /proc/<pid>/smaps_rollup. Then ends them and checks that
- * none is left.
+ * none is left. It also measures what starting them costs this process, the plugin's side: the CPU
+ * time of this process per keeper while KEEPERS keepers start at once (as in concurrent StartTasks;
+ * the median of 5 rounds), beside as many plain `child_process.spawn` calls of a shell from this
+ * same process (what a keeper start cost when Node started it: the whole process is forked), with
+ * 40 MiB of ballast in the heap as a plugin with tasks has.
  *
  *   npx tsx bench/keeper.ts          (no Podman needed)
  *
  * Prints a table and writes bench/results/keeper.json.
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -49,15 +53,56 @@ const keepersAlive = (): number =>
     }
   }).length
 
+/** CPU milliseconds of this process while `run` runs. */
+const cpuOf = <A>(run: Effect.Effect<A>) =>
+  Effect.gen(function*() {
+    const cpu = process.cpuUsage()
+    const result = yield* run
+    const used = process.cpuUsage(cpu)
+    return { result, cpuMs: (used.user + used.system) / 1000 }
+  })
+
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/** 20 plain spawns of a shell (that exits) from this process, all at once. */
+const nodeSpawns = Effect.promise(() =>
+  Promise.all(Array.from({ length: count }, () =>
+    new Promise((resolve) => spawn("/bin/sh", ["-c", "exit 0"], { detached: true, stdio: "ignore" }).once("exit", resolve))
+  ))
+)
+
+/** A heap like the plugin's with tasks running (fork cost grows with the memory mapped). */
+const ballast = Array.from({ length: 40 }, () => Buffer.alloc(1 << 20, 1))
+
 const main = Effect.gen(function*() {
-  const keepers: Array<Keeper> = []
-  for (let i = 0; i < count; i++) {
+  // the first start also starts the launcher: not part of the steady cost
+  const warm = path.join(dir, "warm.fifo")
+  execFileSync("mkfifo", ["-m", "600", warm])
+  const first = yield* startKeeper([warm])
+  if (typeof first !== "string") yield* stopKeeper(first)
+
+  const fifoPairs = Array.from({ length: count }, (_, i) => {
     const fifos = ["stdout", "stderr"].map((s) => path.join(dir, `t${i}.${s}.fifo`))
     for (const f of fifos) execFileSync("mkfifo", ["-m", "600", f])
-    const k = yield* startKeeper(fifos)
-    if (typeof k === "string") throw new Error(k)
-    keepers.push(k)
+    return fifos
+  })
+  const startAll = Effect.forEach(fifoPairs, (fifos) =>
+    startKeeper(fifos).pipe(Effect.map((k) => {
+      if (typeof k === "string") throw new Error(k)
+      return k
+    })), { concurrency: "unbounded" })
+  const keeperCpu: Array<number> = []
+  const spawnCpu: Array<number> = []
+  for (let round = 0; round < 4; round++) {
+    const { cpuMs, result } = yield* cpuOf(startAll)
+    keeperCpu.push(cpuMs)
+    for (const k of result) yield* stopKeeper(k)
+    spawnCpu.push((yield* cpuOf(nodeSpawns)).cpuMs)
   }
+  const last = yield* cpuOf(startAll)
+  keeperCpu.push(last.cpuMs)
+  spawnCpu.push((yield* cpuOf(nodeSpawns)).cpuMs)
+  const keepers: Array<Keeper> = last.result
   // the shell forks its `sleep` right away; wait until every keeper has one
   for (let tries = 0; tries < 200 && keepers.some((k) => processesOf(k.id.pid).length < 2); tries++) {
     yield* Effect.sleep(10)
@@ -79,7 +124,10 @@ const main = Effect.gen(function*() {
     pssKiBPerTask: Math.round(pss / count),
     rssKiBPerTask: Math.round(rss / count),
     nodeRssKiBForComparison: node,
-    leftAfterStop: left
+    leftAfterStop: left,
+    startCpuMsPerKeeper: Number((median(keeperCpu) / count).toFixed(2)),
+    nodeSpawnCpuMsPerProcess: Number((median(spawnCpu) / count).toFixed(2)),
+    ballastMiB: ballast.length
   }
   console.table(result)
   const out = path.resolve(import.meta.dirname, "results")

@@ -8,15 +8,24 @@
  * keeper is a second holder that a plugin crash does not touch; the plugin closes its own fds and
  * ends the keeper at DestroyTask, after the last lines, and logmon sees EOF then.
  *
- * What: `/bin/sh -c 'while [ -p "$1" ]; do sleep 60; done' nomad-driver-podman-log-keeper <fifo>`,
- * started detached (its own session and process group, so no signal meant for the plugin reaches
- * it), with the FIFOs as fds 3 (and 4) and optionally the log file as the next fd. It reads and
- * writes nothing. The loop ends it by itself once the FIFO is gone (Nomad removed the allocation
- * directory), so a keeper whose DestroyTask never came does not live forever. Measured: dash plus
- * its sleeping `sleep`, about 0.4 MB of proportional memory (PSS) per task; a Node process would
- * take some 40 MB.
+ * What: `/bin/sh -c KEEPER nomad-driver-podman-log-keeper <fifo> [<fifo>] [<file>] <request>`, in its
+ * own session and process group (so no signal meant for the plugin reaches it). It opens the FIFOs
+ * as fds 3 (and 4) and the log file (a `/proc/<plugin>/fd/<n>` path: the very file the plugin has
+ * open, even if renamed since) as the next fd, answers `<request> <pid>` (or `<request> -` when an
+ * open failed) on its stdout, lets go of stdout, and then reads and writes nothing. The loop ends it
+ * by itself once the FIFO is gone (Nomad removed the allocation directory), so a keeper whose
+ * DestroyTask never came does not live forever. Measured (bench/keeper.ts): dash plus its sleeping
+ * `sleep`, about 0.4 MB of proportional memory (PSS) per task; a Node process would take some 40 MB.
  *
- * The FIFOs are opened O_RDWR for it: that open never blocks or fails for want of a reader (Linux),
+ * Who starts it: the launcher, one small shell per plugin process (started at the first keeper,
+ * ended by the end of its stdin when the plugin exits), which starts a keeper for each request line
+ * (`setsid` gives it its session). Starting a process from Node forks the whole plugin (some 90 MiB
+ * mapped): ~5 ms in which the event loop stands still, twice per task (the FIFOs at StartTask, the
+ * log file when it is first read), in the middle of concurrent StartTasks. Forking the shell costs
+ * the plugin one pipe write. Paths the request line cannot carry (a newline or the separator in
+ * them), or no launcher, start the keeper from Node directly (the same script).
+ *
+ * The FIFOs are opened O_RDWR (`<>`): that open never blocks or fails for want of a reader (Linux),
  * and it keeps the pipe (and what is buffered in it) alive while logmon restarts: the plugin's
  * writes then wait for the new reader instead of failing, and nothing written meanwhile is lost.
  *
@@ -25,13 +34,39 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import type { Socket } from "node:net"
 import { Effect } from "effect"
 import type { LogKeeperId } from "../../src/domain/DriverState.ts"
 
 /** The keeper's `$0`: how it shows in `ps`. */
 export const KEEPER_TAG = "nomad-driver-podman-log-keeper"
+/** The launcher's `$0`. */
+export const LAUNCHER_TAG = "nomad-driver-podman-keeper-launcher"
 
-const SCRIPT = 'while [ -p "$1" ]; do sleep 60; done'
+/** $1 [$2] FIFOs, $3 the file or "", $4 the request; fds 3.. in that order. */
+const KEEPER = [
+  'command exec 3<>"$1" || { echo "$4 -"; exit 1; }',
+  "n=4",
+  'if [ -n "$2" ]; then command exec 4<>"$2" || { echo "$4 -"; exit 1; }; n=5; fi',
+  'if [ -n "$3" ]; then if [ $n = 4 ]; then command exec 4<"$3"; else command exec 5<"$3"; fi || { echo "$4 -"; exit 1; }; fi',
+  'echo "$4 $$"',
+  "exec >/dev/null",
+  'while [ -p "$1" ]; do sleep 60; done'
+].join("\n")
+
+/** Request lines: fifo, fifo or "", file or "", request id, separated by US (0x1f). */
+const SEP = "\x1f"
+const LAUNCHER = [
+  "S=",
+  "command -v setsid >/dev/null 2>&1 && S=setsid",
+  "US=$(printf '\\037')",
+  'while IFS=$US read -r a b c d rest; do',
+  `  $S /bin/sh -c "$1" ${KEEPER_TAG} "$a" "$b" "$c" "$d" </dev/null 2>/dev/null &`,
+  "done"
+].join("\n")
+
+/** How long a keeper may take to answer before it counts as not started (it is ended if it answers later). */
+const ANSWER_MILLIS = 10_000
 
 /** Children started by this process, so that their exit is reaped (and `kill` has the handle). */
 const children = new Map<number, ChildProcess>()
@@ -58,28 +93,12 @@ const linkOf = (path: string): string | undefined => {
   }
 }
 
-const closeQuietly = (fd: number) => {
+const isFifo = (path: string): boolean => {
   try {
-    fs.closeSync(fd)
+    return fs.statSync(path).isFIFO()
   } catch {
-    // already closed
+    return false
   }
-}
-
-/** Opens the paths that are FIFOs read-write (never blocks); other paths are skipped. */
-const openFifos = (paths: ReadonlyArray<string>): Array<{ readonly path: string; readonly fd: number }> => {
-  const out: Array<{ path: string; fd: number }> = []
-  for (const path of paths) {
-    let fd: number | undefined
-    try {
-      fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_NONBLOCK)
-      if (fs.fstatSync(fd).isFIFO()) out.push({ path, fd })
-      else closeQuietly(fd)
-    } catch {
-      if (fd !== undefined) closeQuietly(fd)
-    }
-  }
-  return out
 }
 
 export interface Keeper {
@@ -91,35 +110,166 @@ export interface Keeper {
 }
 
 /**
- * Starts a keeper holding those of `paths` that are FIFOs, and `fileFd` (an fd of this process)
- * when given. Undefined (with the reason) when there is nothing to hold or it cannot start.
+ * What became of one request: the keeper's pid; "failed" (it could not open what it was given, or
+ * did not answer in time); "ended" (the process carrying the answers ended first: worth a retry).
+ */
+type Outcome = number | "failed" | "ended"
+
+/**
+ * A process whose stdout carries keepers' answers (`<request> <pid>` or `<request> -`, one per
+ * line): the launcher, or a keeper started directly. Requests not answered when it ends come out
+ * "ended".
+ */
+class Answers {
+  private readonly waiting = new Map<string, (outcome: Outcome) => void>()
+  private buffered = ""
+  /** The child's stdout: a pipe, referenced (keeps this process alive) only while answers are awaited. */
+  private readonly out: Socket
+  ended = false
+
+  constructor(child: ChildProcess) {
+    this.out = child.stdout as Socket
+    this.out.setEncoding("latin1")
+    this.out.on("data", (chunk: string) => {
+      const lines = (this.buffered + chunk).split("\n")
+      this.buffered = lines.pop()!
+      for (const line of lines) {
+        const [request, pid] = line.split(" ")
+        const answer = this.waiting.get(request!)
+        if (answer === undefined) {
+          // answered after its requester gave up: not wanted any more
+          if (pid !== undefined && /^\d+$/.test(pid)) killGroup(Number(pid))
+          continue
+        }
+        this.forget(request!)
+        answer(pid !== undefined && /^\d+$/.test(pid) ? Number(pid) : "failed")
+      }
+    })
+    this.out.on("error", () => {})
+    child.on("error", () => this.end())
+    child.once("exit", () => this.end())
+    this.out.unref()
+  }
+
+  /** Waits for the answer to `request`, sent by `send`. */
+  await(request: string, send: () => void): Effect.Effect<Outcome> {
+    return Effect.callback<Outcome>((resume) => {
+      if (this.ended) return resume(Effect.succeed("ended"))
+      this.waiting.set(request, (pid) => resume(Effect.succeed(pid)))
+      // an answer pending keeps the process alive (a CLI run could end meanwhile otherwise)
+      this.out.ref()
+      send()
+      return Effect.sync(() => this.forget(request))
+    }).pipe(Effect.timeoutOrElse({ duration: ANSWER_MILLIS, orElse: () => Effect.succeed("failed" as const) }))
+  }
+
+  private forget(request: string) {
+    this.waiting.delete(request)
+    if (this.waiting.size === 0) this.out.unref()
+  }
+
+  private end() {
+    if (this.ended) return
+    this.ended = true
+    for (const [request, answer] of this.waiting) {
+      this.forget(request)
+      answer("ended")
+    }
+  }
+}
+
+const killGroup = (pid: number) => {
+  try {
+    process.kill(-pid, "SIGKILL")
+  } catch {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+const track = (child: ChildProcess): ChildProcess => {
+  child.on("error", () => {})
+  const pid = child.pid
+  if (pid !== undefined) {
+    children.set(pid, child)
+    child.once("exit", () => children.delete(pid))
+  }
+  child.unref()
+  return child
+}
+
+/** The launcher of this process, started at the first keeper and again if it ended. */
+let launcher: { readonly answers: Answers; readonly write: (line: string) => void } | undefined
+
+const launcherNow = (): typeof launcher => {
+  if (launcher !== undefined && !launcher.answers.ended) return launcher
+  try {
+    const child = track(spawn("/bin/sh", ["-c", LAUNCHER, LAUNCHER_TAG, KEEPER], { stdio: ["pipe", "pipe", "ignore"], cwd: "/" }))
+    if (child.pid === undefined) return undefined
+    const stdin = child.stdin!
+    stdin.on("error", () => {})
+    ;(stdin as Socket).unref()
+    const answers = new Answers(child)
+    launcher = { answers, write: (line) => stdin.write(line) }
+    return launcher
+  } catch {
+    return undefined
+  }
+}
+
+let requests = 0
+
+/** Starts the keeper script for `args` ($1..$3) from Node directly: forks this process. */
+const launchDirectly = (args: readonly [string, string, string], request: string): Effect.Effect<Outcome> =>
+  Effect.suspend(() => {
+    try {
+      const child = track(spawn("/bin/sh", ["-c", KEEPER, KEEPER_TAG, ...args, request], {
+        detached: true,
+        stdio: ["ignore", "pipe", "ignore"],
+        cwd: "/"
+      }))
+      return child.pid === undefined ? Effect.succeed("failed" as const) : new Answers(child).await(request, () => {})
+    } catch {
+      return Effect.succeed("failed" as const)
+    }
+  })
+
+/**
+ * Starts the keeper script for `args` ($1..$3) and waits for its answer: through the launcher (a
+ * second one if the first ended before answering: it may have died unnoticed yet), else directly.
+ */
+const launch = (args: readonly [string, string, string]): Effect.Effect<number | undefined> =>
+  Effect.gen(function*() {
+    const request = String(++requests)
+    const carried = args.every((a) => !a.includes("\n") && !a.includes(SEP))
+    let outcome: Outcome = "ended"
+    for (let attempt = 0; carried && attempt < 2 && outcome === "ended"; attempt++) {
+      const via = launcherNow()
+      if (via === undefined) break
+      outcome = yield* via.answers.await(request, () => via.write([...args, request].join(SEP) + "\n"))
+    }
+    if (outcome === "ended") outcome = yield* launchDirectly(args, request)
+    return typeof outcome === "number" ? outcome : undefined
+  })
+
+/**
+ * Starts a keeper holding those of `paths` that are FIFOs, and `fileFd` (an fd of this process, kept
+ * open until this completes) when given. The reason instead when there is nothing to hold or it
+ * cannot start.
  */
 export const startKeeper = (paths: ReadonlyArray<string>, fileFd?: number): Effect.Effect<Keeper | string> =>
-  Effect.sync(() => {
-    const fifos = openFifos(paths)
+  Effect.gen(function*() {
+    const fifos = paths.filter(isFifo).slice(0, 2)
     if (fifos.length === 0) return "no FIFO to hold"
-    const fds = fifos.map((f) => f.fd)
-    try {
-      const child = spawn("/bin/sh", ["-c", SCRIPT, KEEPER_TAG, fifos[0]!.path], {
-        detached: true,
-        stdio: ["ignore", "ignore", "ignore", ...fds, ...(fileFd !== undefined ? [fileFd] : [])],
-        cwd: "/"
-      })
-      child.on("error", () => {})
-      const pid = child.pid
-      if (pid === undefined) return "the keeper process did not start"
-      child.unref()
-      children.set(pid, child)
-      child.once("exit", () => children.delete(pid))
-      const stat = statOf(pid)
-      if (stat === undefined) return "the keeper process ended at once"
-      return { id: { pid, startTime: stat.startTime }, fifos: fifos.map((f) => f.path), holdsFile: fileFd !== undefined } satisfies Keeper
-    } catch (e) {
-      return `the keeper process did not start: ${e instanceof Error ? e.message : String(e)}`
-    } finally {
-      // the child has its own copies now
-      for (const fd of fds) closeQuietly(fd)
-    }
+    const file = fileFd !== undefined ? `/proc/${process.pid}/fd/${fileFd}` : ""
+    const pid = yield* launch([fifos[0]!, fifos[1] ?? "", file])
+    if (pid === undefined) return "the keeper process did not start (or could not open the FIFOs)"
+    const stat = statOf(pid)
+    if (stat === undefined || stat.state === "Z") return "the keeper process ended at once"
+    return { id: { pid, startTime: stat.startTime }, fifos, holdsFile: fileFd !== undefined } satisfies Keeper
   })
 
 /**
@@ -150,13 +300,5 @@ export const stopKeeper = (k: Keeper): Effect.Effect<void> =>
   Effect.sync(() => {
     const stat = statOf(k.id.pid)
     if (stat === undefined || stat.startTime !== k.id.startTime) return
-    try {
-      process.kill(-k.id.pid, "SIGKILL")
-    } catch {
-      try {
-        process.kill(k.id.pid, "SIGKILL")
-      } catch {
-        // gone meanwhile
-      }
-    }
+    killGroup(k.id.pid)
   })
