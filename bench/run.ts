@@ -38,7 +38,10 @@ import {
 } from "./support.ts"
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
-/** BENCH_ROWS=start,exit,concurrent,stats,rss,logs runs only those (results are then not saved). */
+/**
+ * BENCH_ROWS=start,exit,concurrent,stats,rss,logs runs only those (results are then not saved);
+ * BENCH_VERBOSE=1 prints each CPU window.
+ */
 const ONLY = process.env.BENCH_ROWS?.split(",").map((s) => s.trim()).filter((s) => s !== "")
 const want = (row: string) => ONLY === undefined || ONLY.includes(row)
 
@@ -78,6 +81,7 @@ const cpuOver = async (pids: ReadonlyArray<number>, millis: number, windows = 3)
     await sleep(millis)
     pids.forEach((p, i) => each[i]!.push(cpuSeconds(p) - before[i]!))
   }
+  if (process.env.BENCH_VERBOSE !== undefined) process.stderr.write(`bench: CPU s per window of ${pids.join(", ")}: ${JSON.stringify(each)}\n`)
   return each.map(median)
 }
 

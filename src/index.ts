@@ -42,7 +42,7 @@ export { containerName, type PodmanFacts, translate, type TranslateInput } from 
 export { Driver, type DriverCapabilitiesInfo, type ExecInput, type ExecOutput, type StartedTask } from "./services/Driver.ts"
 export { DriverConfig } from "./services/DriverConfig.ts"
 export { LogSink, type LogTarget, type LogWriter } from "./services/LogSink.ts"
-export { HostFiles, type TailFile } from "./services/HostFiles.ts"
+export { type CounterFiles, counterFilesOver, HostFiles, type TailFile } from "./services/HostFiles.ts"
 export * from "./services/Podman.ts"
 export { cliLayer, driverLayer, embeddedLayer, guestConfig, pluginLayer, transports } from "../layers/stacks.ts"
 export { checkGuardRails, disallowedCaps, type GuardRailFacts, guardRailIssues } from "./driver/guardRails.ts"

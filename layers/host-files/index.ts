@@ -3,12 +3,12 @@
  * FileSystem, e.g. effect's in-memory test one, with `layerNoDeps`). PlatformErrors become
  * `HostFileError`s naming the operation, the path and the kind (NotFound, PermissionDenied...).
  */
-import { ByteSize, Effect, FileSystem, Latch, Layer, Option, Stream } from "effect"
+import { ByteSize, Effect, FileSystem, Latch, Layer, Option, type Scope, Stream } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { readFileSync } from "node:fs"
+import { closeSync, openSync, readFileSync, readSync } from "node:fs"
 import { HostFileError } from "../../src/domain/errors.ts"
-import { type DirWatch, HostFiles, type TailFile } from "../../src/services/HostFiles.ts"
+import { type CounterFiles, counterFilesOver, type DirWatch, HostFiles, type TailFile } from "../../src/services/HostFiles.ts"
 import { makeOpener } from "./arrivals.ts"
 
 const hostFileError = (operation: string, path: string) => (e: PlatformError): HostFileError =>
@@ -67,7 +67,15 @@ export const make = Effect.gen(function*() {
       } satisfies DirWatch
     })
 
-  return HostFiles.of({ readText, writeText, openForTail, identity, watch, prepareWatch: Effect.void })
+  return HostFiles.of({
+    readText,
+    counterFiles: counterFilesOver(readText),
+    writeText,
+    openForTail,
+    identity,
+    watch,
+    prepareWatch: Effect.void
+  })
 })
 
 /** HostFiles over the FileSystem the caller provides. */
@@ -91,6 +99,46 @@ const readKernelText = (path: string): Effect.Effect<string, HostFileError> =>
       new HostFileError({ operation: "read", path, kind: errnoKind((e as NodeJS.ErrnoException).code), detail: e instanceof Error ? e.message : String(e) })
   })
 
+/** Reads of kept-open kernel files share one buffer (grown when a file fills it). */
+let counterBuffer = Buffer.alloc(16 * 1024)
+
+/** A kept-open kernel file's whole text: one `pread` from offset 0 (the kernel generates it anew). */
+const readWhole = (fd: number | undefined): string | undefined => {
+  if (fd === undefined) return undefined
+  try {
+    for (;;) {
+      const n = readSync(fd, counterBuffer, 0, counterBuffer.length, 0)
+      if (n < counterBuffer.length) return counterBuffer.toString("latin1", 0, n)
+      counterBuffer = Buffer.alloc(counterBuffer.length * 2)
+    }
+  } catch {
+    // gone with its cgroup (ENODEV), or unreadable
+    return undefined
+  }
+}
+
+/**
+ * Kernel counter files kept open for the Scope: a read is then one `pread` per file, measured
+ * 3-8 µs, where opening, reading and closing it costs 12-24 µs (four system calls instead of one).
+ * An open cgroup file does not keep its cgroup from being removed; it reads ENODEV after that.
+ */
+const kernelCounterFiles = (paths: ReadonlyArray<string>): Effect.Effect<CounterFiles, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      paths.map((path) => {
+        try {
+          return openSync(path, "r")
+        } catch {
+          return undefined
+        }
+      })
+    ),
+    (fds) =>
+      Effect.sync(() => {
+        for (const fd of fds) if (fd !== undefined) closeSync(fd)
+      })
+  ).pipe(Effect.map((fds) => ({ read: Effect.sync(() => fds.map(readWhole)) })))
+
 /**
  * HostFiles over Node's file system; kernel files read synchronously (see `KERNEL_FILE`); a watch
  * with `openAt` opens each new file at that path from a worker thread (arrivals.ts).
@@ -103,6 +151,7 @@ export const layer: Layer.Layer<HostFiles> = Layer.effect(
     return HostFiles.of({
       ...files,
       readText: (path) => (KERNEL_FILE.test(path) ? readKernelText(path) : files.readText(path)),
+      counterFiles: (paths) => (paths.every((p) => KERNEL_FILE.test(p)) ? kernelCounterFiles(paths) : files.counterFiles(paths)),
       prepareWatch: opener.prepare,
       watch: (dir, options) =>
         Effect.gen(function*() {

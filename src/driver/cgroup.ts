@@ -6,10 +6,10 @@
  * meaningful when Podman runs on this host and the plugin can read /sys/fs/cgroup; otherwise
  * nothing is returned and the samples come from Podman (statsHub.ts).
  * cgroup v1 (per-controller hierarchies) and v2 (unified) are both handled; a reader made by
- * {@link cgroupReader} remembers which one a container has, so a sample is a handful of reads.
+ * {@link cgroupReader} finds which one a container has once and keeps its files open, so a sample is
+ * one read of each.
  */
-import { Effect } from "effect"
-import type { HostFileError } from "../domain/errors.ts"
+import { Effect, Exit, Scope } from "effect"
 import { HostFiles } from "../services/HostFiles.ts"
 
 export interface CgroupStats {
@@ -43,74 +43,97 @@ export const parseKeyed = (text: string): Record<string, number> => {
 /** Safe cgroup path: absolute, no `..`. */
 const safe = (cgroupPath: string) => cgroupPath.startsWith("/") && !cgroupPath.split("/").includes("..")
 
-const reader = Effect.gen(function*() {
-  const files = yield* HostFiles
-  const keyed = (file: string): Effect.Effect<Record<string, number>, HostFileError> => Effect.map(files.readText(file), parseKeyed)
-  /** A file that may be missing (e.g. `memory.peak` on older kernels): `undefined` then. */
-  const optionalNumber = (file: string): Effect.Effect<number | undefined> =>
-    files.readText(file).pipe(
-      Effect.map((t) => (/^\d+$/.test(t.trim()) ? Number(t.trim()) : undefined)),
-      Effect.orElseSucceed(() => undefined)
-    )
-  const optionalKeyed = (file: string) => keyed(file).pipe(Effect.orElseSucceed((): Record<string, number> => ({})))
-  return { keyed, optionalNumber, optionalKeyed }
-})
+/** A file holding one number (`memory.current`...); undefined when missing or not a number. */
+const numberIn = (text: string | undefined): number | undefined => {
+  const t = text?.trim()
+  return t !== undefined && /^\d+$/.test(t) ? Number(t) : undefined
+}
 
-const readV1 = (p: string) =>
-  Effect.gen(function*() {
-    const r = yield* reader
-    const mem = yield* r.keyed(`${root}/memory${p}/memory.stat`)
-    const cpu = yield* r.optionalKeyed(`${root}/cpu${p}/cpu.stat`)
-    const cpuNano = yield* r.optionalNumber(`${root}/cpuacct${p}/cpuacct.usage`)
-    // cpuacct.usage_sys (ns) where the kernel has it, else cpuacct.stat's USER_HZ (1/100 s) ticks
-    const cpuSystemNano = cpuNano === undefined ? undefined : (yield* r.optionalNumber(`${root}/cpuacct${p}/cpuacct.usage_sys`)) ??
-      ((yield* r.optionalKeyed(`${root}/cpuacct${p}/cpuacct.stat`)).system ?? 0) * 10_000_000
+/** One cgroup layout: its files, in a fixed order, and the reading their texts make. */
+interface Layout {
+  readonly files: ReadonlyArray<string>
+  /** Undefined when the required file (`memory.stat`) is missing: not this layout, or gone. */
+  readonly parse: (texts: ReadonlyArray<string | undefined>) => CgroupStats | undefined
+}
+
+/** cgroup v1: one hierarchy per controller. */
+const v1 = (p: string): Layout => ({
+  files: [
+    `${root}/memory${p}/memory.stat`,
+    `${root}/cpu${p}/cpu.stat`,
+    `${root}/cpuacct${p}/cpuacct.usage`,
+    `${root}/cpuacct${p}/cpuacct.usage_sys`,
+    `${root}/cpuacct${p}/cpuacct.stat`,
+    `${root}/memory${p}/memory.usage_in_bytes`,
+    `${root}/memory${p}/memory.max_usage_in_bytes`
+  ],
+  parse: ([memStat, cpuStat, usage, usageSys, acctStat, memUsage, maxUsage]) => {
+    if (memStat === undefined) return undefined
+    const mem = parseKeyed(memStat)
+    const cpu = parseKeyed(cpuStat ?? "")
+    const cpuNano = numberIn(usage)
     return {
-      usage: (yield* r.optionalNumber(`${root}/memory${p}/memory.usage_in_bytes`)) ?? 0,
+      usage: numberIn(memUsage) ?? 0,
       rss: mem.rss ?? 0,
       cache: mem.cache ?? 0,
       swap: mem.swap ?? 0,
-      maxUsage: yield* r.optionalNumber(`${root}/memory${p}/memory.max_usage_in_bytes`),
+      maxUsage: numberIn(maxUsage),
       throttledPeriods: cpu.nr_throttled ?? 0,
       throttledTime: cpu.throttled_time ?? 0,
       cpuNano,
-      cpuSystemNano
-    } satisfies CgroupStats
-  })
+      // cpuacct.usage_sys (ns) where the kernel has it, else cpuacct.stat's USER_HZ (1/100 s) ticks
+      cpuSystemNano: cpuNano === undefined
+        ? undefined
+        : numberIn(usageSys) ?? (parseKeyed(acctStat ?? "").system ?? 0) * 10_000_000
+    }
+  }
+})
 
-const readV2 = (p: string) =>
-  Effect.gen(function*() {
-    const r = yield* reader
-    const mem = yield* r.keyed(`${root}${p}/memory.stat`)
-    const cpu = yield* r.optionalKeyed(`${root}${p}/cpu.stat`)
+/** cgroup v2: the unified hierarchy. */
+const v2 = (p: string): Layout => ({
+  files: [
+    `${root}${p}/memory.stat`,
+    `${root}${p}/cpu.stat`,
+    `${root}${p}/memory.current`,
+    `${root}${p}/memory.swap.current`,
+    `${root}${p}/memory.peak`
+  ],
+  parse: ([memStat, cpuStat, current, swap, peak]) => {
+    if (memStat === undefined) return undefined
+    const mem = parseKeyed(memStat)
+    const cpu = parseKeyed(cpuStat ?? "")
     return {
-      usage: (yield* r.optionalNumber(`${root}${p}/memory.current`)) ?? 0,
+      usage: numberIn(current) ?? 0,
       rss: mem.anon ?? 0,
       cache: mem.file ?? 0,
-      swap: (yield* r.optionalNumber(`${root}${p}/memory.swap.current`)) ?? 0,
-      maxUsage: yield* r.optionalNumber(`${root}${p}/memory.peak`),
+      swap: numberIn(swap) ?? 0,
+      maxUsage: numberIn(peak),
       throttledPeriods: cpu.nr_throttled ?? 0,
       throttledTime: (cpu.throttled_usec ?? 0) * 1000,
       cpuNano: cpu.usage_usec === undefined ? undefined : cpu.usage_usec * 1000,
       cpuSystemNano: cpu.usage_usec === undefined ? undefined : (cpu.system_usec ?? 0) * 1000
-    } satisfies CgroupStats
-  })
+    }
+  }
+})
 
 /**
- * A reader of one container's cgroup that remembers the layout found on its first successful read
- * (a sample is then only the reads of that layout, not a failed v1 attempt on every v2 host).
+ * A reader of one container's cgroup for as long as the Scope lasts: the layout (v1, else v2) is
+ * found once, its files are kept open (`HostFiles.counterFiles`), and each reading is one read of
+ * each (undefined once the cgroup is gone). Undefined when no layout can be read (Podman on another
+ * host, no access to /sys/fs/cgroup) or the path is unsafe.
  */
-export const cgroupReader = (cgroupPath: string): Effect.Effect<CgroupStats | undefined, never, HostFiles> => {
-  if (!safe(cgroupPath)) return Effect.succeed(undefined)
-  let layout: "v1" | "v2" | undefined
-  return Effect.suspend(() => {
-    if (layout === "v1") return readV1(cgroupPath).pipe(Effect.orElseSucceed(() => undefined))
-    if (layout === "v2") return readV2(cgroupPath).pipe(Effect.orElseSucceed(() => undefined))
-    return readV1(cgroupPath).pipe(
-      Effect.tap(() => Effect.sync(() => void (layout = "v1"))),
-      Effect.catch(() => readV2(cgroupPath).pipe(Effect.tap(() => Effect.sync(() => void (layout = "v2"))))),
-      Effect.orElseSucceed(() => undefined)
-    )
+export const cgroupReader = (
+  cgroupPath: string
+): Effect.Effect<Effect.Effect<CgroupStats | undefined> | undefined, never, HostFiles | Scope.Scope> =>
+  Effect.gen(function*() {
+    if (!safe(cgroupPath)) return undefined
+    const files = yield* HostFiles
+    const outer = yield* Effect.scope
+    for (const layout of [v1(cgroupPath), v2(cgroupPath)]) {
+      const scope = yield* Scope.fork(outer)
+      const counters = yield* files.counterFiles(layout.files).pipe(Scope.provide(scope))
+      if (layout.parse(yield* counters.read) !== undefined) return Effect.map(counters.read, layout.parse)
+      yield* Scope.close(scope, Exit.void)
+    }
+    return undefined
   })
-}
-

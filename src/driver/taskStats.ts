@@ -46,9 +46,11 @@ export const makeTaskStats = (registry: TaskRegistry, statsHub: StatsHub) =>
           const mhzPerCore = (yield* driverConfig.agent).cpuMhzPerCore
           const intervalSeconds = Math.max(1, Math.round(Duration.toSeconds(Duration.fromInputUnsafe(interval))))
           const cgroupPath = (yield* t.hostFiles).cgroupPath
-          const read = cgroupPath === undefined
-            ? Effect.succeed(undefined)
-            : cgroupReader(cgroupPath).pipe(Effect.provideService(HostFiles, hostFiles))
+          // the cgroup's files stay open for as long as the stream runs
+          const reader = cgroupPath === undefined
+            ? undefined
+            : yield* cgroupReader(cgroupPath).pipe(Effect.provideService(HostFiles, hostFiles))
+          const read = reader ?? Effect.succeed(undefined)
           const cg = yield* read
           const now = yield* DateTime.nowAsDate
           const first = Stream.succeed(initialSample(taskId, cg, now))

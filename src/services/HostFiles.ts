@@ -6,7 +6,7 @@
  * `HostFileError`; callers fall back to the API. The live layer is on Effect's FileSystem
  * (layers/host-files).
  */
-import type { Effect, Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import { Context } from "effect"
 import type { HostFileError } from "../domain/errors.ts"
 
@@ -61,9 +61,28 @@ export interface ArrivingFiles {
   readonly working: Effect.Effect<boolean>
 }
 
+/** Small files read again and again (`HostFiles.counterFiles`). */
+export interface CounterFiles {
+  /** Each file's whole text now, in the order given; undefined for one that is missing or unreadable. */
+  readonly read: Effect.Effect<ReadonlyArray<string | undefined>>
+}
+
+/** `counterFiles` for a HostFiles that can only read a file whole: every read reads each path. */
+export const counterFilesOver = (readText: (path: string) => Effect.Effect<string, HostFileError>) =>
+(paths: ReadonlyArray<string>): Effect.Effect<CounterFiles> =>
+  Effect.succeed({
+    read: Effect.forEach(paths, (path) => readText(path).pipe(Effect.orElseSucceed(() => undefined)))
+  })
+
 export class HostFiles extends Context.Service<HostFiles, {
   /** A small file's whole text (a cgroup's `memory.stat`, `cpu.stat`...). */
   readonly readText: (path: string) => Effect.Effect<string, HostFileError>
+  /**
+   * Small files read again and again, e.g. a container's cgroup counters at every TaskStats
+   * sample: where it can, each is opened once (one missing then stays missing) and read again from
+   * its start on each `read`; they are closed when the Scope closes.
+   */
+  readonly counterFiles: (paths: ReadonlyArray<string>) => Effect.Effect<CounterFiles, never, Scope.Scope>
   /** Replaces a small file's content (a cgroup's `cpuset.cpus`). */
   readonly writeText: (path: string, text: string) => Effect.Effect<void, HostFileError>
   /**

@@ -8,7 +8,7 @@
  * the test waits for that line, never for a guessed delay.
  */
 import { execFileSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 import * as path from "node:path"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
@@ -225,6 +225,22 @@ layer(tasks.layer, { excludeTestServices: true, timeout: "120 seconds" })("Drive
       expect(samples[2]!.cpu.measured).toContain("Throttled Periods")
       expect(samples[2]!.cpu.measured).toContain("Total Ticks")
       expect(samples[2]!.cpu.totalTicks).toBeCloseTo((samples[2]!.cpu.percent / 100) * 2000)
+      // a stream keeps the cgroup's files open while it runs, and closes them when it ends
+      const cgroupFds = () =>
+        readdirSync("/proc/self/fd").filter((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`).startsWith("/sys/fs/cgroup/")
+          } catch {
+            return false
+          }
+        }).length
+      const open = yield* d.taskStats(t.id, 1_000).pipe(
+        Stream.take(2),
+        Stream.mapEffect(() => Effect.sync(cgroupFds)),
+        Stream.runCollect
+      )
+      expect(open[1]).toBeGreaterThan(0)
+      expect(cgroupFds()).toBe(0)
       yield* d.stopTask(t.id, 500, sig("SIGKILL"))
     }))
 

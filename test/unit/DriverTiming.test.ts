@@ -16,7 +16,7 @@ import { FINGERPRINT_CHECK, FINGERPRINT_PERIOD, fingerprintStream } from "../../
 import { tailK8sFile } from "../../src/driver/k8sFileLogs.ts"
 import { startPosition } from "../../src/domain/LogPosition.ts"
 import { Driver } from "../../src/services/Driver.ts"
-import { HostFiles } from "../../src/services/HostFiles.ts"
+import { counterFilesOver, HostFiles } from "../../src/services/HostFiles.ts"
 import { Podman } from "../../src/services/Podman.ts"
 import { makeFakePodman } from "../support/FakePodman.ts"
 import { driverOver } from "../support/driverOverFake.ts"
@@ -104,6 +104,7 @@ describe("k8s-file tail backoff", () => {
   const quietFile = (reads: Queue.Queue<number>) =>
     Layer.succeed(HostFiles, HostFiles.of({
       readText: () => Effect.succeed(""),
+      counterFiles: counterFilesOver(() => Effect.succeed("")),
       writeText: () => Effect.void,
       openForTail: () =>
         Effect.succeed({
