@@ -5,7 +5,7 @@
  * CPU time / RSS of a process from /proc.
  */
 import { execFileSync } from "node:child_process"
-import { constants, openSync, readFileSync, writeSync, closeSync } from "node:fs"
+import { closeSync, constants, openSync, readdirSync, readFileSync, writeSync } from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -312,4 +312,23 @@ export const countingFifo = (file: string) => {
       }),
     close: () => socket.destroy()
   }
+}
+
+/** Podman's `container cleanup` processes (conmon runs one as each container exits) still running. */
+const cleanupsRunning = (): number =>
+  readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0")
+      return argv.includes("cleanup") && argv.includes("container")
+    } catch {
+      return false
+    }
+  }).length
+
+/**
+ * Waits until the containers removed last have been cleaned up (no `podman container cleanup`
+ * left, up to 20 s): their work would otherwise land in the next timed phase.
+ */
+export const settled = async () => {
+  for (let i = 0; i < 400 && cleanupsRunning() > 0; i++) await sleep(50)
 }
