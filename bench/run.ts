@@ -12,7 +12,7 @@
  *     when the bench writes to a FIFO it reads, so the moment of the exit is known.
  *  3. Podman service CPU over 10 s with 20 running tasks while the plugin is idle (Nomad's
  *     Fingerprint stream open) vs the same 20 containers with no plugin. (Every CPU figure over 10 s
- *     is the median of three 10 s windows in a row.)
+ *     is the median of five 10 s windows in a row.)
  *  4. plugin RSS idle and with 100 running tasks (steady state: the median over 20 s, from 15 s after
  *     the starts), bare Node 22 for scale; the executable dropped from the page cache first.
  *  5. 20 concurrent StartTasks vs 20 concurrent raw create + start (medians of 8 rounds; each side
@@ -77,8 +77,8 @@ const bareNodeRss = async () => {
   return rss
 }
 
-/** CPU seconds of `pids` over `millis`: the median of `windows` such windows in a row (default 3). */
-const cpuOver = async (pids: ReadonlyArray<number>, millis: number, windows = 3) => {
+/** CPU seconds of `pids` over `millis`: the median of `windows` such windows in a row (default 5). */
+const cpuOver = async (pids: ReadonlyArray<number>, millis: number, windows = 5) => {
   const each: Array<Array<number>> = pids.map(() => [])
   for (let w = 0; w < windows; w++) {
     const before = pids.map(cpuSeconds)
