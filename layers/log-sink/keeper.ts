@@ -19,7 +19,8 @@
  *
  * Who starts it: the launcher, one small shell per plugin process (started at the first keeper,
  * ended by the end of its stdin when the plugin exits), which starts a keeper for each request line
- * (`setsid` gives it its session). Starting a process from Node forks the whole plugin (some 90 MiB
+ * (`setsid` gives it its session; without `setsid` the keeper shares the launcher's, and ending it
+ * leaves its `sleep` holding the FIFO for up to a minute) and reaps it when it ends. Starting a process from Node forks the whole plugin (some 90 MiB
  * mapped): ~5 ms in which the event loop stands still, twice per task (the FIFOs at StartTask, the
  * log file when it is first read), in the middle of concurrent StartTasks. Forking the shell costs
  * the plugin one pipe write. Paths the request line cannot carry (a newline or the separator in
@@ -204,10 +205,24 @@ const track = (child: ChildProcess): ChildProcess => {
 /** The launcher of this process, started at the first keeper and again if it ended. */
 let launcher: { readonly answers: Answers; readonly write: (line: string) => void } | undefined
 
+/**
+ * The launcher's shell: bash where there is one, as it reaps a keeper the moment it ends (dash
+ * reaps only at its next fork: a keeper ended at DestroyTask would stay a zombie until the next
+ * keeper starts). The script is plain POSIX sh either way.
+ */
+const launcherShell = (): string => (fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh")
+
+/** What keepers and the launcher need of the environment: the PATH (sleep, setsid), nothing else. */
+const keeperEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" })
+
 const launcherNow = (): typeof launcher => {
   if (launcher !== undefined && !launcher.answers.ended) return launcher
   try {
-    const child = track(spawn("/bin/sh", ["-c", LAUNCHER, LAUNCHER_TAG, KEEPER], { stdio: ["pipe", "pipe", "ignore"], cwd: "/" }))
+    const child = track(spawn(launcherShell(), ["-c", LAUNCHER, LAUNCHER_TAG, KEEPER], {
+      stdio: ["pipe", "pipe", "ignore"],
+      cwd: "/",
+      env: keeperEnv()
+    }))
     if (child.pid === undefined) return undefined
     const stdin = child.stdin!
     stdin.on("error", () => {})
@@ -229,7 +244,8 @@ const launchDirectly = (args: readonly [string, string, string], request: string
       const child = track(spawn("/bin/sh", ["-c", KEEPER, KEEPER_TAG, ...args, request], {
         detached: true,
         stdio: ["ignore", "pipe", "ignore"],
-        cwd: "/"
+        cwd: "/",
+        env: keeperEnv()
       }))
       return child.pid === undefined ? Effect.succeed("failed" as const) : new Answers(child).await(request, () => {})
     } catch {

@@ -135,6 +135,7 @@ describe("log keeper (real processes)", () => {
     await expect.poll(opened).toBe(true)
     await Effect.runPromise(stopKeeper(k))
     await ended // EOF: the keeper and its `sleep` are gone
-    await expect.poll(() => running(k.id.pid)).toBe(false)
+    // and reaped by the launcher: no zombie left under the plugin
+    await expect.poll(() => fs.existsSync(`/proc/${k.id.pid}`)).toBe(false)
   })
 })
