@@ -52,26 +52,36 @@ const numberIn = (text: string | undefined): number | undefined => {
 /** One cgroup layout: its files, in a fixed order, and the reading their texts make. */
 interface Layout {
   readonly files: ReadonlyArray<string>
-  /** Undefined when the required file (`memory.stat`) is missing: not this layout, or gone. */
+  /** Undefined when a file it needs (`memory.stat`...) is missing: not this layout, or gone. */
   readonly parse: (texts: ReadonlyArray<string | undefined>) => CgroupStats | undefined
 }
 
-/** cgroup v1: one hierarchy per controller. */
-const v1 = (p: string): Layout => ({
+/**
+ * cgroup v1: one hierarchy per controller. The kernel time comes from `cpuacct.usage_sys` (ns)
+ * where the kernel has it; `ticks` is the layout for older kernels, which read it from
+ * `cpuacct.stat` (USER_HZ, 1/100 s ticks) instead, so that no sample reads a file it does not use.
+ */
+const v1 = (p: string, ticks: boolean): Layout => ({
   files: [
     `${root}/memory${p}/memory.stat`,
     `${root}/cpu${p}/cpu.stat`,
     `${root}/cpuacct${p}/cpuacct.usage`,
-    `${root}/cpuacct${p}/cpuacct.usage_sys`,
-    `${root}/cpuacct${p}/cpuacct.stat`,
+    `${root}/cpuacct${p}/${ticks ? "cpuacct.stat" : "cpuacct.usage_sys"}`,
     `${root}/memory${p}/memory.usage_in_bytes`,
     `${root}/memory${p}/memory.max_usage_in_bytes`
   ],
-  parse: ([memStat, cpuStat, usage, usageSys, acctStat, memUsage, maxUsage]) => {
+  parse: ([memStat, cpuStat, usage, system, memUsage, maxUsage]) => {
     if (memStat === undefined) return undefined
+    const cpuNano = numberIn(usage)
+    const cpuSystemNano = cpuNano === undefined
+      ? undefined
+      : ticks
+      ? (parseKeyed(system ?? "").system ?? 0) * 10_000_000
+      : numberIn(system)
+    // CPU time without its kernel part: the other v1 layout
+    if (cpuNano !== undefined && cpuSystemNano === undefined) return undefined
     const mem = parseKeyed(memStat)
     const cpu = parseKeyed(cpuStat ?? "")
-    const cpuNano = numberIn(usage)
     return {
       usage: numberIn(memUsage) ?? 0,
       rss: mem.rss ?? 0,
@@ -81,10 +91,7 @@ const v1 = (p: string): Layout => ({
       throttledPeriods: cpu.nr_throttled ?? 0,
       throttledTime: cpu.throttled_time ?? 0,
       cpuNano,
-      // cpuacct.usage_sys (ns) where the kernel has it, else cpuacct.stat's USER_HZ (1/100 s) ticks
-      cpuSystemNano: cpuNano === undefined
-        ? undefined
-        : numberIn(usageSys) ?? (parseKeyed(acctStat ?? "").system ?? 0) * 10_000_000
+      cpuSystemNano
     }
   }
 })
@@ -129,7 +136,7 @@ export const cgroupReader = (
     if (!safe(cgroupPath)) return undefined
     const files = yield* HostFiles
     const outer = yield* Effect.scope
-    for (const layout of [v1(cgroupPath), v2(cgroupPath)]) {
+    for (const layout of [v1(cgroupPath, false), v1(cgroupPath, true), v2(cgroupPath)]) {
       const scope = yield* Scope.fork(outer)
       const counters = yield* files.counterFiles(layout.files).pipe(Scope.provide(scope))
       if (layout.parse(yield* counters.read) !== undefined) return Effect.map(counters.read, layout.parse)

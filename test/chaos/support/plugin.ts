@@ -144,19 +144,24 @@ export class ChaosPlugin {
     const answer = () => this.launched.stderrLines().slice(before).find((l) => l.startsWith("ndp-mem "))
     const stderr = this.launched.child.stderr!
     const line = await new Promise<string>((resolve, reject) => {
-      // each chunk of stderr is a chance that the answer's line is complete
+      // each chunk of stderr is a chance that the answer's line is complete; a plugin that ends
+      // first cannot answer (a plugin that hangs is the test's timeout)
+      const done = () => {
+        stderr.off("data", onData)
+        this.launched.child.off("exit", onExit)
+      }
       const onData = () => {
         const found = answer()
         if (found === undefined) return
-        clearTimeout(timer)
-        stderr.off("data", onData)
+        done()
         resolve(found)
       }
-      const timer = setTimeout(() => {
-        stderr.off("data", onData)
-        reject(new Error("the plugin did not answer the memory probe within 10 s"))
-      }, 10_000)
+      const onExit = () => {
+        done()
+        reject(new Error("the plugin ended before it answered the memory probe"))
+      }
       stderr.on("data", onData)
+      this.launched.child.once("exit", onExit)
       process.kill(this.pid, "SIGUSR2")
     })
     return JSON.parse(line.slice("ndp-mem ".length)) as MemoryReading
