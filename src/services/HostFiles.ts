@@ -6,8 +6,7 @@
  * `HostFileError`; callers fall back to the API. The live layer is on Effect's FileSystem
  * (layers/host-files).
  */
-import { Effect, type Scope } from "effect"
-import { Context } from "effect"
+import { Context, Effect, type Scope } from "effect"
 import type { HostFileError } from "../domain/errors.ts"
 
 /** A file opened for tailing: positioned reads, and its current size (to notice truncation). */
