@@ -8,14 +8,22 @@
  * 200-350 ms later. Both directories are on conmon's command line (`--exit-dir`, `-b`), readable in
  * /proc while conmon runs.
  *
- * One watch (inotify, through Effect's FileSystem) per exit directory serves every container in it,
- * and lives while any container waits there: an exit is seen within milliseconds of the process
- * ending, and nothing asks Podman anything while containers run. Every failure here (no /proc, a
- * directory this process cannot read, a different mount namespace) answers "not usable" and the
- * transport falls back to asking Podman.
+ * One watch (inotify, through Effect's FileSystem with the local watch backend) per exit directory
+ * serves every container in it, and lives while any container waits there: an exit is seen within
+ * milliseconds of the process ending, and nothing asks Podman anything while containers run. Every
+ * failure here (no /proc, a directory this process cannot read, a different mount namespace)
+ * answers "not usable" and the transport falls back to asking Podman.
+ *
+ * The files themselves are read synchronously: conmon's command line is in /proc, its exit and
+ * bundle directories are in Podman's runtime directory (a tmpfs: /run, or $XDG_RUNTIME_DIR when
+ * rootless), so no read waits on a disk. Each task reads them about ten times (locating its conmon,
+ * then at every event about its exit file); synchronously that costs 3-25 µs a call, through
+ * Effect's FileSystem 40-50 µs and a fiber each (`npx tsx bench/fs.ts`).
  */
+import * as NFS from "node:fs"
 import { Effect, FileSystem, Option, Queue, RcMap, Scope, Stream } from "effect"
 import type { ContainerExit } from "../../src/services/Podman.ts"
+import { withLocalWatch } from "../host-files/watchBackend.ts"
 
 /** Where conmon writes for one container. */
 export interface ConmonPaths {
@@ -72,6 +80,15 @@ export const parseExitCode = (text: string): number | undefined => {
   return /^-?\d{1,10}$/.test(t) ? Number(t) : undefined
 }
 
+/** `f()`, or None when it throws (a missing or unreadable file). */
+const attempt = <A>(f: () => A): Option.Option<A> => {
+  try {
+    return Option.some(f())
+  } catch {
+    return Option.none()
+  }
+}
+
 /** A directory's watch, shared by every container waiting in it. */
 interface DirWatch {
   readonly listeners: Map<string, Set<Queue.Queue<boolean>>>
@@ -98,6 +115,7 @@ export const makeExitFiles: Effect.Effect<ExitFiles, never, FileSystem.FileSyste
               for (const q of state.listeners.get(event.path) ?? []) Queue.offerUnsafe(q, true)
             })
           ),
+          withLocalWatch,
           Effect.ignore,
           // The watch failed: whoever waits must fall back.
           Effect.ensuring(Effect.sync(() => {
@@ -113,13 +131,15 @@ export const makeExitFiles: Effect.Effect<ExitFiles, never, FileSystem.FileSyste
     idleTimeToLive: WATCH_IDLE
   })
 
-  const readText = (path: string) => fs.readFileString(path).pipe(Effect.option)
+  const readText = (path: string) => Effect.sync(() => attempt(() => NFS.readFileSync(path, "latin1")))
 
+  /** Whether both paths are the same directory; None when either cannot be looked at. */
   const sameDirectory = (a: string, b: string) =>
-    Effect.all([fs.stat(a), fs.stat(b)]).pipe(
-      Effect.map(([x, y]) => x.dev === y.dev && Option.getOrUndefined(x.ino) === Option.getOrUndefined(y.ino)),
-      Effect.option
-    )
+    Effect.sync(() => {
+      const x = attempt(() => NFS.statSync(a, { bigint: true }))
+      const y = attempt(() => NFS.statSync(b, { bigint: true }))
+      return Option.isSome(x) && Option.isSome(y) ? Option.some(x.value.dev === y.value.dev && x.value.ino === y.value.ino) : Option.none()
+    })
 
   const locate = (pid: number, id: string) =>
     Effect.gen(function*() {
@@ -134,7 +154,7 @@ export const makeExitFiles: Effect.Effect<ExitFiles, never, FileSystem.FileSyste
       // read (no privilege) the two views are taken to be the same.
       const same = yield* sameDirectory(`/proc/${pid}/root${args.exitDir}`, args.exitDir)
       if (Option.isSome(same) && !same.value) return Option.none()
-      if (!(yield* fs.exists(args.exitDir).pipe(Effect.orElseSucceed(() => false)))) return Option.none()
+      if (!NFS.existsSync(args.exitDir)) return Option.none()
       return Option.some({ exitDir: args.exitDir, bundleDir: args.bundleDir })
     })
 
@@ -167,22 +187,18 @@ export const makeExitFiles: Effect.Effect<ExitFiles, never, FileSystem.FileSyste
     })
 
   const read = (paths: ConmonPaths, id: string) =>
-    Effect.gen(function*() {
+    Effect.sync(() => {
       const file = `${paths.exitDir}/${id}`
-      // All three at once: this is the whole latency between the file appearing and WaitTask's answer.
-      const [text, info, oomKilled] = yield* Effect.all([
-        readText(file),
-        // The file is written when the process ends: its time is the exit time.
-        fs.stat(file).pipe(Effect.option),
-        fs.exists(`${paths.bundleDir}/oom`).pipe(Effect.orElseSucceed(() => false))
-      ], { concurrency: "unbounded" })
+      const text = attempt(() => NFS.readFileSync(file, "latin1"))
       if (Option.isNone(text)) return Option.none<ContainerExit>()
       const exitCode = parseExitCode(text.value)
       if (exitCode === undefined) return Option.none<ContainerExit>()
+      // The file is written when the process ends: its time is the exit time.
+      const info = attempt(() => NFS.statSync(file))
       return Option.some<ContainerExit>({
         exitCode,
-        oomKilled,
-        finishedAt: Option.isSome(info) ? Option.getOrUndefined(info.value.mtime) : undefined,
+        oomKilled: NFS.existsSync(`${paths.bundleDir}/oom`),
+        finishedAt: Option.isSome(info) ? info.value.mtime : undefined,
         error: ""
       })
     })

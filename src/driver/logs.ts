@@ -22,7 +22,7 @@ import { HostFiles } from "../services/HostFiles.ts"
 import type { PodmanClient } from "../services/Podman.ts"
 import { LogSink, type LogTarget, type LogWriter, type RetainedLogs } from "../services/LogSink.ts"
 import { apiLogSource } from "./apiLogs.ts"
-import { canReadFile, tailK8sFile } from "./k8sFileLogs.ts"
+import { tailK8sFile } from "./k8sFileLogs.ts"
 import { followLog, type LogFollower } from "./logFollower.ts"
 import { DeliveryPlanner, partway, type SourceEvent } from "./logDelivery.ts"
 import type { TaskEntry } from "./registry.ts"
@@ -102,16 +102,22 @@ export const makeLogForwarder = Effect.gen(function*() {
       return yield* followLog(path, parent, { create: true }).pipe(Effect.option, Effect.map(Option.getOrUndefined))
     }).pipe(Effect.provideService(HostFiles, hostFiles))
 
-  /** Where the task's output is read from (see the module comment). */
+  /**
+   * Where the task's output is read from (see the module comment): the k8s-file log when this
+   * process can open it (the follower started before the container, else one started here).
+   */
   const logSource = (
     entry: TaskEntry,
     position: LogPosition | undefined,
     current: Effect.Effect<LogPosition>,
-    follower: LogFollower | undefined
+    early: LogFollower | undefined
   ) =>
     Effect.gen(function*() {
       const path = (yield* entry.hostFiles).logPath
-      if (path !== undefined && (follower !== undefined || (yield* canReadFile(path)))) {
+      const follower = early ?? (path === undefined
+        ? undefined
+        : yield* followLog(path, yield* Effect.scope, { create: false }).pipe(Effect.option, Effect.map(Option.getOrUndefined)))
+      if (path !== undefined && follower !== undefined) {
         const retained = entry.logs
         return tailK8sFile({
           path,
@@ -120,7 +126,7 @@ export const makeLogForwarder = Effect.gen(function*() {
           exited: Deferred.isDone(entry.exit),
           awaitExit: Deferred.await(entry.exit),
           ...(retained !== undefined ? { holdFile: retained.holdFile } : {}),
-          ...(follower !== undefined ? { follower } : {})
+          follower
         }).pipe(Stream.provideService(HostFiles, hostFiles))
       }
       if (follower !== undefined) yield* follower.release

@@ -119,6 +119,19 @@ describe("k8s-file tail backoff", () => {
       prepareWatch: Effect.void
     }))
 
+  /** The same quiet file in a directory whose watch works and never reports a change. */
+  const quietWatchedFile = (reads: Queue.Queue<number>) =>
+    Layer.effect(
+      HostFiles,
+      Effect.gen(function*() {
+        const files = yield* HostFiles
+        return HostFiles.of({
+          ...files,
+          watch: () => Effect.succeed({ changed: Effect.never, working: Effect.succeed(true), arrivals: undefined })
+        })
+      })
+    ).pipe(Layer.provide(quietFile(reads)))
+
   it.effect("a quiet log is polled ever more slowly (100, 200 ms, then every 250 ms); the exit cuts a pause short", () =>
     Effect.gen(function*() {
       const reads = yield* Queue.unbounded<number>()
@@ -143,6 +156,33 @@ describe("k8s-file tail backoff", () => {
         yield* Queue.take(reads)
       }
       // the container exits in the middle of a pause: the tail reads once more and ends at once
+      yield* Deferred.succeed(exit, undefined)
+      yield* Queue.take(reads)
+      yield* Fiber.join(tail)
+    }))
+
+  it.effect("a watched quiet log is looked at again only as a safety net (1, 2, 4, 8, then every 10 s)", () =>
+    Effect.gen(function*() {
+      const reads = yield* Queue.unbounded<number>()
+      const exit = yield* Deferred.make<void>()
+      const tail = yield* Effect.forkChild(
+        tailK8sFile({
+          path: "/fake/ctr.log",
+          position: startPosition,
+          exited: Deferred.isDone(exit),
+          awaitExit: Deferred.await(exit)
+        }).pipe(
+          Stream.runDrain,
+          Effect.provide(quietWatchedFile(reads))
+        )
+      )
+      yield* Queue.take(reads) // the first read, at once
+      for (const pause of [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]) {
+        yield* TestClock.adjust(pause - 1)
+        expect(yield* Queue.size(reads)).toBe(0)
+        yield* TestClock.adjust(1)
+        yield* Queue.take(reads)
+      }
       yield* Deferred.succeed(exit, undefined)
       yield* Queue.take(reads)
       yield* Fiber.join(tail)

@@ -14,7 +14,7 @@ import { Effect, Logger, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import * as HostFilesLayers from "../../layers/host-files/index.ts"
 import { type LogPosition, startPosition } from "../../src/domain/LogPosition.ts"
-import { canReadFile, type K8sTailOptions, tailK8sFile } from "../../src/driver/k8sFileLogs.ts"
+import { type K8sTailOptions, tailK8sFile } from "../../src/driver/k8sFileLogs.ts"
 import { followLog, MIN_PENDING } from "../../src/driver/logFollower.ts"
 import { DeliveryPlanner, type SourceEvent } from "../../src/driver/logDelivery.ts"
 import type { HostFiles } from "../../src/services/HostFiles.ts"
@@ -239,12 +239,17 @@ describe("tailK8sFile", () => {
 })
 
 describe("tailK8sFile I/O errors", () => {
-  it("a missing file fails the stream with a typed HostFileError; canReadFile says false", async () => {
+  it("a missing file fails the stream, and the follower the forwarder starts, with a typed HostFileError", async () => {
     const file = tempLog().replace(/ctr\.log$/, "absent.log")
     const error = await runLive(Effect.flip(tailK8sFile({ path: file, position: startPosition, exited: Effect.succeed(true) }).pipe(Stream.runCollect)))
     expect(error).toMatchObject({ _tag: "HostFileError", operation: "open", path: file, kind: "NotFound" })
-    expect(await runLive(canReadFile(file))).toBe(false)
+    const follow = Effect.scoped(Effect.gen(function*() {
+      const follower = yield* followLog(file, yield* Effect.scope, { create: false })
+      yield* follower.release
+      return follower.path
+    }))
+    expect(await runLive(Effect.flip(follow))).toMatchObject({ _tag: "HostFileError", operation: "open", path: file, kind: "NotFound" })
     writeFileSync(file, "")
-    expect(await runLive(canReadFile(file))).toBe(true)
+    expect(await runLive(follow)).toBe(file)
   })
 })
