@@ -1,16 +1,16 @@
 /**
  * What one libpod call costs this process in CPU: an inspect of a container through the REST
- * transport's HTTP core (layers/podman-rest/http.ts: Effect's node:http client, the call's timeout,
- * the status check), with and without the HTTP client's own span (Effect's default: on), beside the
- * same request with plain `node:http` and a keep-alive agent. The plugin makes three to four such calls per
- * StartTask. Runs against a private Podman service (test/support/sandbox.sh); the median of 5
- * rounds of CALLS inspects each (default 300), the three ways taking turns.
+ * transport's HTTP core (layers/podman-rest/http.ts, the call's timeout and status check
+ * included), on a unix socket straight through node:http (what the transport does) and through
+ * Effect's HttpClient (what it does for a URL), beside the bare request with plain `node:http`. The
+ * plugin makes three to four such calls per StartTask. Runs against a private Podman service
+ * (test/support/sandbox.sh); the median of 5 rounds of CALLS inspects each (default 300), the
+ * three ways taking turns.
  *
  *   npx tsx bench/http.ts
  */
 import * as http from "node:http"
 import { Effect } from "effect"
-import { HttpClient } from "effect/http"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Http } from "../layers/podman-rest/http.ts"
 import { BUSYBOX, makeRaw, median, startSandbox } from "./support.ts"
@@ -39,13 +39,12 @@ try {
   const results = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const effectAgent = yield* NodeHttpClient.makeAgent({ socketPath: sandbox.socketPath, keepAlive: true })
     const client = yield* NodeHttpClient.makeNodeHttp.pipe(Effect.provideService(NodeHttpClient.HttpAgent, effectAgent))
-    const core = new Http(client, "http://d", sandbox.socketPath, 30_000)
     const spec = { method: "GET", path: `/containers/${id}/json` } as const
-    const inspect = core.call("inspect", spec).pipe(Effect.map((r) => JSON.parse(r.text)))
+    const inspect = (core: Http) => core.call("inspect", spec).pipe(Effect.map((r) => JSON.parse(r.text)))
     const ways: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
       ["plain node:http", Effect.promise(plain)],
-      ["Http.call", inspect],
-      ["Http.call without the client's span", inspect.pipe(Effect.provideService(HttpClient.TracerDisabledWhen, () => true))]
+      ["Http.call, node:http", inspect(new Http(client, "http://d", sandbox.socketPath, 30_000, effectAgent.http))],
+      ["Http.call, Effect's HttpClient", inspect(new Http(client, "http://d", sandbox.socketPath, 30_000))]
     ]
     const perCall: Record<string, Array<number>> = {}
     for (let round = 0; round < 6; round++) {

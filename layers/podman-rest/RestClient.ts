@@ -3,8 +3,9 @@
  * (a unix socket or an http(s) base URL), verified against Podman 4.3.1 (docs/podman.md).
  *
  * Requests go through Effect's node:http client (`NodeHttpClient.makeNodeHttp` over an agent that
- * dials the socket). Only the exec start, which needs a hijacked raw connection with half-close,
- * uses node:http directly (exec.ts). Pulls and loads are in images.ts, logs, stats and events in
+ * dials the socket), except one-shot calls on a unix socket, which use that agent through node:http
+ * directly (http.ts, `exchange`), and the exec start, which needs a hijacked raw connection with
+ * half-close (exec.ts). Pulls and loads are in images.ts, logs, stats and events in
  * streams.ts.
  *
  * Every failure is a `PodmanError` whose reason comes from one table (classify.ts); every answer the
@@ -78,7 +79,7 @@ export const makeRestClient = Effect.fnUntraced(function*(
   const plainHttp = yield* NodeHttpClient.makeNodeHttp.pipe(Effect.provideService(NodeHttpClient.HttpAgent, plainAgent))
 
   const baseUrl = endpoint._tag === "invalid" ? "http://invalid.invalid" : endpoint.baseUrl
-  const http = new Http(podmanHttp, baseUrl, address, timeoutMillis)
+  const http = new Http(podmanHttp, baseUrl, address, timeoutMillis, endpoint._tag === "unix" ? podmanAgent.http : undefined)
 
   /** An address we cannot use fails every call the same way instead of failing construction. */
   const guard = <A, E, R>(operation: string, self: Effect.Effect<A, E, R>): Effect.Effect<A, E | PodmanError, R> =>

@@ -5,7 +5,7 @@
  * Everything a real Podman can show is tested in test/integration/PodmanRest.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Stream } from "effect"
+import { Deferred, Effect, Fiber, Stream } from "effect"
 import type { Scope } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -69,6 +69,36 @@ describe("PodmanRest against a fake libpod", () => {
       const err = yield* Effect.flip(c.containerWait("abc"))
       expect(err).toMatchObject({ _tag: "PodmanError", operation: "containerWait", reason: { _tag: "Unavailable" } })
       expect(fake.requests[0]?.url).toBe("/v4.0.0/libpod/containers/abc/wait?condition=stopped&condition=exited")
+    }))
+
+  it.live("one-shot calls on a unix socket and on a URL send the same request: method, path, JSON body with its type and length", () =>
+    Effect.gen(function*() {
+      const spec = { name: "t.1", image: "localhost/busybox:latest", command: ["/bin/echo", "é ✓"], env: { A: "1" } }
+      for (const tcp of [false, true]) {
+        const fake = yield* fakeLibpod((_req, res) => json(res, 201, { Id: "abc", Warnings: [] }), tcp)
+        const c = yield* makeRestClient({ socketName: "fake", address: fake.address, timeoutMillis: 2000 })
+        expect(yield* c.containerCreate(spec as never)).toEqual({ id: "abc", warnings: [] })
+        const r = fake.requests[0]!
+        expect([r.method, r.url]).toEqual(["POST", "/v4.0.0/libpod/containers/create"])
+        expect(r.headers["content-type"]).toBe("application/json")
+        expect(Number(r.headers["content-length"])).toBe(Buffer.byteLength(r.body))
+        expect(JSON.parse(r.body)).toEqual(spec)
+      }
+    }))
+
+  it.live("an interrupted call closes its connection", () =>
+    Effect.gen(function*() {
+      const received = yield* Deferred.make<void>()
+      const closed = yield* Deferred.make<void>()
+      const server = yield* fakeLibpod((req) => {
+        req.socket.on("close", () => Deferred.doneUnsafe(closed, Effect.void))
+        Deferred.doneUnsafe(received, Effect.void)
+      })
+      const c = yield* makeRestClient({ socketName: "fake", address: server.address, timeoutMillis: 60_000 })
+      const call = yield* Effect.forkChild(c.info)
+      yield* Deferred.await(received)
+      yield* Fiber.interrupt(call)
+      yield* Deferred.await(closed)
     }))
 
   it.live("a call that never answers fails with reason Timeout", () =>
