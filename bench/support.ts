@@ -139,6 +139,12 @@ export const cpuSeconds = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) / TICKS
 }
 
+/** CPU seconds this machine has spent busy so far, all cores (user, nice, system, irq, softirq, steal in /proc/stat). */
+export const machineBusySeconds = (): number => {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / TICKS
+}
+
 /** Resident set size in MiB. */
 export const rssMiB = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
