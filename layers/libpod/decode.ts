@@ -21,6 +21,7 @@ import type {
 } from "../../src/services/Podman.ts"
 import { parseSignal } from "../../src/domain/values/signals.ts"
 import {
+  ContainerExitStateJson,
   ContainerInspectJson,
   ContainerListJson,
   CreatedJson,
@@ -67,6 +68,7 @@ export const decodeWith = <S extends Schema.Decoder<unknown>>(schema: S, what: s
 }
 
 const decodeInspect = decodeWith(ContainerInspectJson, "container inspect")
+const decodeExitState = decodeWith(ContainerExitStateJson, "container inspect")
 const decodeImage = decodeWith(ImageInspectJson, "image inspect")
 const decodeInfo = decodeWith(InfoJson, "info")
 const decodeList = decodeWith(ContainerListJson, "container list")
@@ -143,7 +145,7 @@ export interface ExitProbe {
 
 /** The exit probe of a `GET /libpod/containers/{id}/json` answer (also io.podman's InspectContainer text). */
 export const toExitProbe = (json: unknown): Effect.Effect<ExitProbe, Decode> =>
-  Effect.map(decodeInspect(json), (j) => ({
+  Effect.map(decodeExitState(json), (j) => ({
     running: j.State.Running,
     conmonPid: j.State.ConmonPid ?? 0,
     exit: {

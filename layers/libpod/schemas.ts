@@ -36,6 +36,27 @@ const HealthJson = Schema.Struct({
   Log: opt(Schema.Array(Schema.Struct({ End: opt(Schema.String) })))
 })
 
+/** What exit detection reads of a container's state (the same fields as in `ContainerInspectJson`). */
+const ExitStateFields = {
+  Running: Schema.Boolean,
+  ExitCode: Schema.Int,
+  OOMKilled: Schema.Boolean,
+  Error: opt(Schema.String),
+  // Go's zero time (`0001-01-01T00:00:00Z`) when the container never finished; always present
+  FinishedAt: Schema.String,
+  // the pid of the container's conmon while it runs, else 0 (exit detection, docs/podman.md "Exits")
+  ConmonPid: opt(Count)
+}
+
+/**
+ * `GET /libpod/containers/{id}/json` as exit detection reads it: only the state, so the probe each
+ * task's exit watch starts with does not decode the container's config, mounts and networks.
+ */
+export const ContainerExitStateJson = Schema.Struct({
+  Id: Schema.NonEmptyString,
+  State: Schema.Struct(ExitStateFields)
+})
+
 /** `GET /libpod/containers/{id}/json`. */
 export const ContainerInspectJson = Schema.Struct({
   Id: Schema.NonEmptyString,
@@ -43,19 +64,12 @@ export const ContainerInspectJson = Schema.Struct({
   ImageName: opt(Schema.String),
   Image: opt(Schema.String),
   State: Schema.Struct({
+    ...ExitStateFields,
     Status: opt(Schema.String),
-    Running: Schema.Boolean,
     Pid: opt(Count),
-    ExitCode: Schema.Int,
-    OOMKilled: Schema.Boolean,
-    Error: opt(Schema.String),
     StartedAt: opt(Schema.String),
-    // Go's zero time (`0001-01-01T00:00:00Z`) when the container never finished; always present
-    FinishedAt: Schema.String,
     // only while the container runs
     CgroupPath: opt(Schema.String),
-    // the pid of the container's conmon while it runs, else 0 (exit detection, docs/podman.md "Exits")
-    ConmonPid: opt(Count),
     Health: opt(HealthJson),
     Healthcheck: opt(HealthJson)
   }),
