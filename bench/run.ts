@@ -46,10 +46,13 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const CONCURRENT_ROUNDS = 8
 /**
  * BENCH_ROWS=start,exit,concurrent,stats,rss,logs runs only those (results are then not saved);
- * BENCH_VERBOSE=1 prints each CPU window.
+ * BENCH_VERBOSE=1 prints each CPU window; BENCH_CONCURRENT_NETWORK=none runs the concurrent row's
+ * containers without a network (no netavark: the machine is then CPU-bound on both sides, and the
+ * plugin's own cost shows alone; results are then not saved).
  */
 const ONLY = process.env.BENCH_ROWS?.split(",").map((s) => s.trim()).filter((s) => s !== "")
 const want = (row: string) => ONLY === undefined || ONLY.includes(row)
+const CONCURRENT_NETWORK = process.env.BENCH_CONCURRENT_NETWORK === "none" ? { network_mode: "none" } : {}
 
 interface Row {
   readonly row: string
@@ -245,7 +248,7 @@ async function main() {
 
     // 5. 20 concurrent StartTasks ------------------------------------------------------------------
     if (want("concurrent")) {
-      const cfg = { command: "/bin/sleep", args: ["3600"] }
+      const cfg = { command: "/bin/sleep", args: ["3600"], ...CONCURRENT_NETWORK }
       const pt: Array<number> = []
       const rt: Array<number> = []
       /** The plugin's CPU ms per StartTask in each round. */
@@ -471,7 +474,7 @@ async function main() {
       runs: RUNS,
       rows
     }
-    if (ONLY === undefined) {
+    if (ONLY === undefined && process.env.BENCH_CONCURRENT_NETWORK === undefined) {
       mkdirSync(path.join(root, "bench/results"), { recursive: true })
       writeFileSync(path.join(root, "bench/results/latest.json"), JSON.stringify(results, null, 2) + "\n")
     }
