@@ -131,7 +131,7 @@ export const makeExitFiles: Effect.Effect<ExitFiles, never, FileSystem.FileSyste
     idleTimeToLive: WATCH_IDLE
   })
 
-  const readText = (path: string) => Effect.sync(() => attempt(() => NFS.readFileSync(path, "latin1")))
+  const readText = (path: string) => Effect.sync(() => attempt(() => NFS.readFileSync(path, "utf8")))
 
   /** Whether both paths are the same directory; None when either cannot be looked at. */
   const sameDirectory = (a: string, b: string) =>
@@ -189,7 +189,7 @@ export const makeExitFiles: Effect.Effect<ExitFiles, never, FileSystem.FileSyste
   const read = (paths: ConmonPaths, id: string) =>
     Effect.sync(() => {
       const file = `${paths.exitDir}/${id}`
-      const text = attempt(() => NFS.readFileSync(file, "latin1"))
+      const text = attempt(() => NFS.readFileSync(file, "utf8"))
       if (Option.isNone(text)) return Option.none<ContainerExit>()
       const exitCode = parseExitCode(text.value)
       if (exitCode === undefined) return Option.none<ContainerExit>()
