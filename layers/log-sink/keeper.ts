@@ -20,11 +20,12 @@
  * Who starts it: the launcher, one small shell per plugin process (started at the first keeper,
  * ended by the end of its stdin when the plugin exits), which starts a keeper for each request line
  * (`setsid` gives it its session; without `setsid` the keeper shares the launcher's, and ending it
- * leaves its `sleep` holding the FIFO for up to a minute) and reaps it when it ends. Starting a process from Node forks the whole plugin (some 90 MiB
- * mapped): ~5 ms in which the event loop stands still, twice per task (the FIFOs at StartTask, the
- * log file when it is first read), in the middle of concurrent StartTasks. Forking the shell costs
- * the plugin one pipe write. Paths the request line cannot carry (a newline or the separator in
- * them), or no launcher, start the keeper from Node directly (the same script).
+ * leaves its `sleep` holding the FIFO for up to a minute) and reaps it when it ends. Starting a
+ * process from Node forks the whole plugin (some 90 MiB mapped): ~5 ms in which the event loop
+ * stands still, twice per task (the FIFOs at StartTask, the log file when it is first read), in the
+ * middle of concurrent StartTasks. Forking the shell costs the plugin one pipe write. Paths the
+ * request line cannot carry (a newline or the separator in them), or no launcher, start the keeper
+ * from Node directly (the same script).
  *
  * The FIFOs are opened O_RDWR (`<>`): that open never blocks or fails for want of a reader (Linux),
  * and it keeps the pipe (and what is buffered in it) alive while logmon restarts: the plugin's

@@ -100,8 +100,12 @@ describe("fingerprint timing", () => {
 })
 
 describe("k8s-file tail backoff", () => {
-  /** A log file that never grows and is never rotated; every look at it (each poll asks its size once) is counted. */
-  const quietFile = (reads: Queue.Queue<number>) =>
+  /**
+   * A log file that never grows and is never rotated; every look at it (each poll asks its size
+   * once) is counted. `watched`: its directory's watch works and never reports a change; else
+   * there is no watch and the tail polls.
+   */
+  const quietFile = (reads: Queue.Queue<number>, watched: boolean) =>
     Layer.succeed(HostFiles, HostFiles.of({
       readText: () => Effect.succeed(""),
       counterFiles: counterFilesOver(() => Effect.succeed("")),
@@ -114,25 +118,18 @@ describe("k8s-file tail backoff", () => {
           fd: undefined
         }),
       identity: () => Effect.succeed("1:1"),
-      // no directory watch here: the tail polls
-      watch: (path) => Effect.fail(new HostFileError({ operation: "watch", path, kind: "Unknown", detail: "fake" })),
+      watch: (path) =>
+        watched
+          ? Effect.succeed({ changed: Effect.never, working: Effect.succeed(true), arrivals: undefined })
+          : Effect.fail(new HostFileError({ operation: "watch", path, kind: "Unknown", detail: "fake" })),
       prepareWatch: Effect.void
     }))
 
-  /** The same quiet file in a directory whose watch works and never reports a change. */
-  const quietWatchedFile = (reads: Queue.Queue<number>) =>
-    Layer.effect(
-      HostFiles,
-      Effect.gen(function*() {
-        const files = yield* HostFiles
-        return HostFiles.of({
-          ...files,
-          watch: () => Effect.succeed({ changed: Effect.never, working: Effect.succeed(true), arrivals: undefined })
-        })
-      })
-    ).pipe(Layer.provide(quietFile(reads)))
-
-  it.effect("a quiet log is polled ever more slowly (100, 200 ms, then every 250 ms); the exit cuts a pause short", () =>
+  /**
+   * Tails the quiet file: the first look at once, then one after each of `pauses` (none before);
+   * the container exits in the middle of the next pause: the tail looks once more and ends at once.
+   */
+  const expectLooks = (options: { readonly watched: boolean; readonly pollMillis?: number }, pauses: ReadonlyArray<number>) =>
     Effect.gen(function*() {
       const reads = yield* Queue.unbounded<number>()
       const exit = yield* Deferred.make<void>()
@@ -142,51 +139,29 @@ describe("k8s-file tail backoff", () => {
           position: startPosition,
           exited: Deferred.isDone(exit),
           awaitExit: Deferred.await(exit),
-          pollMillis: 100
+          ...(options.pollMillis !== undefined ? { pollMillis: options.pollMillis } : {})
         }).pipe(
           Stream.runDrain,
-          Effect.provide(quietFile(reads))
+          Effect.provide(quietFile(reads, options.watched))
         )
       )
       yield* Queue.take(reads) // the first read, at once
-      for (const pause of [100, 200, 250, 250, 250]) {
+      for (const pause of pauses) {
         yield* TestClock.adjust(pause - 1)
         expect(yield* Queue.size(reads)).toBe(0)
         yield* TestClock.adjust(1)
         yield* Queue.take(reads)
       }
-      // the container exits in the middle of a pause: the tail reads once more and ends at once
       yield* Deferred.succeed(exit, undefined)
       yield* Queue.take(reads)
       yield* Fiber.join(tail)
-    }))
+    })
+
+  it.effect("a quiet log is polled ever more slowly (100, 200 ms, then every 250 ms); the exit cuts a pause short", () =>
+    expectLooks({ watched: false, pollMillis: 100 }, [100, 200, 250, 250, 250]))
 
   it.effect("a watched quiet log is looked at again only as a safety net (1, 2, 4, 8, then every 10 s)", () =>
-    Effect.gen(function*() {
-      const reads = yield* Queue.unbounded<number>()
-      const exit = yield* Deferred.make<void>()
-      const tail = yield* Effect.forkChild(
-        tailK8sFile({
-          path: "/fake/ctr.log",
-          position: startPosition,
-          exited: Deferred.isDone(exit),
-          awaitExit: Deferred.await(exit)
-        }).pipe(
-          Stream.runDrain,
-          Effect.provide(quietWatchedFile(reads))
-        )
-      )
-      yield* Queue.take(reads) // the first read, at once
-      for (const pause of [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]) {
-        yield* TestClock.adjust(pause - 1)
-        expect(yield* Queue.size(reads)).toBe(0)
-        yield* TestClock.adjust(1)
-        yield* Queue.take(reads)
-      }
-      yield* Deferred.succeed(exit, undefined)
-      yield* Queue.take(reads)
-      yield* Fiber.join(tail)
-    }))
+    expectLooks({ watched: true }, [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]))
 })
 
 // the fake's Podman must be the one the driver uses (not a stray live layer)
