@@ -1,24 +1,27 @@
 /**
- * The memory a task's log keeper costs (layers/log-sink/keeper.ts): starts KEEPERS keepers (default
- * 20), each on its own pair of FIFOs as the FIFO sink does, and reads the proportional set size
- * (PSS: shared pages split between the processes sharing them) and RSS of each keeper's processes
- * (the shell and its sleeping `sleep`) from /proc/<pid>/smaps_rollup. Then ends them and checks that
- * none is left. It also measures what starting them costs this process, the plugin's side: the CPU
- * time of this process per keeper while KEEPERS keepers start at once (as in concurrent StartTasks;
- * the median of 5 rounds), beside as many plain `child_process.spawn` calls of a shell from this
- * same process (what a keeper start cost when Node started it: the whole process is forked), with
- * 40 MiB of ballast in the heap as a plugin with tasks has.
+ * What a task's log keeper costs (layers/log-sink/keeper.ts): starts KEEPERS keepers (default 20)
+ * at once, each on its own pair of FIFOs as the FIFO sink does, in 5 rounds, and reports medians:
+ * - the machine's CPU per keeper start and stop (all processes, from /proc/stat, over the start and
+ *   half a second after it, less an idle half second): process creation is the cost of a keeper;
+ * - this process's CPU per keeper start (the plugin's side), beside as many plain
+ *   `child_process.spawn` calls of a shell from this same process (what a keeper start cost when
+ *   Node started it: the whole process is forked), with 40 MiB of ballast in the heap as a plugin
+ *   with tasks has;
+ * - the proportional set size (PSS: shared pages split between the processes sharing them) and RSS
+ *   of each keeper's processes, from /proc/<pid>/smaps_rollup.
+ * Then ends them and checks that no process holds any of the FIFOs any more.
  *
  *   npx tsx bench/keeper.ts          (no Podman needed)
  *
  * Prints a table and writes bench/results/keeper.json.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect } from "effect"
-import { type Keeper, KEEPER_TAG, startKeeper, stopKeeper } from "../layers/log-sink/keeper.ts"
+import { type Keeper, startKeeper, stopKeeper } from "../layers/log-sink/keeper.ts"
+import { machineBusySeconds } from "./support.ts"
 
 const count = Number(process.env.KEEPERS ?? 20)
 const dir = mkdtempSync(path.join(tmpdir(), "ndp-keeper-bench-"))
@@ -43,11 +46,11 @@ const processesOf = (pid: number): Array<number> => {
   return [pid, ...children]
 }
 
+/** Processes (not this one) holding a file of this bench's directory: keepers, and their `sleep`. */
 const keepersAlive = (): number =>
-  readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+  readdirSync("/proc").filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid).filter((d) => {
     try {
-      return readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").includes(KEEPER_TAG) &&
-        readFileSync(`/proc/${d}/cmdline`, "utf8").includes(dir)
+      return readdirSync(`/proc/${d}/fd`).some((fd) => readlinkSync(`/proc/${d}/fd/${fd}`).startsWith(dir))
     } catch {
       return false
     }
@@ -60,6 +63,24 @@ const cpuOf = <A>(run: Effect.Effect<A>) =>
     const result = yield* run
     const used = process.cpuUsage(cpu)
     return { result, cpuMs: (used.user + used.system) / 1000 }
+  })
+
+/** How long the machine is watched after `run` (a keeper's own work goes on after it answered). */
+const SETTLE_MILLIS = 500
+
+/**
+ * The machine's busy CPU milliseconds (all processes, /proc/stat) during `run` and SETTLE_MILLIS
+ * after it, less what an idle SETTLE_MILLIS just before cost.
+ */
+const machineOf = <A>(run: Effect.Effect<A>) =>
+  Effect.gen(function*() {
+    const idleFrom = machineBusySeconds()
+    yield* Effect.sleep(SETTLE_MILLIS)
+    const idle = machineBusySeconds() - idleFrom
+    const from = machineBusySeconds()
+    const result = yield* run
+    yield* Effect.sleep(SETTLE_MILLIS)
+    return { result, busyMs: (machineBusySeconds() - from - idle) * 1000 }
   })
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -92,20 +113,18 @@ const main = Effect.gen(function*() {
       return k
     })), { concurrency: "unbounded" })
   const keeperCpu: Array<number> = []
+  const keeperMachine: Array<number> = []
+  const stopMachine: Array<number> = []
   const spawnCpu: Array<number> = []
-  for (let round = 0; round < 4; round++) {
-    const { cpuMs, result } = yield* cpuOf(startAll)
-    keeperCpu.push(cpuMs)
-    for (const k of result) yield* stopKeeper(k)
+  let keepers: Array<Keeper> = []
+  for (let round = 0; round < 5; round++) {
+    const started = yield* machineOf(cpuOf(startAll))
+    keeperCpu.push(started.result.cpuMs)
+    keeperMachine.push(started.busyMs)
+    keepers = started.result.result
+    if (round === 4) break
+    stopMachine.push((yield* machineOf(Effect.forEach(keepers, stopKeeper))).busyMs)
     spawnCpu.push((yield* cpuOf(nodeSpawns)).cpuMs)
-  }
-  const last = yield* cpuOf(startAll)
-  keeperCpu.push(last.cpuMs)
-  spawnCpu.push((yield* cpuOf(nodeSpawns)).cpuMs)
-  const keepers: Array<Keeper> = last.result
-  // the shell forks its `sleep` right away; wait until every keeper has one
-  for (let tries = 0; tries < 200 && keepers.some((k) => processesOf(k.id.pid).length < 2); tries++) {
-    yield* Effect.sleep(10)
   }
   let pss = 0
   let rss = 0
@@ -126,6 +145,8 @@ const main = Effect.gen(function*() {
     nodeRssKiBForComparison: node,
     leftAfterStop: left,
     startCpuMsPerKeeper: Number((median(keeperCpu) / count).toFixed(2)),
+    machineCpuMsPerKeeperStart: Number((median(keeperMachine) / count).toFixed(2)),
+    machineCpuMsPerKeeperStop: Number((median(stopMachine) / count).toFixed(2)),
     nodeSpawnCpuMsPerProcess: Number((median(spawnCpu) / count).toFixed(2)),
     ballastMiB: ballast.length
   }

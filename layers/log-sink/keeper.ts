@@ -8,24 +8,30 @@
  * keeper is a second holder that a plugin crash does not touch; the plugin closes its own fds and
  * ends the keeper at DestroyTask, after the last lines, and logmon sees EOF then.
  *
- * What: `/bin/sh -c KEEPER nomad-driver-podman-log-keeper <fifo> [<fifo>] [<file>] <request>`, in its
- * own session and process group (so no signal meant for the plugin reaches it). It opens the FIFOs
- * as fds 3 (and 4) and the log file (a `/proc/<plugin>/fd/<n>` path: the very file the plugin has
- * open, even if renamed since) as the next fd, answers `<request> <pid>` (or `<request> -` when an
- * open failed) on its stdout, lets go of stdout, and then reads and writes nothing. The loop ends it
- * by itself once the FIFO is gone (Nomad removed the allocation directory), so a keeper whose
- * DestroyTask never came does not live forever. Measured (bench/keeper.ts): dash plus its sleeping
- * `sleep`, about 0.4 MB of proportional memory (PSS) per task; a Node process would take some 40 MB.
+ * What: a shell process in a process group of its own (so no signal meant for the plugin's group
+ * reaches it, and ending the group ends all of it). It opens the FIFOs as fds 3 (and 4) and the log
+ * file (a `/proc/<plugin>/fd/<n>` path: the very file the plugin has open, even if renamed since) as
+ * the next fd, answers `<request> <pid>` (or `<request> -` when an open failed) on its stdout, lets
+ * go of stdout, and then reads and writes nothing. Its loop ends it by itself once the FIFO is gone
+ * (Nomad removed the allocation directory), so a keeper whose DestroyTask never came does not live
+ * forever.
  *
- * Who starts it: the launcher, one small shell per plugin process (started at the first keeper,
- * ended by the end of its stdin when the plugin exits), which starts a keeper for each request line
- * (`setsid` gives it its session; without `setsid` the keeper shares the launcher's, and ending it
- * leaves its `sleep` holding the FIFO for up to a minute) and reaps it when it ends. Starting a
- * process from Node forks the whole plugin (some 90 MiB mapped): ~5 ms in which the event loop
- * stands still, twice per task (the FIFOs at StartTask, the log file when it is first read), in the
- * middle of concurrent StartTasks. Forking the shell costs the plugin one pipe write. Paths the
+ * Who starts it: the launcher, one small bash per plugin process (started at the first keeper,
+ * ended by the end of its stdin when the plugin exits), which forks a keeper for each request line
+ * and reaps it when it ends. A keeper is thus one fork of a small process and no program started:
+ * in `ps` it shows as a child of the launcher, with the launcher's command line
+ * (`bash -c ... nomad-driver-podman-keeper-launcher`). Without bash, the launcher is a POSIX sh and
+ * each keeper `setsid /bin/sh -c KEEPER nomad-driver-podman-log-keeper <fifo> [<fifo>] [<file>]
+ * <request>` waiting in `sleep`: four programs started instead of none. Process creation is what a
+ * keeper costs: measured on a 2-core VM (`npx tsx bench/keeper.ts`), the machine's CPU per keeper
+ * start was 23 ms with `setsid`, sh and `sleep`, and is 8.5 ms as a fork; about 270 KiB of
+ * proportional memory (PSS) per task, where a Node process would take some 40 MB.
+ *
+ * Starting a process from Node forks the whole plugin (some 90 MiB mapped): ~5 ms in which the event
+ * loop stands still, twice per task (the FIFOs at StartTask, the log file when it is first read), in
+ * the middle of concurrent StartTasks. Asking the launcher costs the plugin one pipe write. Paths the
  * request line cannot carry (a newline or the separator in them), or no launcher, start the keeper
- * from Node directly (the same script).
+ * from Node directly (the sh keeper).
  *
  * The FIFOs are opened O_RDWR (`<>`): that open never blocks or fails for want of a reader (Linux),
  * and it keeps the pipe (and what is buffered in it) alive while logmon restarts: the plugin's
@@ -45,20 +51,50 @@ export const KEEPER_TAG = "nomad-driver-podman-log-keeper"
 /** The launcher's `$0`. */
 export const LAUNCHER_TAG = "nomad-driver-podman-keeper-launcher"
 
-/** $1 [$2] FIFOs, $3 the file or "", $4 the request; fds 3.. in that order. */
-const KEEPER = [
-  'command exec 3<>"$1" || { echo "$4 -"; exit 1; }',
-  "n=4",
-  'if [ -n "$2" ]; then command exec 4<>"$2" || { echo "$4 -"; exit 1; }; n=5; fi',
-  'if [ -n "$3" ]; then if [ $n = 4 ]; then command exec 4<"$3"; else command exec 5<"$3"; fi || { echo "$4 -"; exit 1; }; fi',
-  'echo "$4 $$"',
-  "exec >/dev/null",
-  'while [ -p "$1" ]; do sleep 60; done'
-].join("\n")
+/**
+ * The keeper's script: $1 [$2] FIFOs, $3 the file or "", $4 the request; fds 3.. in that order.
+ * `self` is how the script names its own pid, `idle` how it waits a minute.
+ */
+const keeperScript = (self: string, idle: string) =>
+  [
+    'command exec 3<>"$1" || { echo "$4 -"; exit 1; }',
+    "n=4",
+    'if [ -n "$2" ]; then command exec 4<>"$2" || { echo "$4 -"; exit 1; }; n=5; fi',
+    'if [ -n "$3" ]; then if [ $n = 4 ]; then command exec 4<"$3"; else command exec 5<"$3"; fi || { echo "$4 -"; exit 1; }; fi',
+    `echo "$4 ${self}"`,
+    "exec >/dev/null",
+    `while [ -p "$1" ]; do ${idle}; done`
+  ].join("\n")
+
+/** A keeper on its own: a shell of its own, waiting in `sleep`. */
+const KEEPER = keeperScript("$$", "sleep 60")
 
 /** Request lines: fifo, fifo or "", file or "", request id, separated by US (0x1f). */
 const SEP = "\x1f"
-const LAUNCHER = [
+
+/**
+ * The launcher in bash: each keeper is a fork of it (a background function, put in a process group
+ * of its own by job control, `set -m`), with no program started: no `setsid`, no shell, no `sleep`.
+ * It waits in `read -t 60` on fd 9, a FIFO that the launcher opened read-write and unlinked at once:
+ * nobody can write to it and it never reaches EOF (every holder is a writer), so the read returns
+ * only at its timeout. Should that fd not be there, the read fails at once and `sleep` waits instead.
+ */
+const BASH_LAUNCHER = [
+  "d=$(mktemp -d) && mkfifo \"$d/idle\" && exec 9<>\"$d/idle\"",
+  '[ -n "$d" ] && rm -rf "$d"',
+  `keeper() {\n${keeperScript("$BASHPID", 'read -t 60 -u 9; [ $? -gt 128 ] || sleep 60')}\n}`,
+  "set -m",
+  "while IFS=$'\\037' read -r a b c d rest; do",
+  '  keeper "$a" "$b" "$c" "$d" </dev/null 2>/dev/null &',
+  "done"
+].join("\n")
+
+/**
+ * The launcher in a POSIX sh (no bash on the machine): each keeper is `$1` in a shell of its own,
+ * in its own session through `setsid` (without it the keeper would share the launcher's process
+ * group, and ending it would leave its `sleep` holding the FIFO for up to a minute).
+ */
+const SH_LAUNCHER = [
   "S=",
   "command -v setsid >/dev/null 2>&1 && S=setsid",
   "US=$(printf '\\037')",
@@ -207,11 +243,14 @@ const track = (child: ChildProcess): ChildProcess => {
 let launcher: { readonly answers: Answers; readonly write: (line: string) => void } | undefined
 
 /**
- * The launcher's shell: bash where there is one, as it reaps a keeper the moment it ends (dash
- * reaps only at its next fork: a keeper ended at DestroyTask would stay a zombie until the next
- * keeper starts). The script is plain POSIX sh either way.
+ * The launcher: the bash one where there is bash (a keeper is a fork, and bash reaps a keeper the
+ * moment it ends, where dash reaps only at its next fork: a keeper ended at DestroyTask would stay a
+ * zombie until the next keeper starts), else the sh one.
  */
-const launcherShell = (): string => (fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh")
+const launcherArgs = (): readonly [string, ReadonlyArray<string>] =>
+  fs.existsSync("/bin/bash")
+    ? ["/bin/bash", ["-c", BASH_LAUNCHER, LAUNCHER_TAG]]
+    : ["/bin/sh", ["-c", SH_LAUNCHER, LAUNCHER_TAG, KEEPER]]
 
 /** What keepers and the launcher need of the environment: the PATH (sleep, setsid), nothing else. */
 const keeperEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" })
@@ -219,7 +258,8 @@ const keeperEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? "/usr/lo
 const launcherNow = (): typeof launcher => {
   if (launcher !== undefined && !launcher.answers.ended) return launcher
   try {
-    const child = track(spawn(launcherShell(), ["-c", LAUNCHER, LAUNCHER_TAG, KEEPER], {
+    const [shell, args] = launcherArgs()
+    const child = track(spawn(shell, args, {
       stdio: ["pipe", "pipe", "ignore"],
       cwd: "/",
       env: keeperEnv()

@@ -11,14 +11,14 @@
  * then, and no keeper process is left.
  */
 import { Effect } from "effect"
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeDriverState } from "../../src/domain/DriverState.ts"
 import { pluginConfigSpec } from "../../src/domain/PluginConfig.ts"
 import { taskConfigSpec } from "../../src/domain/TaskConfig.ts"
 import { wireTaskConfig } from "../support/nomad/wireTask.ts"
-import { KEEPER_TAG } from "../../layers/log-sink/keeper.ts"
+import { KEEPER_TAG, LAUNCHER_TAG } from "../../layers/log-sink/keeper.ts"
 import { call, connect, type PluginClients } from "../support/nomad/clients.ts"
 import { ctyEncode } from "../support/nomad/ctyEncode.ts"
 import { decodeLikeNomad } from "../support/nomad/hcldec.ts"
@@ -49,12 +49,13 @@ const configure = async (cl: PluginClients) => {
   await call(cl.driver.init.bind(cl.driver), {})
 }
 
-/** The processes whose command line names this FIFO as a keeper's (`ps` reads /proc). */
+/** The keeper processes (a fork of the launcher, or the sh keeper) holding this FIFO as fd 3. */
 const keepersOf = (fifo: string): Array<number> =>
   readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((d) => {
     try {
       const argv = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0")
-      return argv.includes(KEEPER_TAG) && argv.includes(fifo) ? [Number(d)] : []
+      const keeper = argv.includes(LAUNCHER_TAG) || argv.includes(KEEPER_TAG)
+      return keeper && readlinkSync(`/proc/${d}/fd/3`) === fifo ? [Number(d)] : []
     } catch {
       return []
     }

@@ -1,6 +1,7 @@
 /**
  * The log keeper (layers/log-sink/keeper.ts) as real processes: what a keeper holds (the FIFOs as
- * fds 3 and 4, the log file after them even once renamed), that it is its own session, that one
+ * fds 3 and 4, the log file after them even once renamed), that it is a fork of the launcher in a
+ * process group of its own that waits with no program started (no `sleep`), that one
  * launcher starts them all and a launcher that died is replaced, that a path the launcher's request
  * line cannot carry still gets a keeper, and that stopping a keeper leaves no process holding the
  * FIFO (the reader sees EOF).
@@ -10,7 +11,7 @@ import { Effect } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { findKeeper, heldFilePath, type Keeper, KEEPER_TAG, LAUNCHER_TAG, startKeeper, stopKeeper } from "../../layers/log-sink/keeper.ts"
+import { findKeeper, heldFilePath, type Keeper, LAUNCHER_TAG, startKeeper, stopKeeper } from "../../layers/log-sink/keeper.ts"
 import { tempDirPerTest } from "../support/tmp.ts"
 
 const tempDir = tempDirPerTest("ndp-keeper-")
@@ -51,6 +52,9 @@ const running = (pid: number) => {
   return f !== undefined && f[0] !== "Z"
 }
 
+const childrenOf = (pid: number): Array<number> =>
+  fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => statFields(p)?.[1] === String(pid))
+
 /** This process's launchers (running children whose $0 is the launcher's tag). */
 const launchers = (): Array<number> =>
   fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
@@ -63,7 +67,7 @@ const launchers = (): Array<number> =>
   })
 
 describe("log keeper (real processes)", () => {
-  it("holds both FIFOs as fds 3 and 4 and the log file (renamed since) as fd 5, in its own session", async () => {
+  it("holds both FIFOs as fds 3 and 4 and the log file (renamed since) as fd 5, in its own process group", async () => {
     const out = fifo("out.fifo")
     const err = fifo("err.fifo")
     const log = path.join(tempDir(), "ctr.log")
@@ -78,9 +82,12 @@ describe("log keeper (real processes)", () => {
     expect(link(k.id.pid, 3)).toBe(out)
     expect(link(k.id.pid, 4)).toBe(err)
     expect(fs.readFileSync(heldFilePath(k)!, "utf8")).toBe("first file\n")
-    const [, , pgrp, session] = statFields(k.id.pid)!
-    expect([pgrp, session]).toStrictEqual([String(k.id.pid), String(k.id.pid)])
-    expect(fs.readFileSync(`/proc/${k.id.pid}/cmdline`, "utf8").split("\0")).toContain(KEEPER_TAG)
+    const [, ppid, pgrp] = statFields(k.id.pid)!
+    expect(pgrp).toBe(String(k.id.pid))
+    // a fork of the launcher (bash here), which reaps it, waiting in a builtin: no `sleep` under it
+    expect(launchers()).toContain(Number(ppid))
+    await expect.poll(() => statFields(k.id.pid)?.[0]).toBe("S")
+    expect(childrenOf(k.id.pid)).toStrictEqual([])
     // found again as RecoverTask finds it
     expect(await Effect.runPromise(findKeeper(k.id, [out, err]))).toStrictEqual({ id: k.id, fifos: [out, err], holdsFile: true })
   })
