@@ -3,7 +3,8 @@
  * by both transports. `awaitExit` answers None when the files cannot be used for this container
  * (no /proc, another mount namespace, a watch that ended): the transport then falls back to asking
  * Podman. Podman is asked once when the task's watch starts (twice for the first container of a
- * directory), and again only if an exit file vanished before it was read.
+ * directory), and again only if an exit file vanished before it was read. When the caller has
+ * inspected the container after its start anyway (`seen`), that inspect replaces the first one.
  *
  * Once one container has shown where conmon writes (its exit directory, and the pattern of its
  * bundle directory), the next container's exit file is watched BEFORE Podman is asked anything:
@@ -12,7 +13,7 @@
  */
 import { Duration, Effect, Option, Schedule } from "effect"
 import type { PodmanError } from "../../src/domain/PodmanError.ts"
-import type { ContainerExit } from "../../src/services/Podman.ts"
+import type { ContainerExit, ContainerState } from "../../src/services/Podman.ts"
 import type { ExitProbe } from "../libpod/decode.ts"
 import type { ConmonPaths, ExitFiles, ExitFileWatch } from "./ExitFiles.ts"
 
@@ -26,6 +27,14 @@ export const CONMON_CHECK = Duration.minutes(1)
 
 /** Retries of the first inspect while a watch already covers the exit (Podman restarting). */
 const PROBE_RETRY = Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")])
+
+/** The exit probe of a container state from a whole inspect. */
+const probeOfState = (state: ContainerState): Effect.Effect<ExitProbe> =>
+  Effect.succeed({
+    running: state.running,
+    conmonPid: state.conmonPid,
+    exit: { exitCode: state.exitCode, oomKilled: state.oomKilled, finishedAt: state.finishedAt, error: state.error }
+  })
 
 export const makeLocalExits = (files: ExitFiles, probe: (id: string) => Effect.Effect<ExitProbe, PodmanError>) => {
   /** Where the last located conmon wrote: its exit directory and its bundle directory with the id as `{id}`. */
@@ -51,7 +60,17 @@ export const makeLocalExits = (files: ExitFiles, probe: (id: string) => Effect.E
       }
     })
 
-  const awaitExit = (id: string): Effect.Effect<Option.Option<ContainerExit>, PodmanError> =>
+  /**
+   * The first look at the container: the caller's inspect when it has one (it may be older than the
+   * watch: see `locate` below), else an inspect.
+   */
+  const firstLook = (id: string, seen: Effect.Effect<Option.Option<ContainerState>> | undefined) =>
+    seen === undefined ? probe(id) : Effect.flatMap(seen, Option.match({ onNone: () => probe(id), onSome: probeOfState }))
+
+  const awaitExit = (
+    id: string,
+    seen?: Effect.Effect<Option.Option<ContainerState>>
+  ): Effect.Effect<Option.Option<ContainerExit>, PodmanError> =>
     Effect.scoped(Effect.gen(function*() {
       const early = known
       let watchedDir = early?.exitDir
@@ -61,13 +80,19 @@ export const makeLocalExits = (files: ExitFiles, probe: (id: string) => Effect.E
       // itself is read from the file if it comes first.
       let p = Option.isSome(watch) && watchedDir !== undefined
         ? yield* Effect.raceFirst(
-          probe(id).pipe(Effect.retry({ while: (e) => e.isRetryable, schedule: PROBE_RETRY })),
+          firstLook(id, seen).pipe(Effect.retry({ while: (e) => e.isRetryable, schedule: PROBE_RETRY })),
           fromFileOnly(watch.value, guessPaths(watchedDir, id), id).pipe(
             Effect.map((exit): ExitProbe => ({ running: false, conmonPid: 0, exit }))
           )
         )
-        : yield* probe(id)
+        : yield* firstLook(id, seen)
       if (!p.running) return Option.some(p.exit)
+      // conmon is looked up after the watch is in place, so a look older than the watch does: the
+      // exit file is deleted by Podman's cleanup, which conmon runs (its exit command) and waits
+      // for before it ends. A conmon still there means a file not deleted yet (the loop below reads
+      // it first); a conmon gone means: ask Podman (the transport's fallback). Should the service
+      // itself have cleaned up in between (a stop through the API) while conmon still ran, the
+      // loop's conmon check finds conmon gone and asks Podman, at most CONMON_CHECK later.
       const paths = yield* files.locate(p.conmonPid, id)
       if (Option.isNone(paths)) return Option.none()
       learn(paths.value, id)

@@ -199,6 +199,7 @@ export const toContainerInspect = (json: unknown): Effect.Effect<ContainerInspec
         status: j.State.Status ?? "",
         running: j.State.Running,
         pid: j.State.Pid ?? 0,
+        conmonPid: j.State.ConmonPid ?? 0,
         exitCode: j.State.ExitCode,
         oomKilled: j.State.OOMKilled,
         error: j.State.Error ?? "",

@@ -15,7 +15,7 @@
  */
 import { Effect, Option } from "effect"
 import type { PodmanError } from "../../src/domain/PodmanError.ts"
-import type { ContainerExit } from "../../src/services/Podman.ts"
+import type { ContainerExit, ContainerState } from "../../src/services/Podman.ts"
 import type { ExitFiles } from "../conmon/ExitFiles.ts"
 import { makeLocalExits } from "../conmon/localExits.ts"
 import { type ExitProbe, toExitProbe } from "../libpod/decode.ts"
@@ -51,10 +51,10 @@ export const makeRestExits = ({ http, guard, local, exitFiles, mode, containerWa
       return p.running ? { exitCode: code, oomKilled: false, finishedAt: undefined, error: "" } : p.exit
     })
 
-  const awaitExit = (id: string): Effect.Effect<ContainerExit, PodmanError> =>
+  const awaitExit = (id: string, seen?: Effect.Effect<Option.Option<ContainerState>>): Effect.Effect<ContainerExit, PodmanError> =>
     Effect.gen(function*() {
       if (files !== undefined) {
-        const viaFiles = yield* files.awaitExit(id)
+        const viaFiles = yield* files.awaitExit(id, seen)
         if (Option.isSome(viaFiles)) return viaFiles.value
       }
       return yield* viaWait(id)

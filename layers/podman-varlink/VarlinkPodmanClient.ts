@@ -39,7 +39,7 @@ import type { Scope } from "effect"
 import { ImagePullError, type PodmanError } from "../../src/domain/errors.ts"
 import { Api, Unsupported } from "../../src/domain/PodmanError.ts"
 import type { TransportCapabilities } from "../../src/domain/results.ts"
-import type { ContainerListFilters, ContainerSummary, PodmanClient, PodmanInfo, PullOptions, PullProgress } from "../../src/services/Podman.ts"
+import type { ContainerListFilters, ContainerState, ContainerSummary, PodmanClient, PodmanInfo, PullOptions, PullProgress } from "../../src/services/Podman.ts"
 import type { ExitFiles } from "../conmon/ExitFiles.ts"
 import { makeLocalExits } from "../conmon/localExits.ts"
 import { goTime, parseJsonText, signalNumber, toContainerInspect, toExitProbe, toImageInfo } from "../libpod/decode.ts"
@@ -228,10 +228,10 @@ export const makeVarlinkClient = (options: VarlinkPodmanOptions): Effect.Effect<
     const files = local && options.exitFiles !== undefined ? makeLocalExits(options.exitFiles, probe) : undefined
 
     /** conmon's exit file when Podman is on this host, else WaitContainer (docs/podman.md, "Exits"). */
-    const awaitExit = (id: string) =>
+    const awaitExit = (id: string, seen?: Effect.Effect<Option.Option<ContainerState>>) =>
       Effect.gen(function*() {
         if (files !== undefined) {
-          const viaFiles = yield* files.awaitExit(id)
+          const viaFiles = yield* files.awaitExit(id, seen)
           if (Option.isSome(viaFiles)) return viaFiles.value
         }
         const code = yield* containerWait(id)

@@ -10,10 +10,10 @@
  * continuous failure; an exit seen in conmon's file needs no Podman at all. -1 with an error only
  * when the container was removed behind our back, or Podman stayed unreachable that long.
  */
-import { Clock, DateTime, Deferred, Duration, Effect } from "effect"
+import { Clock, DateTime, Deferred, Duration, Effect, type Option } from "effect"
 import type { PodmanError } from "../domain/errors.ts"
 import type { ExitResult } from "../domain/results.ts"
-import type { ContainerExit, ContainerInspect, PodmanClient } from "../services/Podman.ts"
+import type { ContainerExit, ContainerInspect, ContainerState, PodmanClient } from "../services/Podman.ts"
 
 /** How long the exit watcher keeps trying while every attempt fails (Podman down, or wedged). */
 export const EXIT_PATIENCE = Duration.minutes(15)
@@ -59,15 +59,24 @@ export const exitResultOfInspect = (inspect: ContainerInspect, finishedFallback:
 
 /**
  * Waits until the container has ended and records how in `exit`. Survives Podman restarts (see the
- * module comment); NotFound means the container was removed outside of Nomad.
+ * module comment); NotFound means the container was removed outside of Nomad. `seen`: the
+ * container's state from an inspect made after its start anyway (the client's first attempt uses
+ * it instead of an inspect of its own; `PodmanClient.awaitExit`).
  */
-export const watchExit = (client: PodmanClient, containerId: string, exit: Deferred.Deferred<ExitResult>) =>
+export const watchExit = (
+  client: PodmanClient,
+  containerId: string,
+  exit: Deferred.Deferred<ExitResult>,
+  seen?: Effect.Effect<Option.Option<ContainerState>>
+) =>
   Effect.gen(function*() {
     let failingSince: number | undefined
     let backoff = FIRST_BACKOFF
+    let first = true
     while (true) {
       const startedAt = yield* Clock.currentTimeMillis
-      const attempt = yield* Effect.result(client.awaitExit(containerId))
+      const attempt = yield* Effect.result(client.awaitExit(containerId, first ? seen : undefined))
+      first = false
       const now = yield* Clock.currentTimeMillis
       if (attempt._tag === "Success") return exitResultOf(attempt.success, new Date(now))
       const e: PodmanError = attempt.failure

@@ -1,14 +1,15 @@
 /**
  * The task runtime: what runs for a task while it is tracked. When a task is registered (started or
  * recovered) two fibers are forked into its `fibers` scope:
- * - the exit watcher (exits.ts), which completes the task's `exit` once with how the container ended;
+ * - the exit watcher (exits.ts), which completes the task's `exit` once with how the container ended,
+ *   starting from the describer's inspect (or the one the task was registered with);
  * - the describer: the inspect a start did not make (StartTask replies after two Podman calls,
  *   create and start; the container's log file, cgroup and stop signal are read afterwards), then
  *   the log forwarder (logs.ts), which copies the container's stdout/stderr to the task's log sink
  *   until the container has exited and its last line is written.
  * Both end when the task's `fibers` scope closes (DestroyTask, or the plugin shutting down).
  */
-import { Deferred, Effect, Exit, Schedule, Scope } from "effect"
+import { Deferred, Effect, Exit, Option, Schedule, Scope } from "effect"
 import type { DriverState } from "../domain/DriverState.ts"
 import type { NomadTask } from "../domain/NomadTask.ts"
 import type { ExitResult } from "../domain/results.ts"
@@ -93,8 +94,11 @@ export const makeTaskRuntime = Effect.gen(function*() {
         inspected: Deferred.await(inspected),
         hostFiles: Deferred.await(inspected).pipe(Effect.map((i) => hostFilesOf(fields.client, i)))
       }
+      // The exit watch starts from the inspect the task is described with (one inspect per task,
+      // not two): the one given, else the describer's.
+      const seen = Deferred.await(inspected).pipe(Effect.map((i) => Option.map(Option.fromUndefinedOr(i), (d) => d.state)))
       if (options.exited !== undefined) yield* Deferred.succeed(exit, options.exited)
-      else yield* Effect.forkIn(watchExit(entry.client, entry.containerId, exit), fibers)
+      else yield* Effect.forkIn(watchExit(entry.client, entry.containerId, exit, seen), fibers)
       const described = options.described
       const describer = (options.inspect !== undefined ? Effect.void : describe(fields).pipe(
         Effect.tap((i) => (i !== undefined && described !== undefined ? described(entry, i) : Effect.void)),

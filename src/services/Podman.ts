@@ -12,7 +12,7 @@
  * One node may run several Podman endpoints (plugin `socket {}` blocks); `Podman.client(name)`
  * returns the client of one of them.
  */
-import type { Effect, Scope, Stream } from "effect"
+import type { Effect, Option, Scope, Stream } from "effect"
 import { Context } from "effect"
 import type { ContainerSpec } from "../domain/ContainerSpec.ts"
 import type { ImagePullError, InvalidTaskConfig, PodmanError } from "../domain/errors.ts"
@@ -125,6 +125,8 @@ export interface ContainerState {
   readonly status: string
   readonly running: boolean
   readonly pid: number
+  /** The pid of the container's conmon while it runs, else 0. */
+  readonly conmonPid: number
   readonly exitCode: number
   readonly oomKilled: boolean
   readonly error: string
@@ -329,12 +331,18 @@ export interface PodmanClient {
   /**
    * Waits until a started container has exited and says how it ended, by the cheapest means the
    * transport has (docs/podman.md, "Exits"): conmon's exit file when Podman runs on this host (no
-   * Podman call while the container runs), else Podman's `wait` at its default interval. Call it after the start (or at recovery): an exit that happened before is read
-   * from Podman's record. Fails with NotFound when the container is gone; with a retryable reason
-   * when Podman is needed and cannot be reached, and calling again is always safe (the exit is
-   * kept by conmon's file or by Podman until the container is removed).
+   * Podman call while the container runs), else Podman's `wait` at its default interval. Call it
+   * after the start (or at recovery): an exit that happened before is read from Podman's record.
+   * Fails with NotFound when the container is gone; with a retryable reason when Podman is needed
+   * and cannot be reached, and calling again is always safe (the exit is kept by conmon's file or
+   * by Podman until the container is removed).
+   *
+   * `seen`: the container's state from an inspect the caller makes after the start anyway (None
+   * when it could not); conmon's files are then found from it instead of from an inspect of their
+   * own. It may be older than this call: the exit file is watched before conmon is checked, and
+   * conmon outlives its exit file.
    */
-  readonly awaitExit: (id: string) => Effect.Effect<ContainerExit, PodmanError>
+  readonly awaitExit: (id: string, seen?: Effect.Effect<Option.Option<ContainerState>>) => Effect.Effect<ContainerExit, PodmanError>
   readonly containerInspect: (id: string) => Effect.Effect<ContainerInspect, PodmanError>
   readonly containerExists: (id: string) => Effect.Effect<boolean, PodmanError>
   readonly containerList: (filters: ContainerListFilters) => Effect.Effect<ReadonlyArray<ContainerSummary>, PodmanError>

@@ -11,6 +11,9 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import * as Platform from "../../layers/platform.ts"
 import { conmonArgs, makeExitFiles, parseExitCode } from "../../layers/conmon/ExitFiles.ts"
+import { makeLocalExits } from "../../layers/conmon/localExits.ts"
+import type { ExitProbe } from "../../layers/libpod/decode.ts"
+import type { ContainerState } from "../../src/services/Podman.ts"
 import { NODE22 } from "../support/processes.ts"
 import { tempDirScoped } from "../support/tmp.ts"
 
@@ -90,5 +93,81 @@ describe("ExitFiles", () => {
     Effect.gen(function*() {
       const files = yield* makeExitFiles
       expect(Option.isNone(yield* files.watch("/nonexistent/exits", ID))).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(Platform.layer)))
+})
+
+/** A fake conmon that has said it runs (its command line is then readable in /proc). */
+const readyConmon = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.callback<ChildProcess>((resume) => {
+      const child = spawn(NODE22, ["-e", "process.stdout.write('ready\\n'); setTimeout(() => {}, 60000)", "--", ...args], {
+        stdio: ["ignore", "pipe", "ignore"]
+      })
+      child.stdout!.once("data", () => resume(Effect.succeed(child)))
+    }),
+    (child) => Effect.sync(() => void child.kill("SIGKILL"))
+  )
+
+/** A running container's state as an inspect shows it. */
+const runningState = (conmonPid: number): ContainerState => ({
+  status: "running",
+  running: true,
+  pid: 1,
+  conmonPid,
+  exitCode: 0,
+  oomKilled: false,
+  error: "",
+  startedAt: new Date(0),
+  finishedAt: undefined
+})
+
+describe("local exits (makeLocalExits) from an inspect the caller made", () => {
+  it.live("finds conmon from it: no inspect of its own once the exit directory is known", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDirScoped("ndp-localexits-")
+      const exits = path.join(root, "exits")
+      mkdirSync(exits)
+      let probes = 0
+      // a FAKE probe: Podman's answer if it were asked (a wrong code, so that asking shows)
+      const probe = () =>
+        Effect.sync((): ExitProbe => {
+          probes++
+          return { running: true, conmonPid: 0, exit: { exitCode: 99, oomKilled: false, finishedAt: undefined, error: "" } }
+        })
+      const local = makeLocalExits(yield* makeExitFiles, probe)
+      // the first container of a directory: one inspect once its watch is in place (the directory
+      // was not known before, so an exit file deleted before the watch would go unseen); later
+      // containers' files are watched before anything is looked at: none
+      for (const [id, code, asked] of [[ID, 7, 1], [OTHER, 9, 0]] as const) {
+        probes = 0
+        const conmon = yield* readyConmon(["-c", id, "-b", path.join(root, id), "--exit-dir", exits])
+        const waiting = yield* Effect.forkChild(local.awaitExit(id, Effect.succeed(Option.some(runningState(conmon.pid!)))))
+        writeExit(exits, id, code)
+        const exit = yield* Fiber.join(waiting).pipe(Effect.timeout("20 seconds"))
+        expect(Option.getOrThrow(exit).exitCode).toBe(code)
+        expect(probes).toBe(asked)
+      }
+    }).pipe(Effect.scoped, Effect.provide(Platform.layer)))
+
+  it.live("an inspect from before an exit whose file is gone, conmon gone too: Podman is asked (the transport's fallback)", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDirScoped("ndp-localexits-")
+      const exits = path.join(root, "exits")
+      mkdirSync(exits)
+      const probe = () =>
+        Effect.succeed<ExitProbe>({ running: true, conmonPid: 0, exit: { exitCode: 0, oomKilled: false, finishedAt: undefined, error: "" } })
+      const local = makeLocalExits(yield* makeExitFiles, probe)
+      // learn the directory from one container
+      const first = yield* readyConmon(["-c", ID, "-b", path.join(root, ID), "--exit-dir", exits])
+      const learning = yield* Effect.forkChild(local.awaitExit(ID, Effect.succeed(Option.some(runningState(first.pid!)))))
+      writeExit(exits, ID, 1)
+      expect(Option.isSome(yield* Fiber.join(learning).pipe(Effect.timeout("20 seconds")))).toBe(true)
+      // then a container seen running whose conmon has ended since (exit file written and deleted
+      // before the watch): None, so the transport asks Podman
+      const gone = yield* Effect.scoped(readyConmon(["-c", OTHER, "-b", path.join(root, OTHER), "--exit-dir", exits]).pipe(
+        Effect.tap((c) => Effect.callback<void>((resume) => void c.once("exit", () => resume(Effect.void)).kill("SIGKILL")))
+      ))
+      const result = yield* local.awaitExit(OTHER, Effect.succeed(Option.some(runningState(gone.pid!)))).pipe(Effect.timeout("20 seconds"))
+      expect(Option.isNone(result)).toBe(true)
     }).pipe(Effect.scoped, Effect.provide(Platform.layer)))
 })

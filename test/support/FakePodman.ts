@@ -84,7 +84,7 @@ export const makeFakePodman = (options: FakePodmanOptions = {}) =>
     const inspectOf = (c: FakeContainer): ContainerInspect => ({
       id: c.id, name: c.spec.name, image: c.spec.image, imageId: imageOfSpec(c.spec.image)?.id ?? "",
       state: {
-        status: c.running ? "running" : c.started ? "exited" : "created", running: c.running, pid: c.running ? 42 : 0,
+        status: c.running ? "running" : c.started ? "exited" : "created", running: c.running, pid: c.running ? 42 : 0, conmonPid: c.running ? 41 : 0,
         exitCode: c.exitCode, oomKilled: false, error: "", startedAt: new Date(0), finishedAt: c.started && !c.running ? new Date(1) : undefined
       },
       labels: c.labels, env: [], user: "", workingDir: "/", hostname: "", stopSignal: undefined, ipAddress: "",
