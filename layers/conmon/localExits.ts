@@ -13,7 +13,7 @@
  */
 import { Duration, Effect, Option, Schedule } from "effect"
 import type { PodmanError } from "../../src/domain/PodmanError.ts"
-import type { ContainerExit, ContainerState } from "../../src/services/Podman.ts"
+import { type ContainerExit, type ContainerState, exitOfState } from "../../src/services/Podman.ts"
 import type { ExitProbe } from "../libpod/decode.ts"
 import type { ConmonPaths, ExitFiles, ExitFileWatch } from "./ExitFiles.ts"
 
@@ -29,12 +29,7 @@ export const CONMON_CHECK = Duration.minutes(1)
 const PROBE_RETRY = Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")])
 
 /** The exit probe of a container state from a whole inspect. */
-const probeOfState = (state: ContainerState): Effect.Effect<ExitProbe> =>
-  Effect.succeed({
-    running: state.running,
-    conmonPid: state.conmonPid,
-    exit: { exitCode: state.exitCode, oomKilled: state.oomKilled, finishedAt: state.finishedAt, error: state.error }
-  })
+const probeOfState = (state: ContainerState): ExitProbe => ({ running: state.running, conmonPid: state.conmonPid, exit: exitOfState(state) })
 
 export const makeLocalExits = (files: ExitFiles, probe: (id: string) => Effect.Effect<ExitProbe, PodmanError>) => {
   /** Where the last located conmon wrote: its exit directory and its bundle directory with the id as `{id}`. */
@@ -65,7 +60,9 @@ export const makeLocalExits = (files: ExitFiles, probe: (id: string) => Effect.E
    * watch: see `locate` below), else an inspect.
    */
   const firstLook = (id: string, seen: Effect.Effect<Option.Option<ContainerState>> | undefined) =>
-    seen === undefined ? probe(id) : Effect.flatMap(seen, Option.match({ onNone: () => probe(id), onSome: probeOfState }))
+    seen === undefined
+      ? probe(id)
+      : Effect.flatMap(seen, Option.match({ onNone: () => probe(id), onSome: (state) => Effect.succeed(probeOfState(state)) }))
 
   const awaitExit = (
     id: string,

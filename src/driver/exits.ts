@@ -13,7 +13,7 @@
 import { Clock, DateTime, Deferred, Duration, Effect, type Option } from "effect"
 import type { PodmanError } from "../domain/errors.ts"
 import type { ExitResult } from "../domain/results.ts"
-import type { ContainerExit, ContainerInspect, ContainerState, PodmanClient } from "../services/Podman.ts"
+import { type ContainerExit, type ContainerInspect, type ContainerState, exitOfState, type PodmanClient } from "../services/Podman.ts"
 
 /** How long the exit watcher keeps trying while every attempt fails (Podman down, or wedged). */
 export const EXIT_PATIENCE = Duration.minutes(15)
@@ -52,10 +52,7 @@ export const exitResultOf = (exit: ContainerExit, finishedFallback: Date): ExitR
 
 /** The exit result of a container an inspect shows stopped (recovery of a task that ended meanwhile). */
 export const exitResultOfInspect = (inspect: ContainerInspect, finishedFallback: Date): ExitResult =>
-  exitResultOf(
-    { exitCode: inspect.state.exitCode, oomKilled: inspect.state.oomKilled, finishedAt: inspect.state.finishedAt, error: inspect.state.error },
-    finishedFallback
-  )
+  exitResultOf(exitOfState(inspect.state), finishedFallback)
 
 /**
  * Waits until the container has ended and records how in `exit`. Survives Podman restarts (see the

@@ -147,6 +147,14 @@ export interface ContainerExit {
   readonly error: string
 }
 
+/** How a container ended as its inspected state records it. */
+export const exitOfState = (state: ContainerState): ContainerExit => ({
+  exitCode: state.exitCode,
+  oomKilled: state.oomKilled,
+  finishedAt: state.finishedAt,
+  error: state.error
+})
+
 /** The subset of `GET /containers/{id}/json` the driver uses. */
 export interface ContainerInspect {
   readonly id: string
