@@ -20,11 +20,19 @@ import { tempDirScoped } from "../support/tmp.ts"
 const ID = "a".repeat(64)
 const OTHER = "b".repeat(64)
 
-/** A process with conmon's arguments on its command line, for the Scope's lifetime. */
+/**
+ * A process with conmon's arguments on its command line, for the Scope's lifetime: ready once it has
+ * said so (its command line is then readable in /proc); it lives while its stdin stays open.
+ */
 const fakeConmon = (args: ReadonlyArray<string>) =>
   Effect.acquireRelease(
-    Effect.sync(() => spawn(NODE22, ["-e", "setTimeout(() => {}, 60000)", "--", ...args], { stdio: "ignore" })),
-    (child: ChildProcess) => Effect.sync(() => void child.kill("SIGKILL"))
+    Effect.callback<ChildProcess>((resume) => {
+      const child = spawn(NODE22, ["-e", "process.stdin.resume(); process.stdout.write('ready\\n')", "--", ...args], {
+        stdio: ["pipe", "pipe", "ignore"]
+      })
+      child.stdout!.once("data", () => resume(Effect.succeed(child)))
+    }),
+    (child) => Effect.sync(() => void child.kill("SIGKILL"))
   )
 
 /** Writes `<dir>/<id>` as conmon does: a temporary file, renamed into place. */
@@ -61,15 +69,7 @@ describe("ExitFiles", () => {
       mkdirSync(exits)
       mkdirSync(bundle)
       const conmon = yield* fakeConmon(["-c", ID, "-b", bundle, "--exit-dir", exits])
-      // /proc/<pid>/cmdline shows the arguments once the process has exec'd
-      const located = yield* Effect.gen(function*() {
-        for (let i = 0; i < 200; i++) {
-          const l = yield* files.locate(conmon.pid!, ID)
-          if (Option.isSome(l)) return l.value
-          yield* Effect.sleep("10 millis")
-        }
-        return yield* Effect.die("the fake conmon was never located")
-      })
+      const located = Option.getOrThrow(yield* files.locate(conmon.pid!, ID))
       expect(located).toEqual({ exitDir: exits, bundleDir: bundle })
       expect(Option.isNone(yield* files.locate(conmon.pid!, OTHER))).toBe(true)
 
@@ -95,18 +95,6 @@ describe("ExitFiles", () => {
       expect(Option.isNone(yield* files.watch("/nonexistent/exits", ID))).toBe(true)
     }).pipe(Effect.scoped, Effect.provide(Platform.layer)))
 })
-
-/** A fake conmon that has said it runs (its command line is then readable in /proc). */
-const readyConmon = (args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.callback<ChildProcess>((resume) => {
-      const child = spawn(NODE22, ["-e", "process.stdout.write('ready\\n'); setTimeout(() => {}, 60000)", "--", ...args], {
-        stdio: ["ignore", "pipe", "ignore"]
-      })
-      child.stdout!.once("data", () => resume(Effect.succeed(child)))
-    }),
-    (child) => Effect.sync(() => void child.kill("SIGKILL"))
-  )
 
 /** A running container's state as an inspect shows it. */
 const runningState = (conmonPid: number): ContainerState => ({
@@ -140,7 +128,7 @@ describe("local exits (makeLocalExits) from an inspect the caller made", () => {
       // containers' files are watched before anything is looked at: none
       for (const [id, code, asked] of [[ID, 7, 1], [OTHER, 9, 0]] as const) {
         probes = 0
-        const conmon = yield* readyConmon(["-c", id, "-b", path.join(root, id), "--exit-dir", exits])
+        const conmon = yield* fakeConmon(["-c", id, "-b", path.join(root, id), "--exit-dir", exits])
         const waiting = yield* Effect.forkChild(local.awaitExit(id, Effect.succeed(Option.some(runningState(conmon.pid!)))))
         writeExit(exits, id, code)
         const exit = yield* Fiber.join(waiting).pipe(Effect.timeout("20 seconds"))
@@ -158,13 +146,13 @@ describe("local exits (makeLocalExits) from an inspect the caller made", () => {
         Effect.succeed<ExitProbe>({ running: true, conmonPid: 0, exit: { exitCode: 0, oomKilled: false, finishedAt: undefined, error: "" } })
       const local = makeLocalExits(yield* makeExitFiles, probe)
       // learn the directory from one container
-      const first = yield* readyConmon(["-c", ID, "-b", path.join(root, ID), "--exit-dir", exits])
+      const first = yield* fakeConmon(["-c", ID, "-b", path.join(root, ID), "--exit-dir", exits])
       const learning = yield* Effect.forkChild(local.awaitExit(ID, Effect.succeed(Option.some(runningState(first.pid!)))))
       writeExit(exits, ID, 1)
       expect(Option.isSome(yield* Fiber.join(learning).pipe(Effect.timeout("20 seconds")))).toBe(true)
       // then a container seen running whose conmon has ended since (exit file written and deleted
       // before the watch): None, so the transport asks Podman
-      const gone = yield* Effect.scoped(readyConmon(["-c", OTHER, "-b", path.join(root, OTHER), "--exit-dir", exits]).pipe(
+      const gone = yield* Effect.scoped(fakeConmon(["-c", OTHER, "-b", path.join(root, OTHER), "--exit-dir", exits]).pipe(
         Effect.tap((c) => Effect.callback<void>((resume) => void c.once("exit", () => resume(Effect.void)).kill("SIGKILL")))
       ))
       const result = yield* local.awaitExit(OTHER, Effect.succeed(Option.some(runningState(gone.pid!)))).pipe(Effect.timeout("20 seconds"))
